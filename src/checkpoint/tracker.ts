@@ -1,0 +1,154 @@
+import { EhwError } from "../errors.js";
+
+/** A position a checkpoint can be written for: the event's sequence number and offset. */
+export interface CheckpointPosition {
+  /** Sequence number of the event within its partition. */
+  readonly sequenceNumber: number;
+  /** The service's offset string of the event; never parsed. */
+  readonly offset: string;
+}
+
+interface Entry {
+  readonly sequenceNumber: number;
+  readonly offset: string;
+  done: boolean;
+}
+
+/** Drop the consumed head of the queue once it holds this many entries (amortised O(1) shift). */
+const COMPACT_AFTER = 1024;
+
+/**
+ * Completed-prefix tracker of one partition. Events are tracked in arrival order (strictly
+ * increasing sequence numbers, gaps allowed) and completed in any order; the checkpoint candidate
+ * is the highest tracked event below which every tracked event has completed. An event that is
+ * running, or failed and not yet resolved, is simply not complete, so the candidate never passes it.
+ *
+ * Memory is O(in-flight): the completed prefix is dropped as soon as it is known.
+ */
+export class CompletedPrefixTracker {
+  private queue: Entry[] = [];
+  private head = 0;
+  private readonly open = new Map<number, Entry>();
+  private lastTracked: number | undefined;
+  private candidate: CheckpointPosition | undefined;
+  private checkpointed: number | undefined;
+  private sinceCheckpoint = 0;
+  private completedTotal = 0;
+  /** Number of events that ever joined the completed prefix. */
+  private prefixOrdinal = 0;
+  private candidateOrdinal = 0;
+  /** Candidates handed out by pendingCheckpoint, with the prefix length at that time. */
+  private readonly issued = new Map<number, number>();
+
+  /** Number of tracked events that have not completed yet. */
+  get inFlight(): number {
+    return this.open.size;
+  }
+
+  /** Completions since the tracker was created (for metrics). */
+  get completedCount(): number {
+    return this.completedTotal;
+  }
+
+  /**
+   * Events in the completed prefix past the last checkpoint: how far a checkpoint written now would
+   * move. This is the count the checkpoint policy compares with `checkpointEvery`.
+   */
+  get uncheckpointedCount(): number {
+    return this.sinceCheckpoint;
+  }
+
+  /** Sequence number of the last checkpoint recorded with {@link markCheckpointed}, if any. */
+  get lastCheckpointedSequenceNumber(): number | undefined {
+    return this.checkpointed;
+  }
+
+  /** Records an event that was scheduled. Sequence numbers must increase strictly. */
+  track(sequenceNumber: number, offset: string): void {
+    if (!Number.isSafeInteger(sequenceNumber) || sequenceNumber < 0) {
+      throw invariant(`cannot track sequence number ${sequenceNumber}: not a non-negative integer`);
+    }
+    if (this.lastTracked !== undefined && sequenceNumber <= this.lastTracked) {
+      throw invariant(
+        `cannot track sequence number ${sequenceNumber} after ${this.lastTracked}: events must be tracked in increasing order`,
+        sequenceNumber,
+      );
+    }
+    const entry: Entry = { sequenceNumber, offset, done: false };
+    this.queue.push(entry);
+    this.open.set(sequenceNumber, entry);
+    this.lastTracked = sequenceNumber;
+  }
+
+  /** Marks a tracked event as completed (handled, or resolved by dead-lettering). Any order. */
+  complete(sequenceNumber: number): void {
+    const entry = this.open.get(sequenceNumber);
+    if (entry === undefined) {
+      throw invariant(
+        `cannot complete sequence number ${sequenceNumber}: not tracked or already complete`,
+        sequenceNumber,
+      );
+    }
+    entry.done = true;
+    this.open.delete(sequenceNumber);
+    this.completedTotal += 1;
+    this.advance();
+  }
+
+  /** The highest event below which every tracked event has completed; undefined when none. */
+  checkpointCandidate(): CheckpointPosition | undefined {
+    return this.candidate;
+  }
+
+  /**
+   * The candidate, when it lies past the last recorded checkpoint; undefined when a checkpoint
+   * now would not move anything.
+   */
+  pendingCheckpoint(): CheckpointPosition | undefined {
+    const candidate = this.candidate;
+    if (candidate === undefined) return undefined;
+    if (this.checkpointed !== undefined && candidate.sequenceNumber <= this.checkpointed) return undefined;
+    // Remember how long the prefix was, so markCheckpointed can count what completed meanwhile.
+    this.issued.set(candidate.sequenceNumber, this.candidateOrdinal);
+    return candidate;
+  }
+
+  /**
+   * Records that a checkpoint at `sequenceNumber` was written. A lower number than the last one
+   * recorded is ignored: checkpoints never move backwards. Events that joined the completed prefix
+   * after the position handed out by {@link pendingCheckpoint} still count as uncheckpointed.
+   */
+  markCheckpointed(sequenceNumber: number): void {
+    if (this.checkpointed !== undefined && sequenceNumber <= this.checkpointed) return;
+    this.checkpointed = sequenceNumber;
+    const ordinal = this.issued.get(sequenceNumber);
+    this.sinceCheckpoint = ordinal === undefined ? 0 : this.prefixOrdinal - ordinal;
+    for (const seq of this.issued.keys()) {
+      if (seq <= sequenceNumber) this.issued.delete(seq);
+    }
+  }
+
+  private advance(): void {
+    let moved = 0;
+    while (this.head < this.queue.length) {
+      const entry = this.queue[this.head];
+      if (entry === undefined || !entry.done) break;
+      this.candidate = { sequenceNumber: entry.sequenceNumber, offset: entry.offset };
+      this.head += 1;
+      moved += 1;
+    }
+    this.prefixOrdinal += moved;
+    this.candidateOrdinal = this.prefixOrdinal;
+    this.sinceCheckpoint += moved;
+    if (this.head >= COMPACT_AFTER || this.head === this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+function invariant(message: string, sequenceNumber?: number): EhwError {
+  return new EhwError("INVARIANT_VIOLATED", message, {
+    context: sequenceNumber === undefined ? {} : { sequenceNumber },
+  });
+}
