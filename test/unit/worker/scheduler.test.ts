@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { EhwError } from "../../../src/errors.js";
+import { type OrderingMode, OrderingScheduler } from "../../../src/worker/scheduler.js";
+
+interface Item {
+  seq: number;
+  key: string | undefined;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function make(ordering: OrderingMode, concurrency = 4, maxPending = 100): OrderingScheduler<Item> {
+  return new OrderingScheduler<Item>({ ordering, concurrency, maxPending, keyOf: (i) => i.key });
+}
+
+const items = (keys: Array<string | undefined>): Item[] => keys.map((key, seq) => ({ seq, key }));
+
+describe("OrderingScheduler", () => {
+  it("partition mode runs strictly one at a time in sequence order", () => {
+    const s = make("partition", 8);
+    const all = items(["a", "b", "c"]);
+    for (const i of all) s.enqueue(i);
+    const first = s.next();
+    expect(first.map((i) => i.seq)).toEqual([0]);
+    expect(s.next()).toEqual([]);
+    s.done(all[0] as Item);
+    expect(s.next().map((i) => i.seq)).toEqual([1]);
+    expect(s.inFlight).toBe(1);
+    expect(s.size).toBe(1);
+  });
+
+  it("key mode runs different keys in parallel and one key in order", () => {
+    const s = make("key", 4);
+    const all = items(["a", "a", "b", undefined, undefined, "c"]);
+    for (const i of all) s.enqueue(i);
+    expect(s.next().map((i) => i.seq)).toEqual([0, 2, 3, 5]);
+    s.done(all[3] as Item); // keyless events form one group of their own
+    expect(s.next().map((i) => i.seq)).toEqual([4]);
+    expect(s.inFlight).toBe(4);
+    s.done(all[0] as Item);
+    expect(s.next().map((i) => i.seq)).toEqual([1]);
+    expect(s.isIdle()).toBe(false);
+  });
+
+  it("key mode holds a free key back while the concurrency bound is reached", () => {
+    const s = make("key", 2);
+    const all = items(["a", "b", "c"]);
+    for (const i of all) s.enqueue(i);
+    expect(s.next().map((i) => i.seq)).toEqual([0, 1]);
+    expect(s.next()).toEqual([]);
+    s.done(all[1] as Item);
+    expect(s.next().map((i) => i.seq)).toEqual([2]);
+  });
+
+  it("none mode starts anything up to the concurrency bound", () => {
+    const s = make("none", 2);
+    const all = items(["a", "a", "a"]);
+    for (const i of all) s.enqueue(i);
+    expect(s.next().map((i) => i.seq)).toEqual([0, 1]);
+    s.done(all[1] as Item);
+    expect(s.next().map((i) => i.seq)).toEqual([2]);
+  });
+
+  it("bounds queue plus in flight by maxPending", () => {
+    const s = make("none", 1, 2);
+    const all = items(["a", "b", "c"]);
+    s.enqueue(all[0] as Item);
+    s.enqueue(all[1] as Item);
+    expect(s.hasRoom()).toBe(false);
+    expect(() => s.enqueue(all[2] as Item)).toThrow(EhwError);
+    s.next();
+    expect(s.hasRoom()).toBe(false); // in-flight items still count
+    s.done(all[0] as Item);
+    expect(s.hasRoom()).toBe(true);
+  });
+
+  it("rejects done() for an item not in flight, and a zero bound", () => {
+    const s = make("key");
+    expect(() => s.done({ seq: 1, key: "a" })).toThrow(/not in flight/);
+    expect(() => make("none", 0)).toThrow(/concurrency/);
+    expect(() => make("none", 1, 0)).toThrow(/maxPending/);
+  });
+
+  it("clearQueued drops only what has not started", () => {
+    const s = make("partition");
+    for (const i of items(["a", "b", "c"])) s.enqueue(i);
+    s.next();
+    expect(s.clearQueued().map((i) => i.seq)).toEqual([1, 2]);
+    expect(s.size).toBe(0);
+    expect(s.inFlight).toBe(1);
+  });
+
+  for (const ordering of ["partition", "key", "none"] as const) {
+    it(`property (${ordering}): bound never exceeded, keys never overlap or reorder, nothing lost`, () => {
+      for (let seed = 1; seed <= 100; seed += 1) {
+        const random = mulberry32(seed);
+        const concurrency = 1 + Math.floor(random() * 6);
+        const s = make(ordering, concurrency, 1 + Math.floor(random() * 20));
+        const keys = ["a", "b", "c", "d", undefined];
+        let nextSeq = 0;
+        const total = 300;
+        const running: Item[] = [];
+        const startedOrder: Item[] = [];
+        while (startedOrder.length < total) {
+          while (nextSeq < total && s.hasRoom() && random() < 0.7) {
+            s.enqueue({ seq: nextSeq, key: keys[Math.floor(random() * keys.length)] });
+            nextSeq += 1;
+          }
+          for (const item of s.next()) {
+            if (ordering !== "none") {
+              // No two events of one key (or of the keyless group) run at once.
+              expect(running.some((r) => ordering === "partition" || r.key === item.key)).toBe(false);
+            }
+            running.push(item);
+            startedOrder.push(item);
+          }
+          expect(running.length).toBeLessThanOrEqual(ordering === "partition" ? 1 : concurrency);
+          expect(s.inFlight).toBe(running.length);
+          if (running.length > 0 && (random() < 0.5 || nextSeq === total || !s.hasRoom())) {
+            const [finished] = running.splice(Math.floor(random() * running.length), 1);
+            s.done(finished as Item);
+          }
+        }
+        expect(new Set(startedOrder.map((i) => i.seq)).size).toBe(total);
+        if (ordering === "partition") {
+          expect(startedOrder.map((i) => i.seq)).toEqual([...Array(total).keys()]);
+        }
+        if (ordering === "key") {
+          for (const key of keys) {
+            const seqs = startedOrder.filter((i) => i.key === key).map((i) => i.seq);
+            expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+          }
+        }
+      }
+    });
+  }
+});
