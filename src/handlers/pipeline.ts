@@ -1,0 +1,121 @@
+import { EhwError, HandlerFailedError, HandlerLoadError } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
+import type { EventHandler, HandlerContext, ReceivedEventData } from "./contract.js";
+
+/** `event`: `run` takes exactly one event; `batch`: `run` takes a list of events of one partition. */
+export type PipelineKind = "event" | "batch";
+
+/** What the worker passes to {@link Pipeline.run}; the pipeline adds its name and scopes the logger. */
+export type PipelineRunContext = Omit<HandlerContext, "pipeline">;
+
+/** One handler of a pipeline, under its instance name. */
+export interface PipelineStep {
+  /** Instance name from the config. */
+  name: string;
+  /** The loaded, initialised handler. */
+  handler: EventHandler;
+}
+
+/** An ordered list of handlers that together process the events routed to it. */
+export interface Pipeline {
+  /** Pipeline name from the config. */
+  readonly name: string;
+  /** Whether `run` takes one event or a list. */
+  readonly kind: PipelineKind;
+  /** Instance names of the handlers, in the order they run. */
+  readonly handlerNames: readonly string[];
+  /**
+   * Runs every handler in turn (each after the previous one resolved). Rejects with
+   * {@link HandlerFailedError} (cause = the handler's error, context names the handler) when a
+   * handler throws, or with the signal's reason when `ctx.signal` fired before a handler started;
+   * either way the events are not done. An event pipeline must be given exactly one event.
+   */
+  run(events: ReceivedEventData[], ctx: PipelineRunContext): Promise<void>;
+}
+
+/**
+ * Decides a pipeline's kind: `batch` when every handler offers `handleBatch`, else `event`, which
+ * then needs `handle` on every handler. Throws HandlerLoadError naming the handlers that offer only
+ * `handleBatch` when others offer only `handle`.
+ */
+export function pipelineKind(pipeline: string, steps: readonly PipelineStep[]): PipelineKind {
+  if (steps.every((s) => typeof s.handler.handleBatch === "function")) return "batch";
+  const batchOnly = steps.filter((s) => typeof s.handler.handle !== "function").map((s) => s.name);
+  if (batchOnly.length > 0) {
+    const eventOnly = steps.filter((s) => typeof s.handler.handleBatch !== "function").map((s) => s.name);
+    throw new HandlerLoadError(
+      `pipeline "${pipeline}" mixes handlers that offer only handle (${eventOnly.join(", ")}) with handlers ` +
+        `that offer only handleBatch (${batchOnly.join(", ")}); give one side the other method or split the pipeline`,
+      { context: { setting: `pipelines.${pipeline}`, eventOnly, batchOnly } },
+    );
+  }
+  return "event";
+}
+
+function stepFailure(
+  pipeline: string,
+  step: string,
+  events: ReceivedEventData[],
+  ctx: PipelineRunContext,
+  err: unknown,
+): HandlerFailedError {
+  const first = events[0];
+  const where = first === undefined ? "" : ` at sequence number ${first.sequenceNumber}`;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new HandlerFailedError(
+    `handler "${step}" of pipeline "${pipeline}" failed on partition ${ctx.partitionId}${where}, attempt ${ctx.attempt}: ${reason}`,
+    {
+      cause: err,
+      // A handler may say it is not worth retrying by throwing one of our errors marked so.
+      retriable: err instanceof EhwError ? err.retriable : true,
+      context: {
+        pipeline,
+        handler: step,
+        partitionId: ctx.partitionId,
+        sequenceNumber: first?.sequenceNumber,
+        attempt: ctx.attempt,
+        eventCount: events.length,
+      },
+    },
+  );
+}
+
+/** Builds a pipeline over loaded handlers; throws HandlerLoadError for a mixed-kind pipeline. */
+export function createPipeline(name: string, steps: readonly PipelineStep[]): Pipeline {
+  const kind = pipelineKind(name, steps);
+  const ordered = [...steps];
+  // Child loggers per (worker logger, step): the worker passes the same partition logger for many
+  // events, and pino child creation per event and step is measurable at high rates.
+  const childLoggers = new WeakMap<Logger, Logger[]>();
+  const loggersFor = (parent: Logger): Logger[] => {
+    let loggers = childLoggers.get(parent);
+    if (loggers === undefined) {
+      loggers = ordered.map((s) => parent.child({ pipeline: name, handler: s.name }));
+      childLoggers.set(parent, loggers);
+    }
+    return loggers;
+  };
+
+  const run = async (events: ReceivedEventData[], ctx: PipelineRunContext): Promise<void> => {
+    if (kind === "event" && events.length !== 1) {
+      throw new EhwError(
+        "PIPELINE_MISUSE",
+        `event pipeline "${name}" takes exactly one event, got ${events.length}`,
+      );
+    }
+    if (events.length === 0) return;
+    const loggers = loggersFor(ctx.logger);
+    for (const [i, step] of ordered.entries()) {
+      ctx.signal.throwIfAborted();
+      const handlerCtx: HandlerContext = { ...ctx, pipeline: name, logger: loggers[i] ?? ctx.logger };
+      try {
+        if (kind === "batch") await step.handler.handleBatch!(events, handlerCtx);
+        else await step.handler.handle!(events[0]!, handlerCtx);
+      } catch (err) {
+        throw stepFailure(name, step.name, events, ctx, err);
+      }
+    }
+  };
+
+  return { name, kind, handlerNames: ordered.map((s) => s.name), run };
+}
