@@ -71,7 +71,7 @@ export async function importHandlerModule(
 }
 
 function describeValue(value: unknown): string {
-  if (value === null) return "null";
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") {
     const keys = Object.keys(value as object);
