@@ -5,7 +5,7 @@
 import { ConnectionError, ProcessError } from "../errors.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { type ManagedChild, startChild } from "./child.js";
-import { ehwCommand } from "./cli-command.js";
+import { type CommandLine, ehwCommand } from "./cli-command.js";
 import {
   type EmulatorArgsInput,
   type EmulatorHubSpec,
@@ -46,6 +46,8 @@ export interface StartEmulatorOptions {
   readyTimeoutMs?: number;
   /** Complete environment of the child process; default: inherited. */
   env?: NodeJS.ProcessEnv;
+  /** Turns `ehw` arguments into the command to spawn; default {@link ehwCommand}. */
+  command?: (args: string[]) => CommandLine;
 }
 
 /** A running emulator process. Ports, key name and key are kept across `restart()`. */
@@ -124,7 +126,7 @@ async function launch(
   options: StartEmulatorOptions,
   logger: Logger,
 ): Promise<Launched> {
-  const { command, args } = ehwCommand(emulatorArgs(input));
+  const { command, args } = (options.command ?? ehwCommand)(emulatorArgs(input));
   let ready: EmulatorReadyInfo | undefined;
   const child = await startChild({
     name: "emulator",
