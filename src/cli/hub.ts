@@ -1,0 +1,148 @@
+/**
+ * `ehw hub`: runs the local Event Hubs emulator until SIGTERM/SIGINT.
+ *
+ * Output contract (others start this as a child process): with `--json`, exactly one line on
+ * stdout once both listeners are bound:
+ * `{"event":"ready","amqpPort":N,"adminPort":M,"host":"127.0.0.1","connectionString":"…","keyName":"…","key":"…","hubs":[{"name":"eh1","partitionCount":4}]}`.
+ * Without it, a short human summary. Logs are pino JSON on stderr (default level `warn`).
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import {
+  DEFAULT_ADMIN_PORT,
+  DEFAULT_AMQP_PORT,
+  DEFAULT_HOST,
+  DEFAULT_KEY_NAME,
+  parseConfigFile,
+  parseHubFlag,
+  type RawEmulatorConfig,
+} from "../emulator/config.js";
+import { startEmulator } from "../emulator/index.js";
+import { ConfigError } from "../errors.js";
+import { createLogger } from "../observability/logger.js";
+
+const USAGE = `usage: ehw hub [options]
+
+Runs a local Event Hubs emulator (AMQP 1.0) for the Event Hubs SDK.
+
+options:
+  --port N                 AMQP port (default ${DEFAULT_AMQP_PORT}; 0 = any free port)
+  --admin-port N           admin HTTP port: /health, /hubs, /faults/* (default ${DEFAULT_ADMIN_PORT}; 0 = any free port)
+  --host HOST              listen host (default ${DEFAULT_HOST})
+  --hub name[:partitions[:cg1,cg2]]
+                           a hub; repeatable; replaces the config file's hubs
+                           (default: one hub 'eh1' with 4 partitions and $Default)
+  --config FILE            JSON config: our shape or the Microsoft emulator's Config.json
+  --key-name NAME          SAS key name (default ${DEFAULT_KEY_NAME})
+  --key KEY                SAS key (default: a fixed, published development key)
+  --data DIR               persist partition logs and hubs in DIR (default: in memory)
+  --retention-events N     keep at most N events per partition
+  --retention-ms N         drop events older than N ms
+  --log-level LEVEL        pino level for stderr logs (default warn)
+  --json                   print one JSON 'ready' line on stdout instead of the summary
+  --help                   show this help`;
+
+/** Entry point of `ehw hub`; resolves with the exit code after a signal-driven shutdown. */
+export async function main(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parse>;
+  try {
+    values = parse(argv);
+  } catch (err) {
+    console.error(`ehw hub: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const raw = rawConfig(values);
+  const logger = createLogger({
+    level: values["log-level"] ?? "warn",
+    fd: 2,
+    base: { component: "ehw-hub" },
+  });
+  const emulator = await startEmulator(raw, logger);
+  const ready = {
+    event: "ready",
+    amqpPort: emulator.amqpPort,
+    adminPort: emulator.adminPort,
+    host: emulator.config.host,
+    connectionString: emulator.connectionString(),
+    keyName: emulator.config.keyName,
+    key: emulator.config.key,
+    hubs: emulator.hubs().map((h) => ({ name: h.name, partitionCount: h.partitionCount })),
+  };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
+  } else {
+    const hubs = ready.hubs.map((h) => `${h.name} (${h.partitionCount} partitions)`).join(", ");
+    console.log(
+      `Event Hubs emulator listening on amqp://${ready.host}:${ready.amqpPort}, admin http://${ready.host}:${ready.adminPort}`,
+    );
+    console.log(`hubs: ${hubs}`);
+    console.log(`connection string:\n  ${ready.connectionString}`);
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  logger.info({ signal }, "shutting down");
+  await emulator.close();
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  return 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: "string" },
+      "admin-port": { type: "string" },
+      host: { type: "string" },
+      hub: { type: "string", multiple: true },
+      config: { type: "string" },
+      "key-name": { type: "string" },
+      key: { type: "string" },
+      data: { type: "string" },
+      "retention-events": { type: "string" },
+      "retention-ms": { type: "string" },
+      "log-level": { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }).values;
+}
+
+/** Flags over the config file over defaults (defaults are applied by the emulator). */
+function rawConfig(values: ReturnType<typeof parse>): RawEmulatorConfig {
+  let raw: RawEmulatorConfig = {};
+  if (values.config !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(values.config, "utf8");
+    } catch (err) {
+      throw new ConfigError(`--config: cannot read ${values.config}`, {
+        cause: err,
+        context: { setting: "config" },
+      });
+    }
+    raw = parseConfigFile(text, values.config);
+  }
+  const flags: RawEmulatorConfig = {
+    host: values.host,
+    amqpPort: values.port,
+    adminPort: values["admin-port"],
+    hubs: values.hub?.map(parseHubFlag),
+    keyName: values["key-name"],
+    key: values.key,
+    dataDir: values.data,
+    retentionEvents: values["retention-events"],
+    retentionMs: values["retention-ms"],
+  };
+  for (const [name, value] of Object.entries(flags)) {
+    if (value !== undefined) (raw as Record<string, unknown>)[name] = value;
+  }
+  return raw;
+}

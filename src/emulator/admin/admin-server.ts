@@ -1,0 +1,171 @@
+/**
+ * The admin HTTP endpoint (loopback only): health, hub listing and runtime hub creation, and
+ * fault injection (detach readers, drop connections, add latency) for tests and drills.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { EhwError } from "../../errors.js";
+import type { Logger } from "../../observability/logger.js";
+import type { RawHubSpec } from "../config.js";
+import { EmulatorProtocolError } from "../errors.js";
+
+/** A hub as the admin endpoint reports it. */
+export interface HubSummary {
+  /** Hub name. */
+  name: string;
+  /** Partition count. */
+  partitionCount: number;
+  /** Consumer groups, `$Default` first. */
+  consumerGroups: string[];
+}
+
+/** What the admin endpoint may do to the emulator. */
+export interface AdminControl {
+  /** Hubs, in creation order. */
+  listHubs(): HubSummary[];
+  /** Number of open AMQP connections. */
+  connectionCount(): number;
+  /** Creates a hub (idempotent for the same shape). @throws ConfigError, EmulatorProtocolError */
+  createHub(raw: RawHubSpec): { created: boolean; hub: HubSummary };
+  /** Detaches readers (all, or one hub's / partition's) with a retriable condition. */
+  detachReaders(filter: { hub?: string; partitionId?: string }): number;
+  /** Closes every client connection. */
+  dropConnections(): number;
+  /** Sets the injected latency in ms (0 clears). */
+  setLatencyMs(ms: number): void;
+}
+
+/** Options of {@link startAdminServer}. */
+export interface AdminServerOptions {
+  /** Listen host; keep it loopback. */
+  host: string;
+  /** Listen port; 0 = any free port. */
+  port: number;
+  /** The emulator operations exposed. */
+  control: AdminControl;
+  /** Logger, scoped by the caller. */
+  logger: Logger;
+}
+
+/** The running admin endpoint. */
+export interface AdminServer {
+  /** The bound port. */
+  readonly port: number;
+  /** Stops listening and ends open requests. */
+  close(): Promise<void>;
+}
+
+/** Largest accepted request body, in bytes. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Starts the admin endpoint. */
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const server: Server = createServer((req, res) => {
+    handle(req, res, options.control).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : statusOf(err);
+      if (status >= 500) options.logger.error({ err }, "admin request failed");
+      send(res, status, { error: err instanceof Error ? err.message : String(err) });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function statusOf(err: unknown): number {
+  if (err instanceof EmulatorProtocolError && err.condition === "com.microsoft:entity-already-exists")
+    return 409;
+  if (err instanceof EhwError) return 400;
+  return 500;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, control: AdminControl): Promise<void> {
+  const path = new URL(req.url ?? "/", "http://admin").pathname.replace(/\/+$/, "") || "/";
+  const method = req.method ?? "GET";
+  if (method === "GET" && path === "/health") {
+    return send(res, 200, {
+      status: "ok",
+      hubs: control.listHubs().length,
+      connections: control.connectionCount(),
+    });
+  }
+  if (method === "GET" && path === "/hubs") return send(res, 200, { hubs: control.listHubs() });
+  const hubMatch = /^\/hubs\/([^/]+)$/.exec(path);
+  if (method === "PUT" && hubMatch) {
+    const body = objectBody(await readJson(req));
+    const { created, hub } = control.createHub({ ...body, name: decodeURIComponent(hubMatch[1] ?? "") });
+    return send(res, created ? 201 : 200, hub);
+  }
+  if (method === "POST" && path === "/faults/detach") {
+    const body = objectBody(await readJson(req));
+    const filter: { hub?: string; partitionId?: string } = {};
+    if (body.hub !== undefined) filter.hub = String(body.hub);
+    if (body.partitionId !== undefined) filter.partitionId = String(body.partitionId);
+    return send(res, 200, { detached: control.detachReaders(filter) });
+  }
+  if (method === "POST" && path === "/faults/drop-connections") {
+    return send(res, 200, { dropped: control.dropConnections() });
+  }
+  if (method === "PUT" && path === "/faults/latency") {
+    const ms = objectBody(await readJson(req)).ms;
+    if (typeof ms !== "number" || !Number.isInteger(ms) || ms < 0 || ms > 600_000) {
+      throw new HttpError(
+        400,
+        'body must be {"ms": n} with n a whole number of milliseconds from 0 to 600000',
+      );
+    }
+    control.setLatencyMs(ms);
+    return send(res, 200, { ms });
+  }
+  throw new HttpError(404, `no route for ${method} ${path}`);
+}
+
+function objectBody(value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new HttpError(400, "body must be a JSON object");
+  return value as Record<string, unknown>;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8").trim();
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "body is not valid JSON");
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,163 @@
+/**
+ * The local Event Hubs emulator, programmatically: an AMQP listener the unmodified Event Hubs SDK
+ * talks to, and a loopback admin endpoint. Used by `ehw hub`, benchmarks and in-process tests.
+ */
+import { type Logger, silentLogger } from "../observability/logger.js";
+import { type AdminServer, type HubSummary, startAdminServer } from "./admin/admin-server.js";
+import {
+  compileEmulatorConfig,
+  compileHubSpec,
+  type EmulatorConfig,
+  type RawEmulatorConfig,
+  type RawHubSpec,
+} from "./config.js";
+import { AmqpServer } from "./server/amqp-server.js";
+import { type Hub, HubRegistry } from "./services/hubs.js";
+
+export type { HubSummary } from "./admin/admin-server.js";
+export type { EmulatorConfig, HubSpec, RawEmulatorConfig, RawHubSpec } from "./config.js";
+
+/** How often retention is applied when configured, in ms. */
+const RETENTION_INTERVAL_MS = 1000;
+
+/** A running emulator. */
+export interface EmulatorServer {
+  /** The validated configuration it runs with. */
+  readonly config: EmulatorConfig;
+  /** Bound AMQP port. */
+  readonly amqpPort: number;
+  /** Bound admin HTTP port. */
+  readonly adminPort: number;
+  /**
+   * Connection string for the SDK: `Endpoint=sb://<host>:<port>;SharedAccessKeyName=…;
+   * SharedAccessKey=…;UseDevelopmentEmulator=true`, optionally with `EntityPath=<hub>`.
+   */
+  connectionString(hub?: string): string;
+  /** Creates a hub at runtime; idempotent for the same shape. @throws ConfigError, EmulatorProtocolError */
+  createHub(spec: RawHubSpec): { created: boolean; hub: HubSummary };
+  /** The hubs, in creation order. */
+  hubs(): HubSummary[];
+  /** Detaches readers (all, or one hub's / partition's) with a condition the SDK retries. */
+  detachReaders(filter?: { hub?: string; partitionId?: string }): number;
+  /** Closes every client connection. */
+  dropConnections(): number;
+  /** Sets injected latency on every reply and delivery, in ms; 0 clears. */
+  setLatencyMs(ms: number): void;
+  /** Approximate bytes held by partition logs. */
+  memoryBytes(): number;
+  /** Stops both listeners, closes connections and flushes the logs. Idempotent. */
+  close(): Promise<void>;
+}
+
+function summary(hub: Hub): HubSummary {
+  return {
+    name: hub.name,
+    partitionCount: hub.partitions.length,
+    consumerGroups: [...hub.spec.consumerGroups],
+  };
+}
+
+/**
+ * Starts the emulator. `config` is compiled (defaults, validation) here, so raw values are fine;
+ * use `amqpPort: 0, adminPort: 0` for free ports.
+ * @throws ConfigError for a bad configuration or an unusable data directory.
+ */
+export async function startEmulator(
+  config: RawEmulatorConfig | EmulatorConfig,
+  logger: Logger = silentLogger(),
+): Promise<EmulatorServer> {
+  const compiled = compileEmulatorConfig(config as RawEmulatorConfig);
+  const log = logger.child({ component: "emulator" });
+  const registry = HubRegistry.open(compiled.hubs, {
+    dataDir: compiled.dataDir,
+    retentionEvents: compiled.retentionEvents,
+    retentionMs: compiled.retentionMs,
+    logger: log,
+  });
+  let latencyMs = 0;
+  let amqp: AmqpServer | undefined;
+  let admin: AdminServer | undefined;
+  try {
+    amqp = await AmqpServer.start({
+      host: compiled.host,
+      port: compiled.amqpPort,
+      hubs: registry,
+      keys: new Map([[compiled.keyName, compiled.key]]),
+      latencyMs: () => latencyMs,
+      logger: log.child({ component: "emulator-amqp" }),
+    });
+    const server = amqp;
+    const control = {
+      listHubs: () => registry.list().map(summary),
+      connectionCount: () => server.connectionCount(),
+      createHub: (raw: RawHubSpec) => {
+        const { hub, created } = registry.create(compileHubSpec(raw, `hub '${String(raw.name)}'`));
+        return { created, hub: summary(hub) };
+      },
+      detachReaders: (filter: { hub?: string; partitionId?: string } = {}) =>
+        // DetachForcedError is in core-amqp's retryable list, so consumers reconnect.
+        server.readers.detachAll(
+          "amqp:link:detach-forced",
+          "the link was detached by the emulator's admin endpoint",
+          filter,
+        ),
+      dropConnections: () => server.dropConnections(),
+      setLatencyMs: (ms: number) => {
+        latencyMs = ms;
+      },
+    };
+    admin = await startAdminServer({
+      host: compiled.host,
+      port: compiled.adminPort,
+      control,
+      logger: log.child({ component: "emulator-admin" }),
+    });
+    return buildHandle(compiled, server, admin, registry, control);
+  } catch (err) {
+    await amqp?.close();
+    await admin?.close();
+    registry.close();
+    throw err;
+  }
+}
+
+function buildHandle(
+  config: EmulatorConfig,
+  amqp: AmqpServer,
+  admin: AdminServer,
+  registry: HubRegistry,
+  control: Omit<
+    EmulatorServer,
+    "config" | "amqpPort" | "adminPort" | "connectionString" | "hubs" | "memoryBytes" | "close"
+  > & {
+    listHubs(): HubSummary[];
+  },
+): EmulatorServer {
+  const retention =
+    config.retentionEvents !== undefined || config.retentionMs !== undefined
+      ? setInterval(() => registry.applyRetention(), RETENTION_INTERVAL_MS).unref()
+      : undefined;
+  let closing: Promise<void> | undefined;
+  const amqpPort = amqp.port;
+  return {
+    config,
+    amqpPort,
+    adminPort: admin.port,
+    connectionString: (hub?: string) =>
+      `Endpoint=sb://${config.host}:${amqpPort};SharedAccessKeyName=${config.keyName};SharedAccessKey=${config.key};UseDevelopmentEmulator=true${hub === undefined ? "" : `;EntityPath=${hub}`}`,
+    createHub: control.createHub,
+    hubs: control.listHubs,
+    detachReaders: control.detachReaders,
+    dropConnections: control.dropConnections,
+    setLatencyMs: control.setLatencyMs,
+    memoryBytes: () => registry.memoryBytes(),
+    close: () => {
+      closing ??= (async () => {
+        if (retention) clearInterval(retention);
+        await Promise.all([amqp.close(), admin.close()]);
+        registry.close();
+      })();
+      return closing;
+    },
+  };
+}

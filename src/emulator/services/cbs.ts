@@ -1,0 +1,87 @@
+/**
+ * Claims-based security: put-token requests on `$cbs` and the per-connection set of tokens that
+ * link attaches are checked against.
+ */
+import { audienceCovers, verifySas } from "../auth/sas.js";
+
+/** Token type the SDK sends for SAS tokens. */
+export const SAS_TOKEN_TYPE = "servicebus.windows.net:sastoken";
+
+/** A put-token request as the transport decoded it. */
+export interface PutTokenRequest {
+  /** `operation` application property; must be "put-token". */
+  operation: unknown;
+  /** `type` application property. */
+  type: unknown;
+  /** `name` application property: the audience. */
+  name: unknown;
+  /** The message body: the token. */
+  token: unknown;
+}
+
+/** Reply to a CBS request. */
+export interface CbsReply {
+  /** HTTP-like status code (200/202 accepted, 400 bad request, 401 refused). */
+  statusCode: number;
+  /** Human-readable status. */
+  statusDescription: string;
+}
+
+interface Grant {
+  audience: string;
+  expiresAtSec: number;
+}
+
+/** The tokens one connection has put; tokens never outlive their connection. */
+export class ConnectionAuth {
+  private readonly grants: Grant[] = [];
+
+  constructor(
+    private readonly keys: ReadonlyMap<string, string>,
+    private readonly nowSec: () => number = () => Math.floor(Date.now() / 1000),
+  ) {}
+
+  /** Handles a put-token request: verifies the token and, when good, remembers the grant. */
+  putToken(request: PutTokenRequest): CbsReply {
+    if (request.operation !== "put-token") {
+      return {
+        statusCode: 400,
+        statusDescription: `unsupported CBS operation '${String(request.operation)}'`,
+      };
+    }
+    if (request.type !== SAS_TOKEN_TYPE) {
+      return {
+        statusCode: 400,
+        statusDescription: `unsupported token type '${String(request.type)}'; use ${SAS_TOKEN_TYPE}`,
+      };
+    }
+    if (typeof request.token !== "string" || typeof request.name !== "string") {
+      return { statusCode: 400, statusDescription: "put-token needs a string token body and a string name" };
+    }
+    const check = verifySas(request.token, this.keys, this.nowSec());
+    if (!check.ok) return { statusCode: 401, statusDescription: `unauthorized: ${check.reason}` };
+    if (!audienceCovers(check.audience, request.name)) {
+      return {
+        statusCode: 401,
+        statusDescription: "unauthorized: the token's audience does not cover the requested name",
+      };
+    }
+    const existing = this.grants.findIndex((g) => g.audience === check.audience);
+    if (existing >= 0) this.grants.splice(existing, 1);
+    this.grants.push({ audience: check.audience, expiresAtSec: check.expiresAtSec });
+    return { statusCode: 202, statusDescription: "Accepted" };
+  }
+
+  /** Whether an unexpired token on this connection covers `resource` (an address path). */
+  covers(resource: string): boolean {
+    const now = this.nowSec();
+    return this.grants.some((g) => g.expiresAtSec > now && audienceCovers(g.audience, resource));
+  }
+
+  /** Whether `token` (a management request's `security_token`) is valid and covers `resource`. */
+  tokenCovers(token: unknown, resource: string): boolean {
+    if (typeof token !== "string") return false;
+    const check = verifySas(token, this.keys, this.nowSec());
+    return check.ok && audienceCovers(check.audience, resource);
+  }
+}
