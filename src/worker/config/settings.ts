@@ -1,0 +1,169 @@
+import type { RawHandlersOptions } from "../../handlers/config.js";
+
+/** Where a raw value came from; error messages name the setting the way the user wrote it. */
+export type SettingSource =
+  | { readonly kind: "flag"; readonly name: string }
+  | { readonly kind: "env"; readonly name: string }
+  | { readonly kind: "file"; readonly name: string; readonly path: string }
+  | { readonly kind: "default"; readonly name: string };
+
+/** A raw value as it came in (a string from flags and env, any JSON value from the file) and its source. */
+export interface RawSetting<T = unknown> {
+  readonly value: T;
+  readonly source: SettingSource;
+}
+
+/** Description of one scalar setting: its three spellings, its default and its meaning. */
+export interface SettingSpec {
+  /** Command-line flag of `ehw run`, e.g. `--checkpoint-every`. */
+  readonly flag: string;
+  /** Environment variable, e.g. `EHW_CHECKPOINT_EVERY`. */
+  readonly env: string;
+  /** Default as shown in help and docs; undefined when there is none. */
+  readonly defaultText?: string;
+  /** What the setting means, with its unit; used in help and in error messages. */
+  readonly meaning: string;
+  /** True for values that must never be logged or echoed (connection strings). */
+  readonly secret?: boolean;
+}
+
+/**
+ * Every scalar setting by its JSON config file key. The flag and env spellings derive from the key
+ * in one consistent way; the handler sections (`handlers`, `pipelines`, `routes`) and the
+ * per-partition `startPositions` map are described separately.
+ */
+export const SETTINGS = {
+  eventHubConnectionString: spec("eventhub-connection-string", {
+    meaning:
+      "Event Hubs connection string (Endpoint, SharedAccessKeyName, SharedAccessKey; may hold EntityPath)",
+    secret: true,
+  }),
+  eventHubNamespace: spec("eventhub-namespace", {
+    meaning:
+      "Event Hubs fully qualified namespace, e.g. myns.servicebus.windows.net, used with DefaultAzureCredential",
+  }),
+  eventHubName: spec("eventhub-name", {
+    meaning: "event hub name; required unless the connection string has EntityPath",
+  }),
+  consumerGroup: spec("consumer-group", { defaultText: "$Default", meaning: "consumer group" }),
+  storageConnectionString: spec("storage-connection-string", {
+    meaning: "Blob storage connection string for checkpoints and ownership",
+    secret: true,
+  }),
+  storageAccountUrl: spec("storage-account-url", {
+    meaning:
+      "Blob storage account URL, e.g. https://acct.blob.core.windows.net, used with DefaultAzureCredential",
+  }),
+  containerName: spec("container-name", {
+    meaning:
+      "blob container for checkpoints and ownership (3-63 chars: lower-case letters, digits, single hyphens)",
+  }),
+  createContainer: spec("create-container", {
+    defaultText: "true",
+    meaning: "create the container when it does not exist (true | false)",
+  }),
+  checkpointEvery: spec("checkpoint-every", {
+    defaultText: "100",
+    meaning: "completed events between checkpoints, ≥ 1",
+  }),
+  checkpointIntervalMs: spec("checkpoint-interval-ms", {
+    defaultText: "5000",
+    meaning: "milliseconds after which new progress is checkpointed anyway, ≥ 100",
+  }),
+  concurrency: spec("concurrency", { defaultText: "16", meaning: "events in flight per partition, ≥ 1" }),
+  ordering: spec("ordering", {
+    defaultText: "partition",
+    meaning: "partition (one at a time, in order) | key (in order per partition key) | none (any order)",
+  }),
+  maxBatchSize: spec("max-batch-size", { defaultText: "100", meaning: "most events per receive batch, ≥ 1" }),
+  maxWaitTimeMs: spec("max-wait-time-ms", {
+    defaultText: "1000",
+    meaning: "milliseconds a receive waits to fill a batch, ≥ 1",
+  }),
+  prefetchCount: spec("prefetch-count", {
+    defaultText: "300",
+    meaning: "events the receiver prefetches, ≥ maxBatchSize",
+  }),
+  startPosition: spec("start-position", {
+    defaultText: "earliest",
+    meaning: "where partitions without a checkpoint start: earliest | latest | an ISO-8601 time",
+  }),
+  maxAttempts: spec("max-attempts", { defaultText: "5", meaning: "handler attempts per event, ≥ 1" }),
+  retryBaseDelayMs: spec("retry-base-delay-ms", {
+    defaultText: "200",
+    meaning: "milliseconds of the first handler retry backoff, ≥ 0",
+  }),
+  retryMaxDelayMs: spec("retry-max-delay-ms", {
+    defaultText: "30000",
+    meaning: "upper bound of a handler retry backoff in milliseconds, ≥ retryBaseDelayMs",
+  }),
+  handlerTimeoutMs: spec("handler-timeout-ms", {
+    defaultText: "60000",
+    meaning: "milliseconds one handler attempt may take before it counts as failed; 0 = no limit",
+  }),
+  drainTimeoutMs: spec("drain-timeout-ms", {
+    defaultText: "30000",
+    meaning: "milliseconds shutdown waits for in-flight events before closing, ≥ 0",
+  }),
+  strategy: spec("strategy", {
+    defaultText: "balanced",
+    meaning:
+      "load-balancing strategy: balanced (one partition per loop) | greedy (all free partitions at once)",
+  }),
+  updateIntervalMs: spec("update-interval-ms", {
+    defaultText: "10000",
+    meaning: "milliseconds between load-balancing loops, ≥ 100",
+  }),
+  ownershipExpirationMs: spec("ownership-expiration-ms", {
+    defaultText: "60000",
+    meaning: "milliseconds after which an unrenewed ownership expires, ≥ 3 × updateIntervalMs",
+  }),
+  ownerId: spec("owner-id", {
+    defaultText: "a random UUID per process",
+    meaning: "owner id written to ownership records",
+  }),
+  retryDelayMs: spec("retry-delay-ms", {
+    defaultText: "500",
+    meaning: "milliseconds the SDK waits before retrying a failed operation or reconnecting, ≥ 0",
+  }),
+  maxRetryDelayMs: spec("max-retry-delay-ms", {
+    defaultText: "5000",
+    meaning: "upper bound of the SDK retry delay in milliseconds, ≥ retryDelayMs",
+  }),
+  maxRetries: spec("max-retries", { defaultText: "10", meaning: "SDK retries per operation, ≥ 0" }),
+  tryTimeoutMs: spec("try-timeout-ms", {
+    defaultText: "60000",
+    meaning: "milliseconds one SDK operation attempt may take, ≥ 1",
+  }),
+  logLevel: spec("log-level", {
+    defaultText: "info",
+    meaning: "fatal | error | warn | info | debug | trace | silent",
+  }),
+  handler: spec("handler", {
+    meaning: "shortcut for one handler in pipeline default: log | ledger | a module path | a package name",
+  }),
+  ledgerFile: spec("ledger-file", {
+    meaning: "file the ledger handler of the --handler shortcut appends to",
+  }),
+} as const satisfies Record<string, SettingSpec>;
+
+/** The JSON config file key of a scalar setting. */
+export type SettingKey = keyof typeof SETTINGS;
+
+/** Top-level keys of the JSON config file besides the scalar settings. */
+export const SECTION_KEYS = ["startPositions", "handlers", "pipelines", "routes"] as const;
+
+/**
+ * Raw options: every value as it came in, each carrying its source. Nothing is parsed or
+ * defaulted yet; `readRawWorkerOptions` produces this, `compileWorkerConfig` consumes it.
+ */
+export type RawWorkerOptions = { [K in SettingKey]?: RawSetting } & {
+  /** Per-partition start positions by partition id, each with its own source. */
+  startPositions?: Record<string, RawSetting>;
+  /** The handler sections of the config file (`handlers`, `pipelines`, `routes`), with their file source. */
+  handlerSections?: RawSetting<RawHandlersOptions>;
+};
+
+function spec(flagName: string, rest: Omit<SettingSpec, "flag" | "env">): SettingSpec {
+  return { flag: `--${flagName}`, env: `EHW_${flagName.toUpperCase().replaceAll("-", "_")}`, ...rest };
+}

@@ -1,0 +1,139 @@
+import type { CompiledHandlersConfig } from "../../handlers/config.js";
+import type { OrderingMode } from "../scheduler.js";
+import type { SettingKey } from "./settings.js";
+import type { StartPositionSpec } from "./start-position.js";
+
+/** pino log levels accepted by `logLevel`. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+/** A pino log level. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Load-balancing strategies of the SDK. */
+export const LOAD_BALANCING_STRATEGIES = ["balanced", "greedy"] as const;
+/** `balanced` claims one partition per loop; `greedy` claims every free partition in one loop. */
+export type LoadBalancingStrategy = (typeof LOAD_BALANCING_STRATEGIES)[number];
+/** Ordering modes accepted by `ordering`. */
+export const ORDERING_MODES = ["partition", "key", "none"] as const satisfies readonly OrderingMode[];
+
+/** Where events come from. Exactly one of `connectionString` / `fullyQualifiedNamespace` is set. */
+export interface EventHubsConfig {
+  /** Connection string (a secret); when set, no credential is used. */
+  readonly connectionString: string | undefined;
+  /** Namespace host for DefaultAzureCredential, e.g. `myns.servicebus.windows.net`. */
+  readonly fullyQualifiedNamespace: string | undefined;
+  /** Host the client connects to: the Endpoint host of the connection string, or the namespace. */
+  readonly endpointHost: string;
+  /** Event hub name (from the setting or the connection string's EntityPath). */
+  readonly eventHubName: string;
+  /** Consumer group; default `$Default`. */
+  readonly consumerGroup: string;
+}
+
+/** Where checkpoints and ownership live. Exactly one of `connectionString` / `accountUrl` is set. */
+export interface StorageConfig {
+  /** Storage connection string (a secret). */
+  readonly connectionString: string | undefined;
+  /** Account URL for DefaultAzureCredential, e.g. `https://acct.blob.core.windows.net`. */
+  readonly accountUrl: string | undefined;
+  /** Blob container name, validated against the Blob naming rules. */
+  readonly containerName: string;
+  /** Create the container when missing; default true. */
+  readonly createContainer: boolean;
+}
+
+/** Per-partition processing. */
+export interface ProcessingConfig {
+  /** Checkpoint after this many events joined the completed prefix; default 100, ≥ 1. */
+  readonly checkpointEvery: number;
+  /** Checkpoint new progress at least this often, milliseconds; default 5000, ≥ 100. */
+  readonly checkpointIntervalMs: number;
+  /** Events in flight per partition; default 16, ≥ 1 (1 in effect under `partition` ordering). */
+  readonly concurrency: number;
+  /** Ordering mode; default `partition`. */
+  readonly ordering: OrderingMode;
+  /** Most events per `processEvents` batch; default 100. */
+  readonly maxBatchSize: number;
+  /** Milliseconds the SDK waits to fill a batch; default 1000. */
+  readonly maxWaitTimeMs: number;
+  /** Events prefetched per receiver; default 300, ≥ maxBatchSize. */
+  readonly prefetchCount: number;
+  /** Start of partitions without a checkpoint; default earliest. */
+  readonly startPosition: StartPositionSpec;
+  /** Per-partition overrides of `startPosition`, by partition id; default none. */
+  readonly startPositions: Readonly<Record<string, StartPositionSpec>>;
+  /** Handler attempts per event (first try included); default 5. */
+  readonly maxAttempts: number;
+  /** Backoff scale of handler retries, milliseconds; default 200. */
+  readonly retryBaseDelayMs: number;
+  /** Upper bound of a handler retry backoff, milliseconds; default 30000. */
+  readonly retryMaxDelayMs: number;
+  /** Time limit of one handler attempt, milliseconds; default 60000; 0 = none. */
+  readonly handlerTimeoutMs: number;
+}
+
+/** SDK load balancing. */
+export interface LoadBalancingConfig {
+  /** Default `balanced`. */
+  readonly strategy: LoadBalancingStrategy;
+  /** Milliseconds between load-balancing loops; default 10000. */
+  readonly updateIntervalMs: number;
+  /** Milliseconds until an unrenewed ownership expires; default 60000, ≥ 3 × updateIntervalMs. */
+  readonly ownershipExpirationMs: number;
+  /** Owner id in ownership records; default a random UUID per process. */
+  readonly ownerId: string;
+}
+
+/** SDK retry options (`retryOptions` of the client). */
+export interface SdkRetryConfig {
+  /** Milliseconds before a retry or reconnect; default 500 (the SDK's own 30 s is too slow). */
+  readonly retryDelayMs: number;
+  /** Upper bound of the retry delay, milliseconds; default 5000. */
+  readonly maxRetryDelayMs: number;
+  /** Retries per operation; default 10. */
+  readonly maxRetries: number;
+  /** Milliseconds one attempt may take; default 60000. */
+  readonly tryTimeoutMs: number;
+}
+
+/** The compiled, validated worker configuration; the only config type the runtime sees. */
+export interface WorkerConfig {
+  readonly eventHubs: EventHubsConfig;
+  readonly storage: StorageConfig;
+  readonly processing: ProcessingConfig;
+  readonly loadBalancing: LoadBalancingConfig;
+  readonly sdkRetry: SdkRetryConfig;
+  readonly shutdown: {
+    /** Milliseconds shutdown waits for in-flight events; default 30000. */
+    readonly drainTimeoutMs: number;
+  };
+  /** Handlers, pipelines and routes. */
+  readonly handlers: CompiledHandlersConfig;
+  /** Default `info`. */
+  readonly logLevel: LogLevel;
+}
+
+/** Default values of the settings that have one (`ownerId`'s is generated per process). */
+export const WORKER_DEFAULTS = {
+  consumerGroup: "$Default",
+  createContainer: true,
+  checkpointEvery: 100,
+  checkpointIntervalMs: 5000,
+  concurrency: 16,
+  ordering: "partition",
+  maxBatchSize: 100,
+  maxWaitTimeMs: 1000,
+  prefetchCount: 300,
+  startPosition: "earliest",
+  maxAttempts: 5,
+  retryBaseDelayMs: 200,
+  retryMaxDelayMs: 30_000,
+  handlerTimeoutMs: 60_000,
+  drainTimeoutMs: 30_000,
+  strategy: "balanced",
+  updateIntervalMs: 10_000,
+  ownershipExpirationMs: 60_000,
+  retryDelayMs: 500,
+  maxRetryDelayMs: 5000,
+  maxRetries: 10,
+  tryTimeoutMs: 60_000,
+  logLevel: "info",
+} as const satisfies Partial<Record<SettingKey, unknown>>;
