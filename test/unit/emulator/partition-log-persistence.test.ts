@@ -134,7 +134,7 @@ describe("PartitionLog persistence", () => {
     expect(segments(dir).length).toBeGreaterThan(2);
     const path = join(dir, oldest!);
     const bytes = readFileSync(path);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     writeFileSync(path, bytes);
     let caught: unknown;
     try {
