@@ -91,20 +91,18 @@ describe("ManagedChild", () => {
   });
 
   it("kills a process that is not ready in time, and says so", async () => {
-    let pid: number | undefined;
     const err = await startChild({
-      ...node("sleeper", "console.log('pid', process.pid); setInterval(() => {}, 1000);"),
-      onLine: (l) => {
-        pid = Number(l.text.split(" ")[1]);
-      },
+      ...node("sleeper", "setInterval(() => {}, 1000);"),
       ready: { probe: async () => false, timeoutMs: 300, what: "never" },
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProcessError);
     expect((err as Error).message).toContain(
       "sleeper was not ready within 300 ms (waiting for never); killed it",
     );
-    expect(pid).toBeGreaterThan(0);
-    expect(isAlive(pid ?? 0)).toBe(false);
+    const pid = (err as ProcessError).context.pid;
+    expect(typeof pid).toBe("number");
+    expect(isAlive(pid as number)).toBe(false);
+    expect((err as ProcessError).context.exitSignal).toBe("SIGKILL");
   });
 
   it("escalates to SIGKILL when SIGTERM is ignored", async () => {
