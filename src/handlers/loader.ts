@@ -1,12 +1,11 @@
 import { stat } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, HandlerLoadError } from "../errors.js";
 import { createLedgerHandler } from "./builtins/ledger.js";
 import { createLogHandler } from "./builtins/log.js";
 import type { CompiledHandlerSpec } from "./config.js";
 import { type EventHandler, type HandlerFactory, type InitContext, isEventHandler } from "./contract.js";
+import { resolvePackageForImport } from "./resolve-package.js";
 
 const BUILTIN_FACTORIES: Record<"log" | "ledger", HandlerFactory> = {
   log: createLogHandler,
@@ -25,18 +24,22 @@ function isPackageName(specifier: string): boolean {
   return !specifier.startsWith("/") && !specifier.startsWith(".") && !/^[A-Za-z]:[\\/]/.test(specifier);
 }
 
-/** Finds the file behind a package name the way Node would from a module in `baseDir`. */
+/** Finds the file behind a package name the way `import()` from a module in `baseDir` would. */
 function resolvePackage(spec: CompiledHandlerSpec, specifier: string, baseDir: string): string {
+  let resolved: string | undefined;
+  let cause: unknown;
   try {
-    return createRequire(join(baseDir, "__handlers__.js")).resolve(specifier);
+    resolved = resolvePackageForImport(specifier, baseDir);
   } catch (err) {
-    throw loadError(
-      spec,
-      `package "${specifier}" not found from ${baseDir}; check that it is installed there (npm ls ${specifier}) ` +
-        `and that it exports a "require" or "default" entry, or give a path instead of a package name`,
-      err,
-    );
+    cause = err;
   }
+  if (resolved !== undefined) return resolved;
+  throw loadError(
+    spec,
+    `package "${specifier}" not found from ${baseDir}; check that it is installed there (npm ls ${specifier}) ` +
+      "and that its package.json exports that path, or give a file path instead of a package name",
+    cause,
+  );
 }
 
 async function assertFileExists(spec: CompiledHandlerSpec, path: string): Promise<void> {
