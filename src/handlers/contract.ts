@@ -69,12 +69,12 @@ export type HandlerFactory<O = Record<string, unknown>> = (
 /** What a handler module may export under the configured name. */
 export type HandlerExport = EventHandler | HandlerFactory;
 
-/** Identity helper that types a handler object: `export default defineHandler({ handle(e, ctx) {…} })`. */
+/** Identity function that types a handler object: `export default defineHandler({ handle(e, ctx) {…} })`. */
 export function defineHandler<H extends EventHandler>(handler: H): H {
   return handler;
 }
 
-/** Identity helper that types a handler factory and its options. */
+/** Identity function that types a handler factory and its options. */
 export function defineHandlerFactory<O = Record<string, unknown>>(
   factory: HandlerFactory<O>,
 ): HandlerFactory<O> {
