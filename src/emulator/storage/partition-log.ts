@@ -17,12 +17,14 @@ import {
 
 /** One stored event as readers get it. */
 export interface StoredEvent {
+  /** Consecutive within the partition, from 0; never reused. */
   sequenceNumber: number;
   /** Decimal string: the event's byte position in the partition's logical stream. Never reused,
    *  kept across retention and restart. */
   offset: string;
   /** When the partition accepted the event, in ms since the Unix epoch. */
   enqueuedTimeMs: number;
+  /** The partition key the event was sent with, if any. */
   partitionKey: string | undefined;
   /** The complete encoded AMQP message exactly as sent (one data section of a batch envelope).
    *  A view into shared storage: do not modify it. */
@@ -105,7 +107,9 @@ function compileOptions(raw: PartitionLogOptions): CompiledOptions {
 
 /** Result of {@link PartitionLog.append}. */
 export interface AppendResult {
+  /** Sequence number of the first appended event. */
   firstSequenceNumber: number;
+  /** Sequence number of the last appended event (`firstSequenceNumber - 1` for an empty append). */
   lastSequenceNumber: number;
   /** The enqueued time given to every event of the append, in ms since the Unix epoch. */
   enqueuedTimeMs: number;
@@ -113,7 +117,9 @@ export interface AppendResult {
 
 /** An event to append. */
 export interface AppendEvent {
+  /** The complete encoded AMQP message; copied, so the caller may reuse the buffer. */
   message: Buffer;
+  /** The event's partition key; default none. */
   partitionKey?: string;
 }
 
@@ -166,6 +172,7 @@ export class PartitionLog {
     return result;
   }
 
+  /** What the partition holds now, as the management `READ` reports it. */
   info(): PartitionInfo {
     if (this.store.count === 0) {
       return {

@@ -36,14 +36,19 @@ export const STORAGE_FAILURE_CONDITION = "amqp:internal-error";
 
 /** One event inside a record. */
 export interface RecordEvent {
+  /** The encoded AMQP message. */
   message: Buffer;
+  /** The partition key; default none. */
   partitionKey?: string | undefined;
 }
 
 /** One decoded append: its events share the enqueued time; numbering continues from the firsts. */
 export interface DecodedRecord {
+  /** Sequence number of `events[0]`. */
   firstSequenceNumber: number;
+  /** Offset of `events[0]`; later events follow at their byte positions. */
   firstOffset: number;
+  /** Enqueued time of every event, in ms since the Unix epoch. */
   enqueuedTimeMs: number;
   events: RecordEvent[];
 }
@@ -52,8 +57,11 @@ export interface DecodedRecord {
 export interface LogState {
   /** Events below this sequence number were dropped by retention. */
   beginSequenceNumber: number;
+  /** Sequence number of the next append. */
   nextSequenceNumber: number;
+  /** Offset of the next append. */
   nextOffset: number;
+  /** Enqueued time of the last append (ms); the next is never earlier. */
   lastEnqueuedTimeMs: number;
 }
 
@@ -224,6 +232,7 @@ export class SegmentFiles {
     return oldest !== undefined && oldest.lastSequenceNumber < beginSequenceNumber;
   }
 
+  /** Closes the active segment file. */
   close(): void {
     this.closeFd();
   }
