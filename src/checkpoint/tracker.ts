@@ -16,6 +16,8 @@ interface Entry {
 
 /** Drop the consumed head of the queue once it holds this many entries (amortised O(1) shift). */
 const COMPACT_AFTER = 1024;
+/** Most handed-out candidates remembered between two checkpoints. */
+const MAX_ISSUED = 1024;
 
 /**
  * Completed-prefix tracker of one partition. Events are tracked in arrival order (strictly
@@ -97,7 +99,14 @@ export class CompletedPrefixTracker {
 
   /** The highest event below which every tracked event has completed; undefined when none. */
   checkpointCandidate(): CheckpointPosition | undefined {
+    if (this.candidate !== undefined) this.remember(this.candidate.sequenceNumber);
     return this.candidate;
+  }
+
+  /** The oldest tracked event that has not completed (what holds the checkpoint back), if any. */
+  oldestInFlight(): CheckpointPosition | undefined {
+    const entry = this.queue[this.head];
+    return entry === undefined ? undefined : { sequenceNumber: entry.sequenceNumber, offset: entry.offset };
   }
 
   /**
@@ -108,15 +117,16 @@ export class CompletedPrefixTracker {
     const candidate = this.candidate;
     if (candidate === undefined) return undefined;
     if (this.checkpointed !== undefined && candidate.sequenceNumber <= this.checkpointed) return undefined;
-    // Remember how long the prefix was, so markCheckpointed can count what completed meanwhile.
-    this.issued.set(candidate.sequenceNumber, this.candidateOrdinal);
+    this.remember(candidate.sequenceNumber);
     return candidate;
   }
 
   /**
    * Records that a checkpoint at `sequenceNumber` was written. A lower number than the last one
    * recorded is ignored: checkpoints never move backwards. Events that joined the completed prefix
-   * after the position handed out by {@link pendingCheckpoint} still count as uncheckpointed.
+   * after the position handed out by {@link pendingCheckpoint} or {@link checkpointCandidate} still
+   * count as uncheckpointed; for any other position (e.g. one read back from the store) the count
+   * restarts at 0.
    */
   markCheckpointed(sequenceNumber: number): void {
     if (this.checkpointed !== undefined && sequenceNumber <= this.checkpointed) return;
@@ -126,6 +136,17 @@ export class CompletedPrefixTracker {
     for (const seq of this.issued.keys()) {
       if (seq <= sequenceNumber) this.issued.delete(seq);
     }
+  }
+
+  /** Remembers how long the prefix was at a handed-out candidate, so markCheckpointed can count what completed meanwhile. */
+  private remember(sequenceNumber: number): void {
+    if (this.issued.has(sequenceNumber)) return;
+    // Bounded even when checkpoints keep failing: the oldest entries matter least.
+    if (this.issued.size >= MAX_ISSUED) {
+      const oldest = this.issued.keys().next();
+      if (!oldest.done) this.issued.delete(oldest.value);
+    }
+    this.issued.set(sequenceNumber, this.candidateOrdinal);
   }
 
   private advance(): void {

@@ -72,6 +72,29 @@ describe("CompletedPrefixTracker", () => {
     expect(t.pendingCheckpoint()).toBeUndefined();
   });
 
+  it("names the oldest incomplete event, which holds the checkpoint back", () => {
+    const t = new CompletedPrefixTracker();
+    expect(t.oldestInFlight()).toBeUndefined();
+    t.track(7, "o7");
+    t.track(9, "o9");
+    t.complete(9);
+    expect(t.oldestInFlight()).toEqual({ sequenceNumber: 7, offset: "o7" });
+    t.complete(7);
+    expect(t.oldestInFlight()).toBeUndefined();
+    expect(t.completedCount).toBe(2);
+  });
+
+  it("counts completions during a write of a candidate read with checkpointCandidate()", () => {
+    const t = new CompletedPrefixTracker();
+    for (let s = 0; s < 4; s += 1) t.track(s, String(s));
+    t.complete(0);
+    const candidate = t.checkpointCandidate();
+    t.complete(1);
+    t.complete(2);
+    t.markCheckpointed(candidate?.sequenceNumber ?? -1);
+    expect(t.uncheckpointedCount).toBe(2);
+  });
+
   it("ignores a checkpoint that would move backwards", () => {
     const t = new CompletedPrefixTracker();
     t.track(0, "0");
