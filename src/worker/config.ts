@@ -6,12 +6,14 @@ import {
   compileHandlersConfig,
   type RawHandlersOptions,
 } from "../handlers/config.js";
+import { redactSecrets } from "../observability/logger.js";
 import {
   checkAccountUrl,
   checkContainerName,
   checkEventHubsConnectionString,
   checkNamespace,
   checkStorageConnectionString,
+  parseConnectionStringParts,
   resolveEventHubName,
 } from "./config/connection.js";
 import { type RawSetting, type RawWorkerOptions, SETTINGS, type SettingKey } from "./config/settings.js";
@@ -354,7 +356,7 @@ export function describeConfig(config: WorkerConfig): Record<string, unknown> {
     },
     storage: {
       auth: storage.connectionString !== undefined ? "connectionString" : "defaultAzureCredential",
-      ...(storage.accountUrl !== undefined ? { accountUrl: storage.accountUrl } : {}),
+      ...storageTarget(storage),
       containerName: storage.containerName,
       createContainer: storage.createContainer,
     },
@@ -378,6 +380,19 @@ export function describeConfig(config: WorkerConfig): Record<string, unknown> {
     },
     logLevel: config.logLevel,
   };
+}
+
+/** Which account the storage settings point at; never the key or a SAS. */
+function storageTarget(storage: StorageConfig): Record<string, string> {
+  if (storage.accountUrl !== undefined) return { accountUrl: storage.accountUrl };
+  const parts = parseConnectionStringParts(storage.connectionString ?? "");
+  const out: Record<string, string> = {};
+  const accountName = parts.get("accountname");
+  const blobEndpoint = parts.get("blobendpoint");
+  if (accountName) out.accountName = accountName;
+  if (blobEndpoint) out.blobEndpoint = redactSecrets(blobEndpoint.split("?")[0] ?? "");
+  if (parts.get("usedevelopmentstorage")?.toLowerCase() === "true") out.accountName = "devstoreaccount1";
+  return out;
 }
 
 function deepFreeze<T>(value: T): T {

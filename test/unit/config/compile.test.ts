@@ -376,7 +376,11 @@ describe("describeConfig", () => {
         endpointHost: "ns.servicebus.windows.net",
         eventHubName: "orders",
       },
-      storage: { auth: "connectionString", containerName: "checkpoints" },
+      storage: {
+        auth: "connectionString",
+        blobEndpoint: "https://acct.blob.core.windows.net",
+        containerName: "checkpoints",
+      },
       processing: { startPosition: "earliest", checkpointEvery: 100 },
     });
   });
