@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import {
   appendFileSync,
   existsSync,
@@ -19,8 +19,14 @@ import { encodeRecord } from "../../../src/emulator/storage/segment-files.js";
 
 const dirs: string[] = [];
 const logs: PartitionLog[] = [];
+const children: ChildProcess[] = [];
 
 afterEach(() => {
+  for (const child of children.splice(0)) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      process.kill(child.pid, "SIGKILL");
+    }
+  }
   for (const log of logs.splice(0)) log.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
@@ -240,6 +246,7 @@ process.kill(process.pid, "SIGKILL");
 `,
     );
     const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: process.cwd(), stdio: "pipe" });
+    children.push(child);
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     const signal = await new Promise<NodeJS.Signals | null>((done) =>
@@ -252,5 +259,5 @@ process.kill(process.pid, "SIGKILL");
     expect(events).toHaveLength(500);
     expect(events[499]?.message.toString()).toBe("event-499");
     expect(events[499]?.partitionKey).toBe("k1");
-  });
+  }, 30_000);
 });
