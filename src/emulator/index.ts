@@ -45,6 +45,10 @@ export interface EmulatorServer {
   setLatencyMs(ms: number): void;
   /** Approximate bytes held by partition logs. */
   memoryBytes(): number;
+  /** Number of attached readers (consumer links). */
+  readerCount(): number;
+  /** Number of open AMQP connections. */
+  connectionCount(): number;
   /** Stops both listeners, closes connections and flushes the logs. Idempotent. */
   close(): Promise<void>;
 }
@@ -128,7 +132,7 @@ function buildHandle(
   registry: HubRegistry,
   control: Omit<
     EmulatorServer,
-    "config" | "amqpPort" | "adminPort" | "connectionString" | "hubs" | "memoryBytes" | "close"
+    "config" | "amqpPort" | "adminPort" | "connectionString" | "hubs" | "memoryBytes" | "readerCount" | "connectionCount" | "close"
   > & {
     listHubs(): HubSummary[];
   },
@@ -151,6 +155,8 @@ function buildHandle(
     dropConnections: control.dropConnections,
     setLatencyMs: control.setLatencyMs,
     memoryBytes: () => registry.memoryBytes(),
+    readerCount: () => amqp.readers.count(),
+    connectionCount: () => amqp.connectionCount(),
     close: () => {
       closing ??= (async () => {
         if (retention) clearInterval(retention);

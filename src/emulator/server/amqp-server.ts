@@ -136,6 +136,11 @@ export class AmqpServer {
     c.on("sender_open", (ctx: EventContext) => this.guard(ctx.sender, () => this.onSenderOpen(ctx)));
     c.on("message", (ctx: EventContext) => this.onMessage(ctx));
     c.on("sendable", (ctx: EventContext) => this.onSendable(ctx));
+    c.on("sender_draining", (ctx: EventContext) => {
+      this.onSendable(ctx);
+      // Whatever credit is left after delivering all there is, the client asked to give back.
+      (ctx.sender as Sender).set_drained(true);
+    });
     c.on("sender_close", (ctx: EventContext) => this.onLinkGone(ctx.sender));
     c.on("receiver_close", (ctx: EventContext) => this.onLinkGone(ctx.receiver));
     c.on("sender_error", (ctx: EventContext) => this.onLinkGone(ctx.sender));
