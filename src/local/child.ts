@@ -83,10 +83,6 @@ function installExitHook(): void {
   });
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
@@ -233,7 +229,8 @@ export class ManagedChild {
         const remaining = deadline - Date.now();
         if (remaining <= 0) break;
         const pause = lineSeen ? Math.min(check.probeIntervalMs ?? 100, remaining) : remaining;
-        await Promise.race([delay(pause), this.exited, lineEvent]);
+        // Wake early on exit or on the awaited line; the timer is cleared so none outlives us.
+        await withTimeout(Promise.race([this.exited, lineEvent]), pause);
       }
     } finally {
       unsubscribe();
