@@ -6,7 +6,7 @@
  * durable header on every second event), stores them in one PartitionLog and reports the bytes
  * per stored event against the encoded size, from `memoryBytes()` and from process deltas.
  *
- * Run: node --expose-gc --import tsx bench/emulator-memory.ts [events=200000] [bodyBytes=100] [--persist]
+ * Run: node --expose-gc --import tsx bench/emulator-memory.ts [events=200000] [bodyBytes=100] [eventsPerAppend=50] [--persist]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,7 +18,7 @@ const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const persist = process.argv.includes("--persist");
 const eventCount = Number(args[0] ?? 200_000);
 const bodyBytes = Number(args[1] ?? 100);
-const APPEND_BATCH = 50;
+const APPEND_BATCH = Number(args[2] ?? 50);
 const READ_BATCH = 300;
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -50,9 +50,11 @@ function perEvent(bytes: number): string {
   return (bytes / eventCount).toFixed(1);
 }
 
+/** Module scope, so the inputs stay alive through both snapshots whatever the optimiser does. */
+const inputs: { message: Buffer; partitionKey?: string }[] = [];
+
 function main(): void {
   if (gc === undefined) console.log("note: run with node --expose-gc for meaningful heap figures");
-  const inputs: { message: Buffer; partitionKey?: string }[] = [];
   let encodedBytes = 0;
   for (let i = 0; i < eventCount; i++) {
     const message = encodeEvent(i);
@@ -86,6 +88,7 @@ function main(): void {
   const figures = {
     events: eventCount,
     bodyBytes,
+    eventsPerAppend: APPEND_BATCH,
     persist,
     avgEncodedBytes: avgEncoded.toFixed(1),
     memoryBytesPerEvent: perEvent(log.memoryBytes()),
