@@ -67,7 +67,7 @@ function requirePartition(hub: Hub, id: string): number {
   if (index === undefined) {
     throw refuse(
       "amqp:not-found",
-      `Partition '${id}' of messaging entity '${hub.name}' could not be found; partition ids are 0 to ${hub.partitions.length - 1}.`,
+      `The messaging entity '${hub.name}/Partitions/${id}' could not be found; partition ids are 0 to ${hub.partitions.length - 1}.`,
     );
   }
   return index;
@@ -105,7 +105,7 @@ export function resolveReader(sender: Sender, hubs: HubRegistry, auth: Connectio
   if (!hub.hasConsumerGroup(parsed.consumerGroup)) {
     throw refuse(
       "amqp:not-found",
-      `The consumer group '${parsed.consumerGroup}' of messaging entity '${hub.name}' could not be found.`,
+      `The messaging entity '${hub.name}/ConsumerGroups/${parsed.consumerGroup}' could not be found.`,
     );
   }
   const index = requirePartition(hub, parsed.partitionId);

@@ -68,7 +68,7 @@ export function readEntity(hubs: HubRegistry, request: ManagementRequest): unkno
     if (!log) {
       throw new EmulatorProtocolError(
         "amqp:not-found",
-        `Partition '${id}' of messaging entity '${hub.name}' could not be found.`,
+        `The messaging entity '${hub.name}/Partitions/${id}' could not be found.`,
       );
     }
     const info = log.info();

@@ -21,7 +21,11 @@ export function hubName(prefix = "hub"): string {
 }
 
 /** Creates a fresh hub and returns its name. */
-export function freshHub(emulator: EmulatorServer, partitionCount = 2, consumerGroups: string[] = []): string {
+export function freshHub(
+  emulator: EmulatorServer,
+  partitionCount = 2,
+  consumerGroups: string[] = [],
+): string {
   const name = hubName();
   emulator.createHub({ name, partitionCount, consumerGroups });
   return name;

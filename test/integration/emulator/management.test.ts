@@ -16,7 +16,9 @@ describe("emulator management (hub and partition properties)", () => {
   it("reports hub properties: name, creation time and partition ids", async () => {
     const before = Date.now();
     const hub = freshHub(emulator, 3);
-    const producer = closer.add(new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }));
+    const producer = closer.add(
+      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
+    );
     const props = await producer.getEventHubProperties();
     expect(props.name).toBe(hub);
     expect(props.partitionIds).toEqual(["0", "1", "2"]);
@@ -27,7 +29,9 @@ describe("emulator management (hub and partition properties)", () => {
 
   it("reports an empty partition as -1 / '-1' / epoch 0 / isEmpty", async () => {
     const hub = freshHub(emulator, 2);
-    const producer = closer.add(new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }));
+    const producer = closer.add(
+      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
+    );
     const props = await producer.getPartitionProperties("1");
     expect(props).toMatchObject({
       eventHubName: hub,
@@ -42,7 +46,9 @@ describe("emulator management (hub and partition properties)", () => {
 
   it("reports a non-empty partition's last sequence number, offset and time", async () => {
     const hub = freshHub(emulator, 2);
-    const producer = closer.add(new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }));
+    const producer = closer.add(
+      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
+    );
     const before = Date.now();
     await producer.sendBatch([{ body: "a" }, { body: "b" }, { body: "c" }], { partitionId: "0" });
     const props = await producer.getPartitionProperties("0");
@@ -80,7 +86,11 @@ describe("emulator management (hub and partition properties)", () => {
 
   it("surfaces an unknown partition as not found", async () => {
     const hub = freshHub(emulator, 2);
-    const producer = closer.add(new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }));
-    await expect(producer.getPartitionProperties("7")).rejects.toMatchObject({ code: "ServiceCommunicationError" });
+    const producer = closer.add(
+      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
+    );
+    await expect(producer.getPartitionProperties("7")).rejects.toMatchObject({
+      code: "MessagingEntityNotFoundError",
+    });
   });
 });

@@ -23,7 +23,9 @@ describe("emulator readers (start positions, credit, runtime metric)", () => {
   afterAll(() => emulator.close());
 
   function producer(hub: string): EventHubProducerClient {
-    return closer.add(new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }));
+    return closer.add(
+      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
+    );
   }
 
   /** Subscribes to partition 0 from `position`; returns the live list of received events. */

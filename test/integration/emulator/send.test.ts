@@ -22,17 +22,23 @@ describe("emulator ingest (sending)", () => {
   afterAll(() => emulator.close());
 
   function producer(hub: string): EventHubProducerClient {
-    return closer.add(new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }));
+    return closer.add(
+      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
+    );
   }
 
   async function lastSequenceNumbers(p: EventHubProducerClient, partitions: number): Promise<number[]> {
     const out: number[] = [];
-    for (let i = 0; i < partitions; i++) out.push((await p.getPartitionProperties(String(i))).lastEnqueuedSequenceNumber);
+    for (let i = 0; i < partitions; i++)
+      out.push((await p.getPartitionProperties(String(i))).lastEnqueuedSequenceNumber);
     return out;
   }
 
   /** Reads every event of every partition from the start until `count` have arrived. */
-  async function readAll(hub: string, count: number): Promise<Array<{ partitionId: string; event: ReceivedEventData }>> {
+  async function readAll(
+    hub: string,
+    count: number,
+  ): Promise<Array<{ partitionId: string; event: ReceivedEventData }>> {
     const consumer = closer.add(
       new EventHubConsumerClient("$Default", emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
     );
@@ -97,7 +103,8 @@ describe("emulator ingest (sending)", () => {
         maxWaitTimeInMs: 50,
       }),
     );
-    for (const key of keys) await buffered.enqueueEvent({ body: { key, via: "client" } }, { partitionKey: key });
+    for (const key of keys)
+      await buffered.enqueueEvent({ body: { key, via: "client" } }, { partitionKey: key });
     await buffered.flush();
     const got = await readAll(hub, keys.length * 2);
     const where = new Map<string, Set<string>>();
@@ -108,7 +115,8 @@ describe("emulator ingest (sending)", () => {
       where.set(key, set);
     }
     expect(where.size).toBe(keys.length);
-    for (const [key, partitions] of where) expect([key, [...partitions]]).toEqual([key, [String(partitionIndexForKey(key, 5))]]);
+    for (const [key, partitions] of where)
+      expect([key, [...partitions]]).toEqual([key, [String(partitionIndexForKey(key, 5))]]);
     // More than one partition is used, or the agreement above would prove little.
     expect(new Set([...where.values()].map((s) => [...s][0])).size).toBeGreaterThan(1);
   });
