@@ -1,0 +1,202 @@
+/**
+ * `ehw send`: the load generator. Sends `--count` generated events to a hub in batches filled to
+ * the size limit, optionally rate limited, by partition key or to one partition.
+ *
+ * Output contract: stdout carries only the final summary (one JSON line with `--json`); progress
+ * (at most once a second) and errors go to stderr. Exit codes: 0 all sent, 1 an error (bad value,
+ * unreachable or unknown hub, send failure), 2 an unknown flag or a flag without its value,
+ * 130 stopped by Ctrl-C / SIGTERM after the batches in flight.
+ */
+import { parseArgs } from "node:util";
+import { EhwError } from "../errors.js";
+import { redactSecrets } from "../observability/logger.js";
+import { checkTarget, createProducerClient, sendFailure } from "../producer/client.js";
+import {
+  compileSendOptions,
+  type RawSendOptions,
+  SEND_DEFAULTS,
+  type SendOptions,
+} from "../producer/options.js";
+import { type SendProgress, type SendSummary, sendEvents } from "../producer/send-loop.js";
+
+/** Env var of the connection string (the flag wins). */
+export const CONNECTION_STRING_ENV = "EHW_EVENTHUB_CONNECTION_STRING";
+/** Env var of the hub name (the flag wins). */
+export const HUB_ENV = "EHW_EVENTHUB_NAME";
+/** Exit code after an interruption, as shells report death by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+/** Least time between two progress lines, ms. */
+const PROGRESS_INTERVAL_MS = 1000;
+
+const USAGE = `usage: ehw send [options]
+
+Sends generated events to an event hub. Every event carries the application properties
+'id' (an integer, increasing by one per event) and 'type'.
+
+options:
+  --connection-string CS   Event Hubs connection string (env ${CONNECTION_STRING_ENV})
+  --hub NAME               event hub name (env ${HUB_ENV}; default: EntityPath of the connection string)
+  --count N                events to send (default ${SEND_DEFAULTS.count})
+  --rate N                 events per second, token bucket (default unlimited)
+  --body-size BYTES        body size of every event (default ${SEND_DEFAULTS.bodySize})
+  --keys K                 spread events over partition keys key-0 … key-{K-1}, id mod K
+                           (default none: the service spreads batches over partitions)
+  --partition ID           send every event to this partition (excludes --keys)
+  --id-start N             id of the first event (default ${SEND_DEFAULTS.idStart})
+  --type TYPE              'type' property of every event (default ${SEND_DEFAULTS.type})
+  --concurrency N          batches in flight (default ${SEND_DEFAULTS.concurrency}; with --keys at most one per key)
+  --json                   print the final summary as one JSON line
+  --help                   show this help
+
+Ctrl-C stops after the batches in flight and prints what was sent.`;
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      "connection-string": { type: "string" },
+      hub: { type: "string" },
+      count: { type: "string" },
+      rate: { type: "string" },
+      "body-size": { type: "string" },
+      keys: { type: "string" },
+      partition: { type: "string" },
+      "id-start": { type: "string" },
+      type: { type: "string" },
+      concurrency: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }).values;
+}
+
+type Flags = ReturnType<typeof parse>;
+
+/** Flags over env; an empty env var counts as unset. The only place `ehw send` reads the environment. */
+function rawOptions(flags: Flags, env: NodeJS.ProcessEnv): RawSendOptions {
+  const envCs = env[CONNECTION_STRING_ENV] || undefined;
+  const envHub = env[HUB_ENV] || undefined;
+  const labels: RawSendOptions["labels"] = {};
+  if (flags["connection-string"] === undefined && envCs !== undefined) {
+    labels.connectionString = CONNECTION_STRING_ENV;
+  }
+  if (flags.hub === undefined && envHub !== undefined) labels.hub = HUB_ENV;
+  return {
+    connectionString: flags["connection-string"] ?? envCs,
+    hub: flags.hub ?? envHub,
+    count: flags.count,
+    rate: flags.rate,
+    bodySize: flags["body-size"],
+    keys: flags.keys,
+    partition: flags.partition,
+    idStart: flags["id-start"],
+    type: flags.type,
+    concurrency: flags.concurrency,
+    labels,
+  };
+}
+
+function idRange(s: SendProgress): string {
+  return s.firstId === undefined ? "no ids" : `ids ${s.firstId}..${s.lastId}`;
+}
+
+function printSummary(summary: SendSummary, options: SendOptions, json: boolean): void {
+  const round = (n: number, digits: number) => Number(n.toFixed(digits));
+  if (json) {
+    const line = {
+      hub: options.hub,
+      sent: summary.sent,
+      batches: summary.batches,
+      seconds: round(summary.seconds, 3),
+      eventsPerSecond: round(summary.eventsPerSecond, 1),
+      firstId: summary.firstId ?? null,
+      lastId: summary.lastId ?? null,
+      interrupted: summary.interrupted,
+    };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+    return;
+  }
+  const rate = Math.round(summary.eventsPerSecond);
+  const stopped = summary.interrupted ? " (interrupted)" : "";
+  console.log(
+    `sent ${summary.sent} events in ${summary.batches} batches to '${options.hub}' in ${summary.seconds.toFixed(2)} s (${rate} events/s), ${idRange(summary)}${stopped}`,
+  );
+}
+
+/** Ctrl-C / SIGTERM: the first stops after the batches in flight, a second one quits at once. */
+function onStopSignals(stop: AbortController): () => void {
+  const handler = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    console.error(`ehw send: ${signal}: stopping after the batches in flight (again to quit now)`);
+    stop.abort();
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  };
+}
+
+/** Prints progress to stderr once a second while the run lasts. */
+function startProgress(progress: SendProgress, count: number): NodeJS.Timeout {
+  const startedAt = performance.now();
+  return setInterval(() => {
+    const seconds = (performance.now() - startedAt) / 1000;
+    console.error(
+      `ehw send: ${progress.sent}/${count} sent (${Math.round(progress.sent / seconds)} events/s)`,
+    );
+  }, PROGRESS_INTERVAL_MS);
+}
+
+async function run(options: SendOptions, json: boolean): Promise<number> {
+  const client = createProducerClient(options);
+  const stop = new AbortController();
+  const removeSignals = onStopSignals(stop);
+  const progress: SendProgress = { sent: 0, batches: 0, firstId: undefined, lastId: undefined };
+  let ticker: NodeJS.Timeout | undefined;
+  try {
+    await checkTarget(client, options);
+    ticker = startProgress(progress, options.count);
+    const summary = await sendEvents(client, options, { signal: stop.signal, progress }).catch(
+      (err: unknown) => {
+        throw sendFailure(err, "send to", options);
+      },
+    );
+    printSummary(summary, options, json);
+    return summary.interrupted ? EXIT_INTERRUPTED : 0;
+  } catch (err) {
+    if (progress.sent > 0)
+      console.error(`ehw send: sent ${progress.sent} events before the failure, ${idRange(progress)}`);
+    throw err;
+  } finally {
+    clearInterval(ticker);
+    removeSignals();
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** Entry point of `ehw send`; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let flags: Flags;
+  try {
+    flags = parse(argv);
+  } catch (err) {
+    console.error(`ehw send: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n\n${USAGE}`);
+    return 2;
+  }
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    const options = compileSendOptions(rawOptions(flags, process.env));
+    return await run(options, flags.json);
+  } catch (err) {
+    if (!(err instanceof EhwError)) throw err;
+    console.error(`ehw send: ${redactSecrets(err.message)}`);
+    return 1;
+  }
+}
