@@ -68,7 +68,7 @@ export interface StopOptions {
 
 /** Milliseconds to wait for a SIGKILLed process to be reaped before giving up. */
 const KILL_WAIT_MS = 10_000;
-/** Milliseconds to wait for a dead child's output to drain before an error quotes it. */
+/** Milliseconds to wait for a dead child's output to drain (a grandchild may hold the pipes). */
 const DRAIN_WAIT_MS = 1_000;
 
 const liveChildren = new Set<ManagedChild>();
@@ -179,7 +179,7 @@ export class ManagedChild {
     const timeoutMs = options.timeoutMs ?? 10_000;
     this.signal(options.signal ?? "SIGTERM");
     const exit = await withTimeout(this.exited, timeoutMs);
-    if (exit !== undefined) return exit;
+    if (exit !== undefined) return this.drained(exit);
     this.logger.warn({ timeoutMs }, "process did not exit in time; sending SIGKILL");
     return this.kill();
   }
@@ -192,6 +192,12 @@ export class ManagedChild {
     if (exit === undefined) {
       throw new ProcessError(`${this.name}: PID ${this.pid} did not exit ${KILL_WAIT_MS} ms after SIGKILL`);
     }
+    return this.drained(exit);
+  }
+
+  /** Waits (briefly) for the last output, so that callers reading the tail after a stop see it. */
+  private async drained(exit: ChildExit): Promise<ChildExit> {
+    await withTimeout(this.closed, DRAIN_WAIT_MS);
     return exit;
   }
 
