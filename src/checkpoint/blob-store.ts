@@ -1,0 +1,233 @@
+/**
+ * Checkpoint storage in Azure Blob storage: the container client (connection string, or account URL
+ * with DefaultAzureCredential), the container check/creation, the SDK's BlobCheckpointStore, and the
+ * blob names it uses. Storage failures are translated here, once, into errors that say what to fix.
+ */
+
+import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
+import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
+import { ConfigError, ConnectionError, type EhwError } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
+import type { StorageConfig } from "../worker/config.js";
+
+/** Network error codes that mean "the endpoint cannot be reached". */
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "REQUEST_SEND_ERROR",
+]);
+
+/** Error names of @azure/identity when no credential could produce a token. */
+const CREDENTIAL_ERROR_NAMES = new Set([
+  "CredentialUnavailableError",
+  "AuthenticationError",
+  "AggregateAuthenticationError",
+]);
+
+/** Options of {@link createContainerClient}. */
+export interface ContainerClientOptions {
+  /** Credential for `accountUrl`; default a new DefaultAzureCredential. Unused with a connection string. */
+  readonly credential?: TokenCredential;
+  /** Storage SDK pipeline options (retries, timeouts); default: 4 tries, 500 ms → 5 s backoff. */
+  readonly pipeline?: StoragePipelineOptions;
+}
+
+/** Retries of the long-lived client: the load balancer loops anyway, so keep each call short. */
+const DEFAULT_PIPELINE: StoragePipelineOptions = {
+  retryOptions: { maxTries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 5000, tryTimeoutInMs: 30_000 },
+};
+
+/** Builds the container client of the checkpoint container; does not touch the network. */
+export function createContainerClient(
+  storage: StorageConfig,
+  options: ContainerClientOptions = {},
+): ContainerClient {
+  const pipeline = options.pipeline ?? DEFAULT_PIPELINE;
+  if (storage.connectionString !== undefined) {
+    return BlobServiceClient.fromConnectionString(storage.connectionString, pipeline).getContainerClient(
+      storage.containerName,
+    );
+  }
+  if (storage.accountUrl === undefined) {
+    throw new ConfigError("no checkpoint storage: set a storage connection string or account URL", {
+      context: { setting: "storageConnectionString" },
+    });
+  }
+  const credential = options.credential ?? new DefaultAzureCredential();
+  return new BlobServiceClient(storage.accountUrl, credential, pipeline).getContainerClient(
+    storage.containerName,
+  );
+}
+
+/** The host (and port) a container client talks to; safe to log, never holds a key. */
+export function storageEndpointHost(containerClient: ContainerClient): string {
+  try {
+    return new URL(containerClient.url).host;
+  } catch {
+    return "(unknown storage endpoint)";
+  }
+}
+
+/**
+ * Checks that the checkpoint container is reachable and exists, creating it when it is missing and
+ * `storage.createContainer` allows. Throws ConnectionError (unreachable, refused credentials) or
+ * ConfigError (missing container that may not be created) saying what to fix.
+ */
+export async function prepareCheckpointContainer(
+  containerClient: ContainerClient,
+  storage: StorageConfig,
+  logger: Logger,
+): Promise<void> {
+  const where = { host: storageEndpointHost(containerClient), containerName: storage.containerName };
+  let exists: boolean;
+  try {
+    exists = await containerClient.exists();
+  } catch (err) {
+    throw translateStorageError(err, { ...where, operation: "check the checkpoint container" });
+  }
+  if (exists) return;
+  if (!storage.createContainer) {
+    throw new ConfigError(
+      `checkpoint container "${storage.containerName}" does not exist on ${where.host} and createContainer is false: create it, or set EHW_CREATE_CONTAINER=true (--create-container true)`,
+      { context: { setting: "containerName" } },
+    );
+  }
+  try {
+    const created = await containerClient.createIfNotExists();
+    if (created.succeeded) logger.info(where, "checkpoint container created");
+  } catch (err) {
+    throw translateStorageError(err, { ...where, operation: "create the checkpoint container" });
+  }
+}
+
+/** Where a storage call went and what it tried to do, for {@link translateStorageError}. */
+export interface StorageErrorContext {
+  /** Endpoint host (and port), never the key. */
+  readonly host: string;
+  /** Container name. */
+  readonly containerName: string;
+  /** What was attempted, e.g. "check the checkpoint container". */
+  readonly operation: string;
+}
+
+/**
+ * Translates a storage SDK or credential error into our family, classified by status code, error
+ * code and error name (never message text); the original is the `cause`.
+ */
+export function translateStorageError(err: unknown, where: StorageErrorContext): EhwError {
+  const status = fieldOf(err, "statusCode");
+  const context = { host: where.host, containerName: where.containerName, statusCode: status };
+  const codes = errorCodes(err);
+  if ([...codes].some((c) => UNREACHABLE_CODES.has(c))) {
+    return new ConnectionError(
+      `cannot reach blob storage at ${where.host} to ${where.operation} (${[...codes].join(", ")}): check the storage account name / BlobEndpoint and that the account is reachable from here`,
+      { cause: err, retriable: true, context },
+    );
+  }
+  if (status === 401 || status === 403) {
+    return new ConnectionError(
+      `blob storage at ${where.host} refused to ${where.operation} (HTTP ${status}): check the AccountKey / SAS in the storage connection string, or the role assignment (Storage Blob Data Contributor) of the identity`,
+      { cause: err, retriable: false, context },
+    );
+  }
+  if (errorNames(err).some((n) => CREDENTIAL_ERROR_NAMES.has(n))) {
+    return new ConnectionError(
+      `DefaultAzureCredential could not get a token for blob storage at ${where.host}: sign in (az login), or configure a managed / workload identity`,
+      { cause: err, retriable: false, context },
+    );
+  }
+  const detail = [status === undefined ? undefined : `HTTP ${status}`, ...codes].filter(Boolean).join(", ");
+  return new ConnectionError(
+    `blob storage at ${where.host} failed to ${where.operation}${detail ? ` (${detail})` : ""}`,
+    { cause: err, retriable: true, context },
+  );
+}
+
+/** Whether a storage error is an ETag conflict (HTTP 412): the one error that means "lost a race". */
+export function isEtagConflict(err: unknown): boolean {
+  return fieldOf(err, "statusCode") === 412;
+}
+
+/** The SDK's BlobCheckpointStore over a container client. */
+export function createBlobCheckpointStore(containerClient: ContainerClient): BlobCheckpointStore {
+  return new BlobCheckpointStore(containerClient);
+}
+
+/** Identity of one consumer group's state in the container. */
+export interface BlobPrefixParams {
+  /** Namespace host as the SDK reports it (`client.fullyQualifiedNamespace`); a port is dropped. */
+  readonly fullyQualifiedNamespace: string;
+  /** Event hub name. */
+  readonly eventHubName: string;
+  /** Consumer group. */
+  readonly consumerGroup: string;
+}
+
+/** Blob name prefixes of one consumer group, as BlobCheckpointStore writes them. */
+export interface BlobPrefixes {
+  /** `<fqns>/<hub>/<cg>/`, all lower-case. */
+  readonly root: string;
+  /** `<root>ownership/`; one blob per partition id, owner in metadata `ownerid`. */
+  readonly ownership: string;
+  /** `<root>checkpoint/`; one blob per partition id, metadata `sequencenumber` and `offset`. */
+  readonly checkpoint: string;
+}
+
+/**
+ * The namespace part of blob names for an endpoint host: the SDK's connection config keeps only the
+ * host name (`127.0.0.1:5672` → `127.0.0.1`), and BlobCheckpointStore lower-cases it.
+ */
+export function blobNamespace(endpointHost: string): string {
+  const withoutScheme = endpointHost.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "");
+  const host = withoutScheme.split("/")[0] ?? "";
+  // IPv6 literals are written in brackets when they carry a port.
+  const bracketed = /^\[([^\]]+)\]/.exec(host);
+  const name = bracketed?.[1] ?? (host.split(":").length === 2 ? host.split(":")[0] : host);
+  return (name ?? "").toLowerCase();
+}
+
+/**
+ * Blob prefixes of a consumer group's ownership and checkpoint blobs, matching
+ * `BlobCheckpointStore.getBlobPrefix` (namespace, hub and consumer group lower-cased). Different
+ * spellings of one namespace (`localhost` vs `127.0.0.1`) give different prefixes.
+ */
+export function checkpointBlobPrefixes(params: BlobPrefixParams): BlobPrefixes {
+  const root = `${blobNamespace(params.fullyQualifiedNamespace)}/${params.eventHubName.toLowerCase()}/${params.consumerGroup.toLowerCase()}/`;
+  return { root, ownership: `${root}ownership/`, checkpoint: `${root}checkpoint/` };
+}
+
+function fieldOf(err: unknown, key: string): number | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const value = (err as Record<string, unknown>)[key];
+  return typeof value === "number" ? value : undefined;
+}
+
+/** `code` values along the cause chain (network errors nest inside RestError and AggregateError). */
+function errorCodes(err: unknown, seen = new Set<unknown>()): Set<string> {
+  const codes = new Set<string>();
+  for (const e of chain(err, seen)) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") codes.add(code);
+  }
+  return codes;
+}
+
+function errorNames(err: unknown): string[] {
+  return chain(err, new Set()).map((e) => String((e as { name?: unknown }).name));
+}
+
+function chain(err: unknown, seen: Set<unknown>): object[] {
+  if (typeof err !== "object" || err === null || seen.has(err)) return [];
+  seen.add(err);
+  const out: object[] = [err];
+  out.push(...chain((err as { cause?: unknown }).cause, seen));
+  const nested = (err as { errors?: unknown }).errors;
+  if (Array.isArray(nested)) for (const e of nested) out.push(...chain(e, seen));
+  return out;
+}
