@@ -1,0 +1,183 @@
+/**
+ * Checkpoint writes of one partition: when the policy says so (N completions or T ms), write the
+ * tracker's candidate through the guarded store — at most one write in flight, later requests
+ * coalesced into the next write, failures logged and retried at the next opportunity.
+ */
+import type { Checkpoint } from "@azure/event-hubs";
+import { CheckpointRefusedError, type CheckpointWriter } from "../checkpoint/guarded-store.js";
+import { CheckpointPolicy } from "../checkpoint/policy.js";
+import type { CheckpointPosition, CompletedPrefixTracker } from "../checkpoint/tracker.js";
+import type { Logger } from "../observability/logger.js";
+
+/** Which partition's checkpoint blob is written. */
+export interface PartitionIdentity {
+  /** Namespace host as the SDK names it in blob names. */
+  readonly fullyQualifiedNamespace: string;
+  /** Event hub name. */
+  readonly eventHubName: string;
+  /** Consumer group. */
+  readonly consumerGroup: string;
+  /** Partition id. */
+  readonly partitionId: string;
+}
+
+/** Options of {@link PartitionCheckpointer}. */
+export interface PartitionCheckpointerOptions {
+  readonly identity: PartitionIdentity;
+  readonly store: CheckpointWriter;
+  readonly tracker: CompletedPrefixTracker;
+  /** Completions between checkpoints; ≥ 1. */
+  readonly checkpointEvery: number;
+  /** Milliseconds after which new progress is checkpointed anyway. */
+  readonly checkpointIntervalMs: number;
+  readonly logger: Logger;
+  /** Epoch milliseconds; default Date.now. */
+  readonly clock?: () => number;
+}
+
+/** Pause after a failed write before the next try, milliseconds (capped by the interval). */
+const RETRY_AFTER_FAILURE_MS = 1000;
+
+/** The checkpoint writer of one partition; see the module comment. */
+export class PartitionCheckpointer {
+  private readonly policy: CheckpointPolicy;
+  private readonly clock: () => number;
+  private writing: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private notBeforeMs = 0;
+  private disabled = false;
+  private last: CheckpointPosition | undefined;
+  private failures = 0;
+
+  constructor(private readonly options: PartitionCheckpointerOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.policy = new CheckpointPolicy(
+      { checkpointEvery: options.checkpointEvery, checkpointIntervalMs: options.checkpointIntervalMs },
+      this.clock(),
+    );
+  }
+
+  /** The last checkpoint this partition wrote, if any. */
+  get lastCheckpoint(): CheckpointPosition | undefined {
+    return this.last;
+  }
+
+  /** Writes that failed so far (refusals included). */
+  get failedWrites(): number {
+    return this.failures;
+  }
+
+  /** Call after completions: writes now when due, else arms the interval timer. */
+  poke(): void {
+    if (this.disabled) return;
+    const now = this.clock();
+    const count = this.options.tracker.uncheckpointedCount;
+    if (now >= this.notBeforeMs && this.policy.isDue(now, count)) {
+      void this.request();
+      return;
+    }
+    const due = this.policy.msUntilDue(now, count);
+    if (due === undefined || this.timer !== undefined) return;
+    this.arm(Math.max(due, this.notBeforeMs - now));
+  }
+
+  /**
+   * Writes the candidate now, whatever the policy says, after any write in flight; resolves once
+   * nothing is pending. Used for the final checkpoint at shutdown. Failures are logged, not thrown.
+   */
+  async flush(): Promise<void> {
+    if (this.disabled) return;
+    this.clearTimer();
+    await this.request();
+    // A completion during the last write may have left something behind.
+    if (this.options.tracker.pendingCheckpoint() !== undefined && !this.disabled) await this.request();
+  }
+
+  /** Stops all writing: after ownership loss nothing may be written. Idempotent. */
+  disable(): void {
+    this.disabled = true;
+    this.clearTimer();
+  }
+
+  /** Stops the timer; a write in flight finishes. */
+  stopTimer(): void {
+    this.clearTimer();
+  }
+
+  private request(): Promise<void> {
+    if (this.writing !== undefined) {
+      this.again = true;
+      return this.writing;
+    }
+    this.writing = this.loop().finally(() => {
+      this.writing = undefined;
+      this.armForRest();
+    });
+    return this.writing;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      if (this.disabled) return;
+      const position = this.options.tracker.pendingCheckpoint();
+      if (position === undefined) return;
+      if (!(await this.write(position))) return;
+    } while (this.again);
+  }
+
+  private async write(position: CheckpointPosition): Promise<boolean> {
+    const { identity, store, tracker, logger } = this.options;
+    const checkpoint: Checkpoint = { ...identity, ...position };
+    try {
+      await store.updateCheckpoint(checkpoint);
+    } catch (err) {
+      this.failures += 1;
+      if (err instanceof CheckpointRefusedError && err.reason === "not-owner") {
+        logger.warn(
+          { sequenceNumber: position.sequenceNumber, err },
+          "checkpoint refused: partition not owned",
+        );
+        this.disable();
+        return false;
+      }
+      logger.warn(
+        { sequenceNumber: position.sequenceNumber, err },
+        "checkpoint write failed; retrying at the next opportunity",
+      );
+      const retryMs = Math.min(RETRY_AFTER_FAILURE_MS, this.options.checkpointIntervalMs);
+      this.notBeforeMs = this.clock() + retryMs;
+      this.clearTimer();
+      this.arm(retryMs);
+      return false;
+    }
+    tracker.markCheckpointed(position.sequenceNumber);
+    this.policy.markCheckpointed(this.clock());
+    this.last = position;
+    logger.debug(position, "checkpoint written");
+    return true;
+  }
+
+  /** Arms the interval timer for progress that is not due yet, so it is written within T ms. */
+  private armForRest(): void {
+    if (this.disabled || this.timer !== undefined) return;
+    const now = this.clock();
+    const due = this.policy.msUntilDue(now, this.options.tracker.uncheckpointedCount);
+    if (due !== undefined) this.arm(Math.max(due, this.notBeforeMs - now));
+  }
+
+  private arm(ms: number): void {
+    if (this.disabled) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.poke();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The seam an event passes through once its last attempt failed. The default reports the failure
+ * and stops the partition; dead-lettering plugs in here later ("resolved" = the event counts as
+ * complete and the checkpoint may pass it).
+ */
+import type { ReceivedEventData } from "@azure/event-hubs";
+import type { Logger } from "../observability/logger.js";
+
+/** What to do with a partition whose event exhausted its attempts. */
+export type FailureDecision = "stop" | "resolved";
+
+/** An event (or a batch unit) whose last attempt failed. */
+export interface ExhaustedEvent {
+  /** The event; for a batch unit, its first event. */
+  readonly event: ReceivedEventData;
+  /** Every event of the unit, in sequence order (just `[event]` for an event pipeline). */
+  readonly events: readonly ReceivedEventData[];
+  /** The error of the last attempt (a HandlerFailedError from the pipeline, or a timeout). */
+  readonly error: Error;
+  /** Attempts made, first try included. */
+  readonly attempts: number;
+  /** Partition id. */
+  readonly partitionId: string;
+  /** Pipeline name. */
+  readonly pipeline: string;
+}
+
+/**
+ * Decides the fate of an exhausted event. `"stop"`: the partition stops scheduling, keeps its
+ * ownership and never checkpoints past the event. `"resolved"`: the event was taken care of (e.g.
+ * dead-lettered) and counts as complete. A rejection counts as `"stop"`.
+ */
+export interface FailureHandler {
+  onExhausted(failure: ExhaustedEvent): Promise<FailureDecision>;
+}
+
+/** The default failure handler: one error log line naming the event, then `"stop"`. */
+export function reportingFailureHandler(logger: Logger): FailureHandler {
+  return {
+    async onExhausted(failure) {
+      const { event, events, error, attempts, partitionId, pipeline } = failure;
+      logger.error(
+        {
+          partitionId,
+          sequenceNumber: event.sequenceNumber,
+          offset: event.offset,
+          eventCount: events.length,
+          pipeline,
+          attempts,
+          err: error,
+        },
+        "event failed after its last attempt; partition stopped (no checkpoint past this event)",
+      );
+      return "stop";
+    },
+  };
+}

@@ -1,0 +1,364 @@
+/**
+ * The processor of one owned partition. The SDK hands it batches through `enqueue`; it routes each
+ * event to a pipeline, orders the units with the OrderingScheduler under the concurrency bound,
+ * runs each with its own retry budget, tracks completions in the completed-prefix tracker and
+ * checkpoints through the guarded store when the policy says so. `enqueue` returns as soon as the
+ * window has room, and awaits only while it is full: the SDK awaits `processEvents` before it
+ * fetches the partition's next batch, so this is the backpressure.
+ */
+import type { ReceivedEventData } from "@azure/event-hubs";
+import type { CheckpointWriter } from "../checkpoint/guarded-store.js";
+import { type CheckpointPosition, CompletedPrefixTracker } from "../checkpoint/tracker.js";
+import { EhwError, toError } from "../errors.js";
+import type { HandlerRegistry } from "../handlers/registry.js";
+import type { Logger } from "../observability/logger.js";
+import { type AttemptOptions, type AttemptOutcome, runWithAttempts } from "./attempts.js";
+import { PartitionCheckpointer, type PartitionIdentity } from "./checkpointer.js";
+import type { ProcessingConfig } from "./config.js";
+import type { FailureDecision, FailureHandler } from "./failure.js";
+import { OrderingScheduler } from "./scheduler.js";
+import { groupIntoUnits, type WorkUnit } from "./work-units.js";
+
+/**
+ * `running`: accepting and processing; `stopped`: an event exhausted its attempts and the failure
+ * handler said stop — nothing new starts, ownership is kept; `draining`: closing for shutdown;
+ * `closed`: closed after shutdown; `lost`: closed because the partition was lost.
+ */
+export type PartitionState = "running" | "stopped" | "draining" | "closed" | "lost";
+
+/** A snapshot of a partition processor, for `worker.status()`. */
+export interface PartitionStatus {
+  readonly partitionId: string;
+  readonly state: PartitionState;
+  /** Events whose unit is running (attempting or backing off). */
+  readonly inFlight: number;
+  /** Events waiting for their turn. */
+  readonly queued: number;
+  /** Events handled successfully since the partition was claimed. */
+  readonly processed: number;
+  /** Events whose last attempt failed. */
+  readonly failed: number;
+  /** The last checkpoint this processor wrote, if any. */
+  readonly lastCheckpoint: CheckpointPosition | undefined;
+}
+
+/** Result of {@link PartitionProcessor.close}. */
+export interface PartitionCloseResult {
+  /** True when every accepted event finished before the drain deadline (always false when lost). */
+  readonly drained: boolean;
+  /** The last checkpoint written, if any. */
+  readonly lastCheckpoint: CheckpointPosition | undefined;
+}
+
+/** The processing settings a processor uses. */
+export type PartitionProcessingOptions = Pick<
+  ProcessingConfig,
+  | "ordering"
+  | "concurrency"
+  | "maxBatchSize"
+  | "maxAttempts"
+  | "retryBaseDelayMs"
+  | "retryMaxDelayMs"
+  | "handlerTimeoutMs"
+  | "checkpointEvery"
+  | "checkpointIntervalMs"
+>;
+
+/** Options of {@link PartitionProcessor}. */
+export interface PartitionProcessorOptions {
+  /** Which partition (and whose blob) this is. */
+  readonly identity: PartitionIdentity;
+  /** Ordering, concurrency, retries, time limit and checkpoint policy. */
+  readonly processing: PartitionProcessingOptions;
+  /** Routes events to pipelines. */
+  readonly registry: Pick<HandlerRegistry, "route">;
+  /** The guarded checkpoint store. */
+  readonly store: CheckpointWriter;
+  /** Decides what happens after an event's last failed attempt. */
+  readonly failureHandler: FailureHandler;
+  /** Parent logger; the processor logs under `component: "processor", partitionId`. */
+  readonly logger: Logger;
+  /** Drain time when `close("Shutdown")` comes without a deadline set, milliseconds. */
+  readonly drainTimeoutMs: number;
+  /**
+   * Units queued plus in flight before `enqueue` awaits; default max(concurrency, maxBatchSize), so
+   * one whole batch fits behind the running work.
+   */
+  readonly windowSize?: number;
+  /** Epoch milliseconds; default Date.now. */
+  readonly clock?: () => number;
+  /** Uniform random source for backoff jitter; default Math.random. */
+  readonly random?: () => number;
+  /** Called after every state change with a fresh status. */
+  readonly onStateChange?: (status: PartitionStatus) => void;
+}
+
+/** One owned partition's processing; see the module comment. */
+export class PartitionProcessor {
+  private state: PartitionState = "running";
+  private readonly logger: Logger;
+  private readonly tracker = new CompletedPrefixTracker();
+  private readonly scheduler: OrderingScheduler<WorkUnit>;
+  private readonly checkpointer: PartitionCheckpointer;
+  private readonly abort = new AbortController();
+  private readonly attemptOptions: AttemptOptions;
+  private readonly clock: () => number;
+  private waiters: Array<() => void> = [];
+  private lastTracked: number | undefined;
+  private counts = { inFlight: 0, queued: 0, processed: 0, failed: 0 };
+  private deadlineAtMs: number | undefined;
+  private closing: Promise<PartitionCloseResult> | undefined;
+  private resolveClosed: () => void = () => {};
+  private readonly closed = new Promise<void>((resolve) => {
+    this.resolveClosed = resolve;
+  });
+
+  constructor(private readonly options: PartitionProcessorOptions) {
+    const { processing, identity } = options;
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger.child({ component: "processor", partitionId: identity.partitionId });
+    this.scheduler = new OrderingScheduler<WorkUnit>({
+      ordering: processing.ordering,
+      concurrency: processing.concurrency,
+      maxPending: options.windowSize ?? Math.max(processing.concurrency, processing.maxBatchSize),
+      keyOf: (unit) => unit.key,
+    });
+    this.checkpointer = new PartitionCheckpointer({
+      identity,
+      store: options.store,
+      tracker: this.tracker,
+      checkpointEvery: processing.checkpointEvery,
+      checkpointIntervalMs: processing.checkpointIntervalMs,
+      logger: this.logger,
+      clock: this.clock,
+    });
+    this.attemptOptions = processing;
+  }
+
+  /** Partition id. */
+  get partitionId(): string {
+    return this.options.identity.partitionId;
+  }
+
+  /** A snapshot for observability. */
+  status(): PartitionStatus {
+    return {
+      partitionId: this.partitionId,
+      state: this.state,
+      inFlight: this.counts.inFlight,
+      queued: this.counts.queued,
+      processed: this.counts.processed,
+      failed: this.counts.failed,
+      lastCheckpoint: this.checkpointer.lastCheckpoint,
+    };
+  }
+
+  /**
+   * Accepts a batch from the SDK (sequence order). Resolves once every event is scheduled and the
+   * window has room again. While the partition is stopped it resolves only when the processor
+   * closes, so the SDK fetches nothing more; while closing it resolves at once.
+   */
+  async enqueue(events: ReceivedEventData[]): Promise<void> {
+    if (this.state === "stopped") return this.closed;
+    if (this.state !== "running") return;
+    const units = groupIntoUnits(
+      this.trackAll(events),
+      this.options.registry.route,
+      this.options.processing.ordering,
+    );
+    for (const unit of units) {
+      await this.waitForRoom();
+      if (this.state !== "running") break;
+      this.scheduler.enqueue(unit);
+      this.counts.queued += unit.events.length;
+      this.pump();
+    }
+    await this.waitForRoom();
+    // The state may have changed while awaiting; TypeScript's narrowing does not know that.
+    if ((this.state as PartitionState) === "stopped") await this.closed;
+  }
+
+  /**
+   * Sets the absolute drain deadline (epoch milliseconds) for a later or running
+   * `close("Shutdown")`; the worker sets one deadline for all partitions.
+   */
+  setDrainDeadline(atMs: number): void {
+    this.deadlineAtMs = atMs;
+    this.notify();
+  }
+
+  /**
+   * Closes the processor (idempotent). `OwnershipLost`: aborts in-flight handlers, drops the queue,
+   * marks the partition lost in the store, writes nothing. `Shutdown` (or any other reason): stops
+   * accepting, drains in-flight and queued work until the deadline, aborts what is left, and writes
+   * a final checkpoint at the candidate, which never passes unfinished work.
+   */
+  close(reason: string): Promise<PartitionCloseResult> {
+    this.closing ??= reason === "OwnershipLost" ? this.closeLost() : this.closeForShutdown();
+    return this.closing;
+  }
+
+  private async closeLost(): Promise<PartitionCloseResult> {
+    this.options.store.markLost(this.partitionId);
+    this.checkpointer.disable();
+    this.abort.abort(new EhwError("OWNERSHIP_LOST", `partition ${this.partitionId} was lost`));
+    this.dropQueued();
+    this.setState("lost");
+    this.resolveClosed();
+    return { drained: false, lastCheckpoint: this.checkpointer.lastCheckpoint };
+  }
+
+  private async closeForShutdown(): Promise<PartitionCloseResult> {
+    this.deadlineAtMs ??= this.clock() + this.options.drainTimeoutMs;
+    if (this.state === "running") this.setState("draining");
+    const drained = await this.waitIdleUntilDeadline();
+    if (!drained) {
+      this.logger.warn(
+        { inFlight: this.counts.inFlight, queued: this.counts.queued },
+        "drain deadline passed; aborting unfinished events (they are not checkpointed)",
+      );
+      this.abort.abort(new EhwError("DRAIN_DEADLINE", "the shutdown drain deadline passed"));
+      this.dropQueued();
+    }
+    this.checkpointer.stopTimer();
+    await this.checkpointer.flush();
+    this.checkpointer.disable();
+    this.setState("closed");
+    this.resolveClosed();
+    return { drained, lastCheckpoint: this.checkpointer.lastCheckpoint };
+  }
+
+  /** Tracks a batch in arrival order; an event at or below the last tracked one is skipped. */
+  private trackAll(events: readonly ReceivedEventData[]): ReceivedEventData[] {
+    const fresh: ReceivedEventData[] = [];
+    for (const event of events) {
+      if (this.lastTracked !== undefined && event.sequenceNumber <= this.lastTracked) {
+        this.logger.warn(
+          { sequenceNumber: event.sequenceNumber, lastTracked: this.lastTracked },
+          "event received again in the same ownership; skipped",
+        );
+        continue;
+      }
+      this.tracker.track(event.sequenceNumber, event.offset);
+      this.lastTracked = event.sequenceNumber;
+      fresh.push(event);
+    }
+    return fresh;
+  }
+
+  private pump(): void {
+    if (this.state !== "running" && this.state !== "draining") return;
+    for (const unit of this.scheduler.next()) {
+      this.counts.queued -= unit.events.length;
+      this.counts.inFlight += unit.events.length;
+      void this.execute(unit);
+    }
+  }
+
+  private async execute(unit: WorkUnit): Promise<void> {
+    let complete = false;
+    try {
+      const outcome = await runWithAttempts(unit, this.attemptOptions, {
+        base: {
+          partitionId: this.partitionId,
+          eventHubName: this.options.identity.eventHubName,
+          consumerGroup: this.options.identity.consumerGroup,
+          logger: this.logger,
+        },
+        signal: this.abort.signal,
+        logger: this.logger,
+        random: this.options.random,
+      });
+      complete = outcome.kind === "done" || (await this.afterExhausted(unit, outcome)) === "resolved";
+      if (complete && this.state !== "lost") {
+        for (const event of unit.events) this.tracker.complete(event.sequenceNumber);
+        if (outcome.kind === "done") this.counts.processed += unit.events.length;
+      }
+    } catch (err) {
+      // Only a broken invariant gets here; stop rather than risk a checkpoint past unfinished work.
+      this.logger.error({ err }, "unexpected processor error");
+      this.stopPartition(toError(err));
+    } finally {
+      this.counts.inFlight -= unit.events.length;
+      this.scheduler.done(unit);
+      if (complete) this.checkpointer.poke();
+      this.pump();
+      this.notify();
+    }
+  }
+
+  private async afterExhausted(unit: WorkUnit, outcome: AttemptOutcome): Promise<FailureDecision> {
+    if (outcome.kind !== "exhausted" || this.state === "lost") return "stop";
+    const [event] = unit.events;
+    if (event === undefined) return "resolved";
+    this.counts.failed += unit.events.length;
+    let decision: FailureDecision;
+    try {
+      decision = await this.options.failureHandler.onExhausted({
+        event,
+        events: unit.events,
+        error: outcome.error,
+        attempts: outcome.attempts,
+        partitionId: this.partitionId,
+        pipeline: unit.pipeline.name,
+      });
+    } catch (err) {
+      this.logger.error({ err, sequenceNumber: event.sequenceNumber }, "failure handler threw; stopping");
+      decision = "stop";
+    }
+    if (decision !== "resolved") this.stopPartition(outcome.error);
+    return decision;
+  }
+
+  /** The failed event's partition: nothing new starts, the queue is dropped, ownership is kept. */
+  private stopPartition(error: Error): void {
+    if (this.state === "stopped" || this.state === "lost" || this.state === "closed") return;
+    this.dropQueued();
+    this.setState("stopped");
+    this.logger.error(
+      { err: error, checkpoint: this.tracker.checkpointCandidate() },
+      "partition stopped: it keeps its ownership and reads nothing more until the worker stops",
+    );
+  }
+
+  private dropQueued(): void {
+    for (const unit of this.scheduler.clearQueued()) this.counts.queued -= unit.events.length;
+  }
+
+  private setState(state: PartitionState): void {
+    this.state = state;
+    this.notify();
+    this.options.onStateChange?.(this.status());
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private changed(timeoutMs?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(wake);
+      if (timeoutMs !== undefined) timer = setTimeout(wake, Math.max(0, timeoutMs));
+    });
+  }
+
+  private async waitForRoom(): Promise<void> {
+    while (this.state === "running" && !this.scheduler.hasRoom()) await this.changed();
+  }
+
+  private async waitIdleUntilDeadline(): Promise<boolean> {
+    while (!this.scheduler.isIdle()) {
+      const remaining = (this.deadlineAtMs ?? 0) - this.clock();
+      if (remaining <= 0) return false;
+      await this.changed(remaining);
+    }
+    return true;
+  }
+}
