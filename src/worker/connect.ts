@@ -1,0 +1,152 @@
+/**
+ * Building the SDK clients from the compiled config and checking, before subscribing, that the hub
+ * and the checkpoint container answer — so a wrong connection string, hub name or account fails at
+ * once with an error naming what to fix, instead of the SDK retrying in the background forever.
+ */
+import {
+  type CheckpointStore,
+  EventHubConsumerClient,
+  type EventHubConsumerClientOptions,
+  type EventHubProperties,
+} from "@azure/event-hubs";
+import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import { ConfigError, ConnectionError, type EhwError } from "../errors.js";
+import type { WorkerConfig } from "./config.js";
+
+/** Network error codes that mean "the endpoint cannot be reached". */
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ServiceCommunicationError",
+  "ConnectionForcedError",
+  "ServiceUnavailableError",
+]);
+
+const CREDENTIAL_ERROR_NAMES = new Set([
+  "CredentialUnavailableError",
+  "AuthenticationError",
+  "AggregateAuthenticationError",
+]);
+
+/** The consumer client of a worker: identifier = owner id, load balancing and retries from config. */
+export function createConsumerClient(
+  config: WorkerConfig,
+  store: CheckpointStore,
+  credential?: TokenCredential,
+): EventHubConsumerClient {
+  const { eventHubs, loadBalancing, sdkRetry } = config;
+  const options: EventHubConsumerClientOptions = {
+    identifier: loadBalancing.ownerId,
+    loadBalancingOptions: {
+      strategy: loadBalancing.strategy,
+      updateIntervalInMs: loadBalancing.updateIntervalMs,
+      partitionOwnershipExpirationIntervalInMs: loadBalancing.ownershipExpirationMs,
+    },
+    retryOptions: {
+      retryDelayInMs: sdkRetry.retryDelayMs,
+      maxRetryDelayInMs: sdkRetry.maxRetryDelayMs,
+      maxRetries: sdkRetry.maxRetries,
+      timeoutInMs: sdkRetry.tryTimeoutMs,
+    },
+  };
+  if (eventHubs.connectionString !== undefined) {
+    return new EventHubConsumerClient(
+      eventHubs.consumerGroup,
+      eventHubs.connectionString,
+      eventHubs.eventHubName,
+      store,
+      options,
+    );
+  }
+  const namespace = eventHubs.fullyQualifiedNamespace ?? eventHubs.endpointHost;
+  return new EventHubConsumerClient(
+    eventHubs.consumerGroup,
+    namespace,
+    eventHubs.eventHubName,
+    credential ?? new DefaultAzureCredential(),
+    store,
+    options,
+  );
+}
+
+/**
+ * Reads the hub's properties (its partition ids) within `timeoutMs`, translating failures into
+ * ConfigError (the hub does not exist) or ConnectionError (unreachable, refused credentials, no
+ * answer in time) naming the endpoint host, never a key.
+ */
+export async function probeEventHub(
+  client: EventHubConsumerClient,
+  config: WorkerConfig,
+  timeoutMs: number,
+): Promise<EventHubProperties> {
+  try {
+    return await client.getEventHubProperties({ abortSignal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    throw translateEventHubsError(err, config, timeoutMs);
+  }
+}
+
+/** Translates an Event Hubs SDK error met while probing; classified by code and name only. */
+export function translateEventHubsError(err: unknown, config: WorkerConfig, timeoutMs: number): EhwError {
+  const { endpointHost: host, eventHubName, consumerGroup } = config.eventHubs;
+  const codes = collect(err, "code");
+  const names = collect(err, "name");
+  const context = { host, eventHubName, codes: [...codes] };
+  if (codes.has("MessagingEntityNotFoundError")) {
+    return new ConfigError(
+      `event hub "${eventHubName}" (consumer group "${consumerGroup}") was not found at ${host}: check eventHubName (EHW_EVENTHUB_NAME) or EntityPath in the connection string`,
+      { cause: err, context: { ...context, setting: "eventHubName" } },
+    );
+  }
+  if (codes.has("UnauthorizedError")) {
+    return new ConnectionError(
+      `Event Hubs at ${host} refused the credentials: check SharedAccessKeyName / SharedAccessKey in the connection string, or the role assignment (Azure Event Hubs Data Receiver) of the identity`,
+      { cause: err, retriable: false, context },
+    );
+  }
+  if ([...names].some((n) => CREDENTIAL_ERROR_NAMES.has(n))) {
+    return new ConnectionError(
+      `DefaultAzureCredential could not get a token for Event Hubs at ${host}: sign in (az login), or configure a managed / workload identity`,
+      { cause: err, retriable: false, context },
+    );
+  }
+  if ([...codes].some((c) => UNREACHABLE_CODES.has(c))) {
+    return new ConnectionError(
+      `cannot reach Event Hubs at ${host} (${[...codes].join(", ")}): check the namespace / Endpoint in the connection string and that it is reachable from here`,
+      { cause: err, retriable: true, context },
+    );
+  }
+  if (names.has("AbortError") || names.has("TimeoutError")) {
+    return new ConnectionError(
+      `Event Hubs at ${host} did not answer within ${timeoutMs} ms: check the namespace / Endpoint and the network`,
+      { cause: err, retriable: true, context },
+    );
+  }
+  const detail = [...codes, ...names].join(", ");
+  return new ConnectionError(
+    `cannot read event hub "${eventHubName}" at ${host}${detail ? ` (${detail})` : ""}`,
+    { cause: err, retriable: true, context },
+  );
+}
+
+/** Values of one string field along the cause / AggregateError chain. */
+function collect(err: unknown, field: "code" | "name"): Set<string> {
+  const out = new Set<string>();
+  const seen = new Set<unknown>();
+  const visit = (e: unknown): void => {
+    if (typeof e !== "object" || e === null || seen.has(e)) return;
+    seen.add(e);
+    const value = (e as Record<string, unknown>)[field];
+    if (typeof value === "string") out.add(value);
+    visit((e as { cause?: unknown }).cause);
+    const nested = (e as { errors?: unknown }).errors;
+    if (Array.isArray(nested)) for (const inner of nested) visit(inner);
+  };
+  visit(err);
+  return out;
+}

@@ -1,0 +1,329 @@
+/**
+ * The worker: loads the handlers, checks storage and the hub, subscribes to every partition through
+ * the SDK's load balancer with the guarded Blob checkpoint store, keeps one PartitionProcessor per
+ * owned partition, and shuts down by draining within a deadline. The SDK abandons ownership only
+ * after every `processClose` returned (EventProcessor.stop: removeAllPumps, then
+ * abandonPartitionOwnerships), which is why the final checkpoint is written inside processClose.
+ */
+import type {
+  EventHubConsumerClient,
+  EventPosition,
+  PartitionContext,
+  ReceivedEventData,
+  Subscription,
+  SubscriptionEventHandlers,
+} from "@azure/event-hubs";
+import type { TokenCredential } from "@azure/identity";
+import {
+  createBlobCheckpointStore,
+  createContainerClient,
+  prepareCheckpointContainer,
+} from "../checkpoint/blob-store.js";
+import { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
+import { EhwError } from "../errors.js";
+import { type HandlerRegistry, loadHandlerRegistry } from "../handlers/registry.js";
+import { type Logger, redactSecrets, silentLogger } from "../observability/logger.js";
+import { toEventPosition, type WorkerConfig } from "./config.js";
+import { createConsumerClient, probeEventHub } from "./connect.js";
+import { type FailureHandler, reportingFailureHandler } from "./failure.js";
+import type { StopOptions, StopResult, WorkerState, WorkerStatus } from "./lifecycle.js";
+import { PartitionProcessor, type PartitionStatus } from "./partition-processor.js";
+
+/** Options of {@link Worker}. */
+export interface WorkerOptions {
+  /** Logger; default silent. The worker logs under `component: "worker"`. */
+  readonly logger?: Logger;
+  /** Handlers already loaded; default: loaded from `config.handlers` at start and closed at stop. */
+  readonly registry?: HandlerRegistry;
+  /** What happens after an event's last failed attempt; default: report and stop the partition. */
+  readonly failureHandler?: FailureHandler;
+  /** Credential for namespace / account URL auth; default a DefaultAzureCredential. */
+  readonly credential?: TokenCredential;
+  /** Directory handler package names resolve from; default the working directory. */
+  readonly handlerBaseDir?: string;
+  /** Milliseconds the start-up check of the hub may take; default 15000. */
+  readonly probeTimeoutMs?: number;
+}
+
+/** Milliseconds allowed past the drain deadline for final checkpoints and abandoning ownership. */
+const CLOSE_GRACE_MS = 15_000;
+/** Milliseconds allowed for closing the AMQP connection. */
+const CLIENT_CLOSE_MS = 10_000;
+
+/** A horizontally scalable Event Hubs worker; see the module comment. */
+export class Worker {
+  private current: WorkerState = "starting";
+  private readonly logger: Logger;
+  private readonly processors = new Map<string, PartitionProcessor>();
+  private readonly failureHandler: FailureHandler;
+  private registry: HandlerRegistry | undefined;
+  private client: EventHubConsumerClient | undefined;
+  private subscription: Subscription | undefined;
+  private store: GuardedCheckpointStore | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<StopResult> | undefined;
+  private drainDeadlineAtMs: number | undefined;
+  private allDrained = true;
+  /** Adds `workerId` to lines unless the parent logger already carries it. */
+  private readonly idField: Record<string, string>;
+
+  constructor(
+    readonly config: WorkerConfig,
+    private readonly options: WorkerOptions = {},
+  ) {
+    const parent = options.logger ?? silentLogger();
+    this.logger = parent.child({ component: "worker" });
+    this.idField = "workerId" in parent.bindings() ? {} : { workerId: this.ownerId };
+    this.failureHandler = options.failureHandler ?? reportingFailureHandler(this.logger);
+  }
+
+  /** Lifecycle state. */
+  get state(): WorkerState {
+    return this.current;
+  }
+
+  /** Owner id in ownership records (the config's ownerId). */
+  get ownerId(): string {
+    return this.config.loadBalancing.ownerId;
+  }
+
+  /**
+   * Loads the handlers (failing before anything connects), checks the checkpoint container and
+   * the hub, and subscribes. Rejects with HandlerLoadError / ConfigError / ConnectionError; the
+   * worker is then `failed` with nothing left open. Call once.
+   */
+  start(): Promise<void> {
+    if (this.starting !== undefined) {
+      return Promise.reject(new EhwError("WORKER_MISUSE", "start() may be called only once"));
+    }
+    this.starting = this.doStart();
+    return this.starting;
+  }
+
+  /**
+   * Stops receiving, drains every partition until the deadline, writes final checkpoints, gives up
+   * ownership and closes the client. Resolves `{ drained }`: false when the deadline passed with
+   * unfinished events (they are not checkpointed and will be delivered again). Idempotent.
+   */
+  stop(options: StopOptions = {}): Promise<StopResult> {
+    this.stopping ??= this.doStop(options);
+    return this.stopping;
+  }
+
+  /** A snapshot of the worker and its partitions. */
+  status(): WorkerStatus {
+    const partitions = [...this.processors.values()]
+      .map((p) => p.status())
+      .sort((a, b) => Number(a.partitionId) - Number(b.partitionId));
+    return {
+      state: this.current,
+      workerId: this.ownerId,
+      eventHubName: this.config.eventHubs.eventHubName,
+      consumerGroup: this.config.eventHubs.consumerGroup,
+      partitions,
+      stoppedPartitions: partitions.filter((p) => p.state === "stopped").map((p) => p.partitionId),
+    };
+  }
+
+  private async doStart(): Promise<void> {
+    const { config } = this;
+    try {
+      this.registry =
+        this.options.registry ??
+        (await loadHandlerRegistry(config.handlers, {
+          logger: this.logger,
+          workerId: this.ownerId,
+          baseDir: this.options.handlerBaseDir,
+        }));
+      const containerClient = createContainerClient(config.storage, { credential: this.options.credential });
+      await prepareCheckpointContainer(containerClient, config.storage, this.logger);
+      this.store = new GuardedCheckpointStore(createBlobCheckpointStore(containerClient), {
+        ownerId: this.ownerId,
+        logger: this.logger,
+      });
+      this.client = createConsumerClient(config, this.store, this.options.credential);
+      const hub = await probeEventHub(this.client, config, this.options.probeTimeoutMs ?? 15_000);
+      this.logger.info(
+        { ...this.idField, partitionIds: hub.partitionIds, namespace: this.client.fullyQualifiedNamespace },
+        "event hub reachable; subscribing",
+      );
+      this.subscription = this.client.subscribe(this.handlers(), {
+        maxBatchSize: config.processing.maxBatchSize,
+        maxWaitTimeInSeconds: config.processing.maxWaitTimeMs / 1000,
+        prefetchCount: config.processing.prefetchCount,
+        startPosition: this.startPosition(hub.partitionIds),
+      });
+      this.setState("running");
+    } catch (err) {
+      this.setState("failed");
+      await this.release();
+      throw err;
+    }
+  }
+
+  /**
+   * One position for every partition, or a map over all of them when there are overrides: the SDK
+   * reads a partition missing from a map from the latest event, not from the default.
+   */
+  private startPosition(partitionIds: readonly string[]): EventPosition | Record<string, EventPosition> {
+    const { startPosition, startPositions } = this.config.processing;
+    if (Object.keys(startPositions).length === 0) return toEventPosition(startPosition);
+    const map: Record<string, EventPosition> = {};
+    for (const id of partitionIds) map[id] = toEventPosition(startPositions[id] ?? startPosition);
+    return map;
+  }
+
+  private handlers(): SubscriptionEventHandlers {
+    return {
+      processInitialize: async (ctx) => {
+        this.openPartition(ctx.partitionId);
+      },
+      processEvents: async (events: ReceivedEventData[], ctx: PartitionContext) => {
+        const processor = this.processors.get(ctx.partitionId) ?? this.openPartition(ctx.partitionId);
+        await processor.enqueue(events);
+      },
+      processClose: async (reason, ctx) => {
+        await this.closePartition(ctx.partitionId, reason);
+      },
+      processError: async (error, ctx) => {
+        this.reportError(error, ctx.partitionId);
+      },
+    };
+  }
+
+  private openPartition(partitionId: string): PartitionProcessor {
+    const { config } = this;
+    const store = this.store;
+    const registry = this.registry;
+    const client = this.client;
+    if (store === undefined || registry === undefined || client === undefined) {
+      throw new EhwError("WORKER_MISUSE", "a partition opened before the worker started");
+    }
+    const processor = new PartitionProcessor({
+      identity: {
+        fullyQualifiedNamespace: client.fullyQualifiedNamespace,
+        eventHubName: config.eventHubs.eventHubName,
+        consumerGroup: config.eventHubs.consumerGroup,
+        partitionId,
+      },
+      processing: config.processing,
+      registry,
+      store,
+      failureHandler: this.failureHandler,
+      logger: this.logger,
+      drainTimeoutMs: config.shutdown.drainTimeoutMs,
+      onStateChange: (status) => this.onPartitionState(status),
+    });
+    if (this.drainDeadlineAtMs !== undefined) processor.setDrainDeadline(this.drainDeadlineAtMs);
+    this.processors.set(partitionId, processor);
+    this.logger.info(
+      { ...this.idField, partitionId, reason: "claimed", checkpoint: store.lastSequenceNumber(partitionId) },
+      "partition claimed",
+    );
+    return processor;
+  }
+
+  private async closePartition(partitionId: string, reason: string): Promise<void> {
+    const processor = this.processors.get(partitionId);
+    if (processor === undefined) return;
+    const result = await processor.close(reason);
+    if (this.processors.get(partitionId) === processor) this.processors.delete(partitionId);
+    if (this.current === "draining" && !result.drained) this.allDrained = false;
+    this.logger.info(
+      {
+        ...this.idField,
+        partitionId,
+        reason,
+        drained: result.drained,
+        checkpoint: result.lastCheckpoint?.sequenceNumber,
+      },
+      reason === "OwnershipLost" ? "partition lost to another worker" : "partition released",
+    );
+  }
+
+  private onPartitionState(status: PartitionStatus): void {
+    if (status.state !== "stopped") return;
+    this.logger.error(
+      { ...this.idField, partitionId: status.partitionId, checkpoint: status.lastCheckpoint?.sequenceNumber },
+      "partition stopped by a failed event; the worker keeps running its other partitions",
+    );
+  }
+
+  private reportError(error: Error, partitionId: string): void {
+    const code = (error as { code?: unknown }).code;
+    const err = { name: error.name, code, message: redactSecrets(error.message) };
+    const where = { ...this.idField, partitionId: partitionId || undefined };
+    // Stealing shows up as ReceiverDisconnectedError, then processClose("OwnershipLost"): rebalancing.
+    if (code === "ReceiverDisconnectedError") {
+      this.logger.info({ ...where, err }, "partition taken over by another worker");
+      return;
+    }
+    if (error.name === "AbortError") return;
+    this.logger.warn({ ...where, err }, "event hubs client error (the SDK retries)");
+  }
+
+  private async doStop(options: StopOptions): Promise<StopResult> {
+    if (this.starting !== undefined) await this.starting.catch(() => undefined);
+    if (this.current !== "running") {
+      this.setState(this.current === "failed" ? "failed" : "stopped");
+      return { drained: true };
+    }
+    const deadlineMs = options.deadlineMs ?? this.config.shutdown.drainTimeoutMs;
+    this.drainDeadlineAtMs = Date.now() + deadlineMs;
+    this.setState("draining");
+    for (const processor of this.processors.values()) processor.setDrainDeadline(this.drainDeadlineAtMs);
+    this.logger.info({ ...this.idField, deadlineMs, partitions: this.processors.size }, "draining");
+    const closed = await within(this.subscription?.close(), deadlineMs + CLOSE_GRACE_MS);
+    if (!closed) this.logger.warn({ ...this.idField }, "subscription did not close in time");
+    await this.release();
+    this.setState("stopped");
+    const drained = closed && this.allDrained;
+    this.logger.info({ ...this.idField, drained }, "worker stopped");
+    return { drained };
+  }
+
+  /** Closes the client and, when the worker loaded them, the handlers; logs failures. */
+  private async release(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined && !(await within(client.close(), CLIENT_CLOSE_MS))) {
+      this.logger.warn({ ...this.idField }, "event hubs client did not close in time");
+    }
+    const registry = this.registry;
+    this.registry = undefined;
+    if (registry !== undefined && this.options.registry === undefined) {
+      await registry.close().catch((err: unknown) => this.logger.error({ err }, "closing handlers failed"));
+    }
+  }
+
+  private setState(state: WorkerState): void {
+    if (this.current === state) return;
+    this.current = state;
+    this.logger.debug({ ...this.idField, state }, "worker state");
+  }
+}
+
+/** Creates a worker; see {@link Worker}. */
+export function createWorker(config: WorkerConfig, options: WorkerOptions = {}): Worker {
+  return new Worker(config, options);
+}
+
+/** Whether `promise` settled within `ms` (a rejection is logged by the caller's SDK and counts as settled). */
+async function within(promise: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+  if (promise === undefined) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
