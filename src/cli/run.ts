@@ -1,0 +1,133 @@
+/**
+ * `ehw run`: runs one worker process until SIGTERM / SIGINT.
+ *
+ * Output contract (others start this as a child process): logs are pino JSON lines on stdout, each
+ * with `workerId` (the owner id); ownership changes are info lines with `msg` "partition claimed",
+ * "partition released" or "partition lost to another worker" and fields `partitionId`, `reason`.
+ * Errors that prevent a start go to stderr as one `ehw run: <message>` line.
+ *
+ * Exit codes:
+ * - 0: stopped by a signal and every accepted event finished and was checkpointed in time;
+ * - 1: could not start (storage or hub unreachable, credentials refused, a handler failed to
+ *   load), or the drain deadline (drainTimeoutMs) passed with unfinished events;
+ * - 2: invalid configuration; reported before anything connects;
+ * - 130 / 143: a second SIGINT / SIGTERM while draining: exit at once; nothing unfinished is
+ *   checkpointed, so those events are delivered again.
+ *
+ * A partition stopped by a failed event (after its last attempt) does not end the process: the
+ * partition keeps its ownership and reads nothing more, its checkpoint stays before the failed
+ * event, the other partitions go on, and the failure is logged (and shown by `worker.status()`).
+ * Operators decide: fix the handler or the event source and restart the worker.
+ */
+import { ConfigError, EhwError } from "../errors.js";
+import { createLogger, type Logger, redactSecrets } from "../observability/logger.js";
+import { compileWorkerConfig, describeConfig, type WorkerConfig } from "../worker/config.js";
+import { Worker } from "../worker/worker.js";
+import { readRawWorkerOptions, WORKER_OPTIONS_HELP } from "./config-source.js";
+
+/** Exit code when the process was started wrong: invalid configuration. */
+const EXIT_CONFIG = 2;
+/** Exit code of a failed start or a missed drain deadline. */
+const EXIT_FAILURE = 1;
+/** Milliseconds after main resolves before the process is made to exit if a handle lingers. */
+const EXIT_SAFETY_MS = 3000;
+
+/** Entry point of `ehw run`; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const config = readConfig(argv);
+  if (typeof config === "number") return config;
+  const logger = createLogger({ level: config.logLevel, base: { workerId: config.loadBalancing.ownerId } });
+  logger.info({ config: describeConfig(config) }, "starting worker");
+  const worker = new Worker(config, { logger });
+  const signals = listenForSignals(logger);
+  try {
+    const started = worker.start().then(
+      () => undefined,
+      (err: unknown) => err ?? new Error("start failed"),
+    );
+    const first = await Promise.race([started, signals.first.then(() => "signal" as const)]);
+    if (first !== undefined && first !== "signal") return await failedStart(first, logger);
+    if (first === undefined) {
+      logger.info({ eventHubName: config.eventHubs.eventHubName }, "worker running");
+      await signals.first;
+    }
+    const { drained } = await worker.stop();
+    if (!drained) logger.warn({}, "drain deadline passed; unfinished events will be delivered again");
+    return await finish(drained ? 0 : EXIT_FAILURE, logger);
+  } finally {
+    signals.dispose();
+  }
+}
+
+/** Reads and compiles the config; an exit code instead when it is invalid or help was asked for. */
+function readConfig(argv: string[]): WorkerConfig | number {
+  try {
+    const read = readRawWorkerOptions(argv, process.env, process.cwd());
+    if (read.help) {
+      console.log(WORKER_OPTIONS_HELP);
+      return 0;
+    }
+    return compileWorkerConfig(read.raw, { baseDir: read.baseDir });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`ehw run: ${err.message}`);
+    return EXIT_CONFIG;
+  }
+}
+
+async function failedStart(err: unknown, logger: Logger): Promise<number> {
+  const message = err instanceof EhwError ? err.message : `unexpected error: ${redactSecrets(String(err))}`;
+  logger.error({ err: { name: (err as Error).name, message } }, "worker failed to start");
+  console.error(`ehw run: ${message}`);
+  return finish(err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE, logger);
+}
+
+/** Flushes the log and makes sure the process ends even if some handle lingers. */
+async function finish(code: number, logger: Logger): Promise<number> {
+  await new Promise<void>((resolve) => {
+    try {
+      logger.flush(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+  setTimeout(() => process.exit(code), EXIT_SAFETY_MS).unref();
+  return code;
+}
+
+interface SignalListener {
+  /** Resolves with the first SIGTERM / SIGINT. */
+  first: Promise<NodeJS.Signals>;
+  dispose(): void;
+}
+
+/** The first signal starts the drain; a second one exits at once with 128 + signal number. */
+function listenForSignals(logger: Logger): SignalListener {
+  let count = 0;
+  let resolveFirst: (signal: NodeJS.Signals) => void = () => {};
+  const first = new Promise<NodeJS.Signals>((resolve) => {
+    resolveFirst = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    count += 1;
+    if (count === 1) {
+      logger.info({ signal }, "signal received; draining (send it again to exit at once)");
+      resolveFirst(signal);
+      return;
+    }
+    const code = signal === "SIGINT" ? 130 : 143;
+    logger.warn({ signal, code }, "second signal; exiting without draining");
+    console.error(`ehw run: ${signal} again; exiting at once without draining`);
+    logger.flush();
+    process.exit(code);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  return {
+    first,
+    dispose: () => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The library entry of eventhub-worker: the Worker, the handler contract, and the config types.
+ * Handler modules import `defineHandler` / `defineHandlerFactory` and the types from here.
+ */
+
+export { checkpointBlobPrefixes } from "./checkpoint/blob-store.js";
+export {
+  CheckpointError,
+  ConfigError,
+  ConnectionError,
+  EhwError,
+  HandlerFailedError,
+  HandlerLoadError,
+} from "./errors.js";
+export type { CompiledHandlersConfig, RawHandlersOptions } from "./handlers/config.js";
+export type {
+  EventHandler,
+  HandlerContext,
+  HandlerExport,
+  HandlerFactory,
+  InitContext,
+  ReceivedEventData,
+} from "./handlers/contract.js";
+export { defineHandler, defineHandlerFactory } from "./handlers/contract.js";
+export type { HandlerRegistry } from "./handlers/registry.js";
+export { loadHandlerRegistry } from "./handlers/registry.js";
+export type { Logger } from "./observability/logger.js";
+export { createLogger, silentLogger } from "./observability/logger.js";
+export type {
+  CompileWorkerConfigOptions,
+  EventHubsConfig,
+  LoadBalancingConfig,
+  LoadBalancingStrategy,
+  LogLevel,
+  OrderingMode,
+  ProcessingConfig,
+  RawWorkerOptions,
+  SdkRetryConfig,
+  StartPositionSpec,
+  StorageConfig,
+  WorkerConfig,
+} from "./worker/config.js";
+export { compileWorkerConfig, describeConfig, WORKER_DEFAULTS } from "./worker/config.js";
+export type { ExhaustedEvent, FailureDecision, FailureHandler } from "./worker/failure.js";
+export { reportingFailureHandler } from "./worker/failure.js";
+export type { StopOptions, StopResult, WorkerState, WorkerStatus } from "./worker/lifecycle.js";
+export type { PartitionState, PartitionStatus } from "./worker/partition-processor.js";
+export type { WorkerOptions } from "./worker/worker.js";
+export { createWorker, Worker } from "./worker/worker.js";
