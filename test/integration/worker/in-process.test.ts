@@ -1,0 +1,100 @@
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ConfigError, ConnectionError } from "../../../src/errors.js";
+import { silentLogger } from "../../../src/observability/logger.js";
+import { compileWorkerConfig } from "../../../src/worker/config.js";
+import { Worker } from "../../../src/worker/worker.js";
+import { freshContainer, freshHub, testStack, uniqueName } from "../../helpers/stack.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { checkpointsOf, flagOptions, ownersOf, readLedger, sendToPartitions, tempDir } from "./support.js";
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function config(hubName: string, containerName: string, extra: Record<string, string> = {}) {
+  const { emulator, azurite } = testStack();
+  return compileWorkerConfig(
+    flagOptions({
+      eventHubConnectionString: emulator.connectionString,
+      eventHubName: hubName,
+      storageConnectionString: azurite.connectionString,
+      containerName,
+      updateIntervalMs: "1000",
+      ownershipExpirationMs: "4000",
+      strategy: "greedy",
+      retryDelayMs: "200",
+      maxWaitTimeMs: "200",
+      checkpointEvery: "7",
+      checkpointIntervalMs: "500",
+      ...extra,
+    }),
+    { baseDir: process.cwd() },
+  );
+}
+
+describe("Worker (in process)", () => {
+  it("processes every event, checkpoints each partition at its last event and gives up ownership on stop", async () => {
+    const { hubName } = await freshHub(4);
+    const { containerName, containerClient } = await freshContainer();
+    const { dir, remove } = await tempDir();
+    cleanups.push(remove);
+    const ledger = join(dir, "ledger.jsonl");
+    const worker = new Worker(config(hubName, containerName, { handler: "ledger", ledgerFile: ledger }), {
+      logger: silentLogger(),
+    });
+    cleanups.push(() => worker.stop({ deadlineMs: 2000 }));
+    await worker.start();
+    expect(worker.state).toBe("running");
+    await sendToPartitions(hubName, ["0", "1", "2", "3"], 25);
+    await waitFor(async () => (await readLedger(ledger)).length >= 100, {
+      timeoutMs: 30_000,
+      what: "100 ledger lines",
+    });
+    await waitFor(() => worker.status().partitions.length === 4, { what: "4 partitions" });
+
+    const result = await worker.stop();
+    expect(result.drained).toBe(true);
+    expect(worker.state).toBe("stopped");
+    const entries = await readLedger(ledger);
+    expect(new Set(entries.map((e) => e.id)).size).toBe(100);
+    expect(entries).toHaveLength(100);
+    const checkpoints = await checkpointsOf(containerClient, hubName);
+    for (const p of ["0", "1", "2", "3"]) {
+      const last = Math.max(...entries.filter((e) => e.p === p).map((e) => e.s));
+      expect(checkpoints.get(p)?.sequenceNumber).toBe(last);
+    }
+    const owners = await ownersOf(containerClient, hubName);
+    expect([...owners.values()].every((o) => o === "")).toBe(true);
+  });
+
+  it("fails fast with a ConfigError naming the hub when it does not exist", async () => {
+    const { containerName } = await freshContainer();
+    const worker = new Worker(config(uniqueName("nohub"), containerName), { logger: silentLogger() });
+    const error = await worker.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/was not found at 127\.0\.0\.1/);
+    expect(worker.state).toBe("failed");
+  });
+
+  it("fails fast with a ConnectionError naming the storage host when storage is unreachable", async () => {
+    const { hubName } = await freshHub(1);
+    const base = config(hubName, "unreachable");
+    const bad = {
+      ...base,
+      storage: {
+        ...base.storage,
+        connectionString:
+          "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1",
+      },
+    };
+    const worker = new Worker(bad, { logger: silentLogger() });
+    const started = Date.now();
+    const error = await worker.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toContain("127.0.0.1:1");
+    expect((error as Error).message).not.toContain("a2V5");
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
