@@ -1,0 +1,85 @@
+import { BlobServiceClient } from "@azure/storage-blob";
+import { describe, expect, it } from "vitest";
+import { spawnChild } from "../../../src/local/child.js";
+import { ehwCommand } from "../../../src/local/cli-command.js";
+import { freshHub, testStack, uniqueName } from "../../helpers/stack.js";
+import { FAST_TIMING, workerEnv } from "./support.js";
+
+/** Runs `ehw run` to its end; returns the exit code, stderr text and how long it took. */
+async function runToEnd(args: string[], env: NodeJS.ProcessEnv) {
+  const { command, args: full } = ehwCommand(["run", ...args]);
+  const started = Date.now();
+  const child = await spawnChild({ name: "ehw-run", command, args: full, env });
+  const exit = await child.exited;
+  // Kills it by PID if it unexpectedly keeps running; a no-op once it exited.
+  await child.stop({ timeoutMs: 1000 });
+  const stderr = child
+    .outputTail()
+    .filter((l) => l.stream === "stderr")
+    .map((l) => l.text)
+    .join("\n");
+  return { code: exit.code, stderr, ms: Date.now() - started };
+}
+
+async function containerExists(name: string): Promise<boolean> {
+  return BlobServiceClient.fromConnectionString(testStack().azurite.connectionString)
+    .getContainerClient(name)
+    .exists();
+}
+
+/** A worker env on a real hub and a container that does not exist yet (the worker would create it). */
+async function env(extra: Record<string, string> = {}) {
+  const { hubName } = await freshHub(1);
+  const containerName = uniqueName("never");
+  const { emulator, azurite } = testStack();
+  return {
+    containerName,
+    env: workerEnv({
+      EHW_EVENTHUB_CONNECTION_STRING: emulator.connectionString,
+      EHW_EVENTHUB_NAME: hubName,
+      EHW_STORAGE_CONNECTION_STRING: azurite.connectionString,
+      EHW_CONTAINER_NAME: containerName,
+      ...FAST_TIMING,
+      ...extra,
+    }),
+  };
+}
+
+describe("ehw run with a bad config", () => {
+  it("exits 2 with the setting and its value on stderr before connecting", async () => {
+    const { env: e, containerName } = await env();
+    const result = await runToEnd(["--concurrency", "lots"], e);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--concurrency");
+    expect(result.stderr).toContain("lots");
+    expect(result.stderr).not.toContain(testStack().azurite.connectionString);
+    expect(result.ms).toBeLessThan(15_000);
+    expect(await containerExists(containerName)).toBe(false);
+  });
+
+  it("exits non-zero naming a missing handler module, without touching storage", async () => {
+    const { env: e, containerName } = await env({ EHW_HANDLER: "./does-not-exist/handler.mjs" });
+    const result = await runToEnd([], e);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("does-not-exist/handler.mjs");
+    expect(result.stderr).not.toMatch(/cannot reach/);
+    expect(result.ms).toBeLessThan(15_000);
+    expect(await containerExists(containerName)).toBe(false);
+  });
+
+  it("exits 1 naming the storage host when storage is unreachable", async () => {
+    const { env: e } = await env({
+      EHW_STORAGE_CONNECTION_STRING:
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1",
+    });
+    const result = await runToEnd([], e);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("cannot reach blob storage at 127.0.0.1:1");
+    expect(result.stderr).not.toContain("c2VjcmV0");
+  });
+
+  it("prints the options on --help and exits 0", async () => {
+    const result = await runToEnd(["--help"], workerEnv({}));
+    expect(result.code).toBe(0);
+  });
+});

@@ -1,0 +1,90 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { freshContainer, freshHub } from "../../helpers/stack.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { ledgerWorkerEnv, sendWithKeys, startWorker, tempDir, type WorkerProcess } from "./support.js";
+
+const RECORDER = fileURLToPath(new URL("../../fixtures/worker/recorder.mjs", import.meta.url));
+const workers: WorkerProcess[] = [];
+const cleanups: Array<() => Promise<unknown>> = [];
+
+afterEach(async () => {
+  for (const w of workers.splice(0)) await w.child.stop({ timeoutMs: 15_000 });
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+interface Record {
+  p: string;
+  s: number;
+  k: string | null;
+  id: string;
+  attempt: number;
+  phase: "start" | "end";
+}
+
+async function records(file: string): Promise<Record[]> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as Record);
+}
+
+describe("ehw run, ordering key", () => {
+  it("keeps each key in order under concurrency 32 while a slow key's handler runs", async () => {
+    const { hubName } = await freshHub(1);
+    const { containerName } = await freshContainer();
+    const { dir, remove } = await tempDir();
+    cleanups.push(remove);
+    const file = join(dir, "order.jsonl");
+    const configFile = join(dir, "worker.json");
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        ordering: "key",
+        concurrency: 32,
+        handlers: {
+          rec: { module: RECORDER, options: { file, slowKeys: ["slow-0", "slow-1"], slowMs: 40 } },
+        },
+        pipelines: { default: ["rec"] },
+      }),
+    );
+    const env = ledgerWorkerEnv(hubName, containerName, "unused", { EHW_CONFIG: configFile });
+    delete env.EHW_HANDLER;
+    delete env.EHW_LEDGER_FILE;
+    const keys = ["slow-0", "slow-1", "fast-0", "fast-1", "fast-2", "fast-3", "fast-4", "fast-5"];
+    const rounds = 15;
+    const events = Array.from({ length: rounds }, (_, n) =>
+      keys.map((key) => ({ key, id: `${key}-${n}` })),
+    ).flat();
+    await sendWithKeys(hubName, events);
+    const worker = await startWorker("worker-key", env);
+    workers.push(worker);
+
+    const total = keys.length * rounds;
+    await waitFor(async () => (await records(file)).filter((r) => r.phase === "end").length === total, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: `${total} handled events`,
+    });
+    const lines = await records(file);
+    for (const key of keys) {
+      const mine = lines.filter((r) => r.k === key);
+      // start, end, start, end…: never two events of one key at once, and in send order.
+      expect(mine.map((r) => r.phase)).toEqual(Array.from({ length: rounds }, () => ["start", "end"]).flat());
+      expect(mine.filter((r) => r.phase === "end").map((r) => r.id)).toEqual(
+        Array.from({ length: rounds }, (_, n) => `${key}-${n}`),
+      );
+    }
+    // Other keys went on while a slow key's handler was running.
+    const slowStart = lines.findIndex((r) => r.k === "slow-0" && r.phase === "start");
+    const slowEnd = lines.findIndex((r) => r.k === "slow-0" && r.phase === "end");
+    expect(lines.slice(slowStart, slowEnd).some((r) => r.k?.startsWith("fast-") && r.phase === "end")).toBe(
+      true,
+    );
+    const ends = lines.filter((r) => r.phase === "end").map((r) => r.s);
+    expect(ends).not.toEqual([...ends].sort((a, b) => a - b));
+  });
+});
