@@ -1,0 +1,106 @@
+/**
+ * Which fault caused a hand-over, and so which duplicate bound applies to it. Pure: hand-overs from
+ * the ledgers, faults from the drill's fault log.
+ */
+import type { Handover } from "./runs.js";
+import type { FaultKind, FaultRecord } from "./types.js";
+
+/**
+ * Why processing of a partition restarted:
+ * - `kill` / `term`: the previous run's worker was the victim of that fault;
+ * - `reconnect`: the same worker started over (after a hub restart, a detach or a storage restart
+ *   when `fault` is set; on its own otherwise);
+ * - `rebalance`: another, still running worker took the partition over (a steal, e.g. by a worker
+ *   that a fault started); `fault` is the latest fault before it, if any;
+ * - `initial`: workers settling their balance before any fault (or overlapping first runs).
+ */
+export type HandoverCause = "kill" | "term" | "reconnect" | "rebalance" | "initial";
+
+/** A hand-over with its cause and the bound that applies. */
+export interface AttributedHandover {
+  readonly partitionId: string;
+  /** Worker of the previous run, if there was one. */
+  readonly fromWorker: string | undefined;
+  readonly toWorker: string;
+  /** Start of the new run, epoch milliseconds. */
+  readonly atMs: number;
+  readonly cause: HandoverCause;
+  /** Index of the fault held responsible, if any. */
+  readonly faultIndex: number | undefined;
+  /** Extra processings in the new run. */
+  readonly duplicates: number;
+  /** Duplicates allowed for this hand-over. */
+  readonly bound: number;
+  /** Up to 5 duplicated sequence numbers. */
+  readonly sampleSequenceNumbers: readonly number[];
+}
+
+const RECONNECT_FAULTS: readonly FaultKind[] = ["restart-hub", "restart-storage", "detach"];
+
+/** The latest fault at or before `atMs` that `accept` accepts, from faults in time order. */
+function latestFault(
+  faults: readonly FaultRecord[],
+  atMs: number,
+  accept: (fault: FaultRecord) => boolean,
+): FaultRecord | undefined {
+  let found: FaultRecord | undefined;
+  for (const fault of faults) {
+    if (fault.atMs > atMs) break;
+    if (accept(fault)) found = fault;
+  }
+  return found;
+}
+
+/** The cause and fault of one hand-over; see {@link HandoverCause}. */
+export function classifyHandover(
+  handover: Handover,
+  faults: readonly FaultRecord[],
+): { cause: HandoverCause; fault: FaultRecord | undefined } {
+  const from = handover.from;
+  const atMs = handover.to.startMs;
+  if (from === undefined) return { cause: "initial", fault: undefined };
+  const victimFault = latestFault(
+    faults,
+    atMs,
+    (f) => (f.kind === "kill" || f.kind === "term") && f.victim === from.workerId && f.atMs >= from.startMs,
+  );
+  if (victimFault !== undefined) return { cause: victimFault.kind as "kill" | "term", fault: victimFault };
+  if (from.workerId === handover.to.workerId) {
+    const fault = latestFault(
+      faults,
+      atMs,
+      (f) => RECONNECT_FAULTS.includes(f.kind) && f.atMs >= from.startMs,
+    );
+    return { cause: "reconnect", fault };
+  }
+  const fault = latestFault(faults, atMs, () => true);
+  // Before any fault, steals are the first workers settling their balance.
+  if (fault === undefined) return { cause: "initial", fault };
+  return { cause: "rebalance", fault };
+}
+
+/**
+ * Attributes every hand-over. `crashBound` applies to every cause but `term`, whose bound is 0:
+ * a graceful stop drains and checkpoints before it lets go.
+ */
+export function attributeHandovers(
+  handovers: readonly Handover[],
+  faults: readonly FaultRecord[],
+  crashBound: number,
+): AttributedHandover[] {
+  const sorted = [...faults].sort((a, b) => a.atMs - b.atMs);
+  return handovers.map((handover) => {
+    const { cause, fault } = classifyHandover(handover, sorted);
+    return {
+      partitionId: handover.partitionId,
+      fromWorker: handover.from?.workerId,
+      toWorker: handover.to.workerId,
+      atMs: handover.to.startMs,
+      cause,
+      faultIndex: fault?.index,
+      duplicates: handover.duplicates,
+      bound: cause === "term" ? 0 : crashBound,
+      sampleSequenceNumbers: handover.sampleSequenceNumbers,
+    };
+  });
+}

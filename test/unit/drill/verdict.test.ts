@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { duplicateBound } from "../../../src/drill/bound.js";
+import { computeVerdict } from "../../../src/drill/verdict.js";
+import { ckpt, cleanObservations, entry, ledger, sentFor, span, term } from "./fixtures.js";
+
+const failedNames = (obs: Parameters<typeof computeVerdict>[0]) =>
+  computeVerdict(obs).failures.map((f) => f.name);
+
+describe("computeVerdict", () => {
+  it("passes a clean run with a crash whose duplicates are within the bound", () => {
+    const verdict = computeVerdict(cleanObservations());
+    expect(verdict.failures).toEqual([]);
+    expect(verdict.passed).toBe(true);
+    expect(verdict.duplicates.total).toBe(10);
+    expect(verdict.duplicates.byCause).toEqual({ "kill@0": 10 });
+    expect(verdict.duplicates.handovers).toHaveLength(1);
+    expect(verdict.duplicates.handovers[0]).toMatchObject({
+      cause: "kill",
+      fromWorker: "w1",
+      toWorker: "w2",
+      bound: 25,
+    });
+    expect(verdict.distinctProcessed).toBe(400);
+    expect(verdict.processed).toBe(410);
+  });
+
+  it("names a lost id", () => {
+    const base = cleanObservations();
+    const w2 = base.ledgers[1];
+    const entries = w2?.entries.filter((e) => e.s !== 150) ?? [];
+    const verdict = computeVerdict({ ...base, ledgers: [base.ledgers[0] as never, ledger("w2", entries)] });
+    expect(verdict.failures.map((f) => f.name)).toEqual(["lost-events"]);
+    expect(verdict.failures[0]?.details).toMatchObject({
+      lost: 1,
+      firstIds: [1150],
+      byPartition: { "1": 1 },
+    });
+    expect(verdict.failures[0]?.summary).toContain("1150");
+  });
+
+  it("flags a hand-over with more duplicates than the bound", () => {
+    const base = cleanObservations();
+    // w2 went back 50 events, twice the bound of 25.
+    const ledgers = [base.ledgers[0] as never, ledger("w2", span("1", 50, 199, "w2", 15_000))];
+    const verdict = computeVerdict({ ...base, ledgers });
+    expect(verdict.failures.map((f) => f.name)).toEqual(["excess-duplicates"]);
+    expect(verdict.duplicates.handovers[0]).toMatchObject({ duplicates: 50, bound: 25 });
+  });
+
+  it("allows exactly the bound", () => {
+    const base = cleanObservations();
+    const bound = duplicateBound(base.settings).perHandover;
+    const ledgers = [base.ledgers[0] as never, ledger("w2", span("1", 100 - bound, 199, "w2", 15_000))];
+    expect(failedNames({ ...base, ledgers })).toEqual([]);
+  });
+
+  it("allows no duplicate after a SIGTERM", () => {
+    const base = cleanObservations();
+    const faults = [term(0, 3000, "w1", ["0", "1"])];
+    const one = [base.ledgers[0] as never, ledger("w2", span("1", 99, 199, "w2", 15_000))];
+    expect(failedNames({ ...base, faults, ledgers: one })).toEqual(["excess-duplicates"]);
+    const none = [base.ledgers[0] as never, ledger("w2", span("1", 100, 199, "w2", 15_000))];
+    expect(failedNames({ ...base, faults, ledgers: none })).toEqual([]);
+  });
+
+  it("flags a checkpoint that moved backwards", () => {
+    const base = cleanObservations();
+    const checkpoints = [
+      ...base.checkpoints.slice(0, 2),
+      ckpt(16_000, { "1": 80 }),
+      ...base.checkpoints.slice(2),
+    ];
+    const verdict = computeVerdict({ ...base, checkpoints });
+    expect(verdict.failures.map((f) => f.name)).toEqual(["checkpoint-moved-backwards"]);
+    expect(verdict.failures[0]?.details).toMatchObject({
+      backwards: [{ partitionId: "1", from: 89, to: 80 }],
+    });
+  });
+
+  it("flags a key processed out of order within one run", () => {
+    const keyOf = (s: number) => `key-${s % 3}`;
+    const base = cleanObservations({
+      sent: sentFor({ "0": 6 }, keyOf),
+      faults: [],
+      lastSequenceNumbers: { "0": 5 },
+    });
+    const ordered = [0, 1, 2, 3, 4, 5].map((s) => entry("0", s, "w1", 100 + s, keyOf(s)));
+    const checkpoints = [ckpt(1000, { "0": 5 })];
+    const settings = { ...base.settings, ordering: "key" as const };
+    expect(failedNames({ ...base, checkpoints, settings, ledgers: [ledger("w1", ordered)] })).toEqual([]);
+    // key-0 holds 0 and 3: 3 before 0 breaks its order (no sequence number repeats, so one run).
+    const swapped = [3, 1, 2, 0, 4, 5].map((s, i) => entry("0", s, "w1", 100 + i, keyOf(s)));
+    const verdict = computeVerdict({ ...base, checkpoints, settings, ledgers: [ledger("w1", swapped)] });
+    expect(verdict.failures.map((f) => f.name)).toEqual(["key-order-violated"]);
+    expect(verdict.failures[0]?.details).toMatchObject({
+      violations: [{ key: "key-0", previous: 3, next: 0 }],
+    });
+  });
+
+  it("does not count the restart from an earlier checkpoint as an order break", () => {
+    const keyOf = (s: number) => `key-${s % 2}`;
+    const base = cleanObservations();
+    const settings = { ...base.settings, ordering: "key" as const };
+    const sent = sentFor({ "0": 200, "1": 200 }, keyOf);
+    // The same worker goes back from 99 to 90 on partition 1 (a reconnect), then goes on.
+    const w1 = ledger(
+      "w1",
+      span("0", 0, 199, "w1", 1000, keyOf),
+      span("1", 0, 99, "w1", 1000, keyOf),
+      span("1", 90, 199, "w1", 5000, keyOf),
+    );
+    const verdict = computeVerdict({ ...base, sent, settings, faults: [], ledgers: [w1] });
+    expect(verdict.failures).toEqual([]);
+    expect(verdict.runs).toBe(3);
+    expect(verdict.duplicates.handovers[0]).toMatchObject({ cause: "reconnect", duplicates: 10 });
+  });
+
+  it("flags partitions whose checkpoint did not reach the last event", () => {
+    const base = cleanObservations();
+    const verdict = computeVerdict({ ...base, checkpoints: base.checkpoints.slice(0, 2) });
+    expect(verdict.failures.map((f) => f.name)).toEqual(["not-caught-up"]);
+    expect(verdict.failures[0]?.details).toMatchObject({
+      behind: [{ partitionId: "1", checkpoint: 89, last: 199 }],
+    });
+  });
+});
