@@ -11,6 +11,42 @@ export type BuiltinHandlerName = (typeof BUILTIN_HANDLERS)[number];
 /** Name of the pipeline used when nothing else is configured. */
 export const DEFAULT_PIPELINE_NAME = "default";
 
+/** What may happen to an event whose last attempt failed; see {@link FailurePolicy}. */
+export const FAILURE_POLICIES = ["deadletter", "stop", "skip"] as const;
+
+/**
+ * The fate of an event (or batch unit) once its last attempt failed: `deadletter` (the default)
+ * writes one document per event to the dead-letter container before the event counts as complete;
+ * `stop` stops the partition (no checkpoint past the event); `skip` logs at warn, counts it, and
+ * lets the event count as complete.
+ */
+export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
+
+/** The policy of a pipeline that does not set `onFailure`. */
+export const DEFAULT_FAILURE_POLICY: FailurePolicy = "deadletter";
+
+/**
+ * A pipeline in its object form. `pipelines: { orders: ["audit"] }` is short for
+ * `pipelines: { orders: { handlers: ["audit"] } }`.
+ */
+export interface RawPipelineOptions {
+  /** Handler names, in the order they run; at least one. */
+  handlers?: string[];
+  /** What happens after the last failed attempt; default `deadletter`. */
+  onFailure?: string;
+  /**
+   * Largest event body the handlers accept, in bytes (a binary body's length, else the UTF-8 length
+   * of its JSON text); a larger event goes straight to the policy without running a handler or
+   * retrying. Default: no limit.
+   */
+  maxEventBytes?: number;
+  /**
+   * When true, an event whose body is not JSON (the SDK could not decode it and handed over bytes)
+   * goes straight to the policy without running a handler or retrying. Default false.
+   */
+  expectJson?: boolean;
+}
+
 /** One raw handler instance: either a built-in or a module, never both. */
 export interface RawHandlerOptions {
   /** A built-in handler: `"log"` or `"ledger"`. */
@@ -33,8 +69,8 @@ export interface RawHandlerOptions {
 export interface RawHandlersOptions {
   /** Handler instances by name. Either a built-in (`builtin: "log" | "ledger"`) or a module (`module`: a path — relative paths resolve against `baseDir` — or a package name), with optional `export` (default "default") and free-form `options` passed to the handler's factory. */
   handlers?: Record<string, RawHandlerOptions>;
-  /** Pipelines by name: ordered lists of handler names. */
-  pipelines?: Record<string, string[]>;
+  /** Pipelines by name: an ordered list of handler names, or the object form with policy and input checks. */
+  pipelines?: Record<string, string[] | RawPipelineOptions>;
   /** Routing: the application property whose value picks a pipeline, a map value → pipeline, and the default pipeline. */
   routes?: {
     /** Application property of an event whose value picks the pipeline; default: none (all events go to the default pipeline). */
@@ -67,12 +103,26 @@ export interface CompiledHandlerSpec {
   options: Record<string, unknown>;
 }
 
+/** One validated pipeline. Optional fields are present only when the config sets them. */
+export interface CompiledPipelineSpec {
+  /** The pipeline name (the key under `pipelines`). */
+  name: string;
+  /** Handler names in run order; each is declared, at least one. */
+  handlers: string[];
+  /** Failure policy; absent = {@link DEFAULT_FAILURE_POLICY}. */
+  onFailure?: FailurePolicy;
+  /** Largest accepted event body in bytes, ≥ 1; absent = no limit. */
+  maxEventBytes?: number;
+  /** Whether a body that is not JSON is rejected before the handlers run; absent = false. */
+  expectJson?: boolean;
+}
+
 /** The validated handler section: only this type flows into the loader and the registry. */
 export interface CompiledHandlersConfig {
   /** Every declared handler, in declaration order (unused ones included). */
   handlers: CompiledHandlerSpec[];
   /** Every pipeline, in declaration order; each names only known handlers and is not empty. */
-  pipelines: Array<{ name: string; handlers: string[] }>;
+  pipelines: CompiledPipelineSpec[];
   /** Routing; every pipeline named here exists. */
   routes: {
     /** Application property that picks the pipeline; undefined = always the default pipeline. */
@@ -87,6 +137,7 @@ export interface CompiledHandlersConfig {
 const HANDLER_KEYS = ["builtin", "module", "export", "options"];
 const ROUTES_KEYS = ["property", "map", "default"];
 const TOP_KEYS = ["handlers", "pipelines", "routes"];
+const PIPELINE_KEYS = ["handlers", "onFailure", "maxEventBytes", "expectJson"];
 
 function fail(setting: string, message: string): never {
   throw new ConfigError(`${setting}: ${message}`, { context: { setting } });
@@ -174,24 +225,67 @@ function compileHandler(name: string, raw: unknown, baseDir: string): CompiledHa
   return { name, source: { kind: "module", specifier, exportName }, options };
 }
 
-function compilePipelines(raw: unknown, known: Set<string>): CompiledHandlersConfig["pipelines"] {
-  const pipelines = expectObject(raw, "pipelines");
-  return Object.entries(pipelines).map(([name, list]) => {
-    const setting = `pipelines.${name}`;
-    if (name.trim() === "") fail(setting, "pipeline names must be non-empty");
-    if (!Array.isArray(list)) fail(setting, `must be an array of handler names, got ${describe(list)}`);
-    if (list.length === 0) fail(setting, "must name at least one handler");
-    const handlers = list.map((item: unknown, i) => {
-      const handler = expectName(item, `${setting}[${i}]`);
-      if (!known.has(handler)) {
-        const allowed =
-          known.size === 0 ? "none are declared under handlers" : `known: ${[...known].join(", ")}`;
-        fail(`${setting}[${i}]`, `unknown handler ${JSON.stringify(handler)}; ${allowed}`);
-      }
-      return handler;
-    });
-    return { name, handlers };
+function compileHandlerList(list: unknown, setting: string, known: Set<string>): string[] {
+  if (!Array.isArray(list)) fail(setting, `must be an array of handler names, got ${describe(list)}`);
+  if (list.length === 0) fail(setting, "must name at least one handler");
+  return list.map((item: unknown, i) => {
+    const handler = expectName(item, `${setting}[${i}]`);
+    if (!known.has(handler)) {
+      const allowed =
+        known.size === 0 ? "none are declared under handlers" : `known: ${[...known].join(", ")}`;
+      fail(`${setting}[${i}]`, `unknown handler ${JSON.stringify(handler)}; ${allowed}`);
+    }
+    return handler;
   });
+}
+
+/** The object form's policy and input checks; only the keys the config sets are returned. */
+function compilePipelineSettings(
+  entry: Record<string, unknown>,
+  setting: string,
+): Omit<CompiledPipelineSpec, "name" | "handlers"> {
+  const out: Omit<CompiledPipelineSpec, "name" | "handlers"> = {};
+  if (entry.onFailure !== undefined) {
+    const policy = entry.onFailure;
+    if (typeof policy !== "string" || !(FAILURE_POLICIES as readonly string[]).includes(policy)) {
+      fail(`${setting}.onFailure`, `must be one of ${FAILURE_POLICIES.join(", ")}, got ${describe(policy)}`);
+    }
+    out.onFailure = policy as FailurePolicy;
+  }
+  if (entry.maxEventBytes !== undefined) {
+    const max = entry.maxEventBytes;
+    if (typeof max !== "number" || !Number.isSafeInteger(max) || max < 1) {
+      fail(`${setting}.maxEventBytes`, `must be a whole number of bytes ≥ 1, got ${describe(max)}`);
+    }
+    out.maxEventBytes = max;
+  }
+  if (entry.expectJson !== undefined) {
+    if (typeof entry.expectJson !== "boolean") {
+      fail(`${setting}.expectJson`, `must be true or false, got ${describe(entry.expectJson)}`);
+    }
+    out.expectJson = entry.expectJson;
+  }
+  return out;
+}
+
+function compilePipeline(name: string, raw: unknown, known: Set<string>): CompiledPipelineSpec {
+  const setting = `pipelines.${name}`;
+  if (name.trim() === "") fail(setting, "pipeline names must be non-empty");
+  if (!isPlainObject(raw)) {
+    if (!Array.isArray(raw)) {
+      fail(setting, `must be an array of handler names or an object with "handlers", got ${describe(raw)}`);
+    }
+    return { name, handlers: compileHandlerList(raw, setting, known) };
+  }
+  rejectUnknownKeys(raw, PIPELINE_KEYS, setting);
+  if (raw.handlers === undefined) fail(`${setting}.handlers`, "required: name at least one handler");
+  const handlers = compileHandlerList(raw.handlers, `${setting}.handlers`, known);
+  return { name, handlers, ...compilePipelineSettings(raw, setting) };
+}
+
+function compilePipelines(raw: unknown, known: Set<string>): CompiledPipelineSpec[] {
+  const pipelines = expectObject(raw, "pipelines");
+  return Object.entries(pipelines).map(([name, entry]) => compilePipeline(name, entry, known));
 }
 
 function pickDefaultPipeline(names: string[], configured: unknown): string {
@@ -245,7 +339,9 @@ function defaultConfig(raw: Record<string, unknown>): CompiledHandlersConfig {
  * fine, …), throwing ConfigError naming the setting path (e.g. `pipelines.orders[1]`) and what is
  * allowed. `baseDir` resolves relative module paths. When nothing is configured the default is the
  * `log` builtin in pipeline `default`; when pipelines are configured but no `routes.default`, the
- * default pipeline is the one named `default`, or the only one, else a ConfigError.
+ * default pipeline is the one named `default`, or the only one, else a ConfigError. A pipeline is a
+ * list of handler names or an object `{ handlers, onFailure, maxEventBytes, expectJson }`; the
+ * object's optional settings appear in the result only when set.
  */
 export function compileHandlersConfig(
   raw: RawHandlersOptions | undefined,
