@@ -14,6 +14,18 @@ const COMMANDS: Record<string, Command> = {
   },
   send: { describe: "send generated events to a hub (load generator)", load: () => import("./send.js") },
   hub: { describe: "run the local Event Hubs emulator", load: () => import("./hub.js") },
+  dev: {
+    describe: "local multi-worker stack: emulator, Azurite, producer, workers, live view",
+    load: () => import("./dev.js"),
+  },
+  status: {
+    describe: "show owners, checkpoints and lag per partition of a consumer group",
+    load: () => import("./status.js"),
+  },
+  checkpoints: {
+    describe: "list checkpoints, or reset them to earliest, latest, a time or a sequence number",
+    load: () => import("./checkpoints.js"),
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,169 @@
+/**
+ * `ehw checkpoints list` and `ehw checkpoints reset`: the consumer group's checkpoints, and moving
+ * them so that workers start at a chosen position.
+ *
+ * Output contract: stdout carries the list, the plan and the outcome (one JSON document with
+ * `--json`); refusals and errors go to stderr. Exit codes: 0 done, 1 something could not be read or
+ * written (a partial reset says which partitions were written), 2 a bad command line or setting,
+ * 3 reset refused because live owners hold chosen partitions.
+ */
+import { ConfigError } from "../errors.js";
+import {
+  applyReset,
+  checkContainer,
+  checkpointListJson,
+  choosePartitions,
+  describeLiveOwners,
+  parseResetTarget,
+  planReset,
+  type ResetTarget,
+  readCheckpoints,
+  readPartitionIds,
+  renderCheckpointList,
+  renderRefusal,
+  renderResetOutcome,
+  renderResetPlan,
+  resetJson,
+} from "../inspect/index.js";
+import {
+  CONNECTION_HELP,
+  EXIT_FAILED,
+  EXIT_USAGE,
+  readInspectCommand,
+  reportError,
+  withInspectClients,
+} from "./status.js";
+
+/** Exit code: the reset was refused because live owners hold chosen partitions. */
+export const EXIT_REFUSED = 3;
+
+const HELP = `usage: ehw checkpoints list [--json] [connection options]
+       ehw checkpoints reset --to earliest|latest|<ISO time>|seq:<n> [--partition ID]... [--dry-run] [--force] [--json] [connection options]
+
+list    prints the consumer group's checkpoints: partition, sequence number, offset.
+reset   writes, for each chosen partition (all by default; --partition repeats), the checkpoint that
+        makes a worker start at the requested position, and shows before → after per partition:
+          earliest    the first retained event (checkpoint offset "-1", the service's "before the
+                      first event"; the checkpoint is not deleted, which would let each worker's
+                      own startPosition decide)
+          latest      after the last event enqueued when the reset runs
+          <ISO time>  the first event enqueued at or after the time, e.g. 2024-05-01T12:00:00Z
+          seq:<n>     the event with sequence number n (checkpoint n-1 with its offset, read from
+                      the partition); a number before the first retained event starts there
+        The whole plan is computed (reading events where an offset is needed) before anything is
+        written; if a write fails, the output names the partitions written and those not written.
+
+  --to POSITION     where workers should start (reset; required)
+  --partition ID    reset only this partition; repeat for more (default: all)
+  --dry-run         show the plan, write nothing
+  --force           reset even partitions a live owner holds (an owner that renewed within the
+                    ownership expiry); use only when those owners are known to be gone
+  --json            print one JSON document
+  -h, --help
+
+Running workers keep their position in memory and overwrite the checkpoint at their next one: a
+reset takes effect when a partition is next claimed. Stop the fleet first (a worker that stops
+cleanly relinquishes its partitions; a crashed worker's ownerships expire after the expiry).
+
+${CONNECTION_HELP}
+
+Exit codes: 0 done; 1 something could not be read or written; 2 bad command line or setting;
+3 refused: live owners hold chosen partitions.`;
+
+/** Entry point of `ehw checkpoints`; `env` defaults to the process environment. */
+export async function main(argv: string[], env?: NodeJS.ProcessEnv): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === "list") return list(rest, env);
+  if (sub === "reset") return reset(rest, env);
+  if (sub === "--help" || sub === "-h" || sub === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  console.error(
+    `ehw checkpoints: ${sub === undefined ? "missing subcommand" : `unknown subcommand '${sub}'`}: use list or reset\n\n${HELP}`,
+  );
+  return EXIT_USAGE;
+}
+
+async function list(argv: string[], env: NodeJS.ProcessEnv | undefined): Promise<number> {
+  const read = readInspectCommand("checkpoints list", argv, { json: { type: "boolean" } }, HELP, env);
+  if ("exitCode" in read) return read.exitCode;
+  return withInspectClients("checkpoints list", read.config, async (clients, source) => {
+    await checkContainer(clients);
+    const checkpoints = await readCheckpoints(clients);
+    console.log(
+      read.flags.json === true
+        ? JSON.stringify(checkpointListJson(source, checkpoints), null, 2)
+        : renderCheckpointList(source, checkpoints),
+    );
+    return 0;
+  });
+}
+
+const RESET_FLAGS = {
+  to: { type: "string" },
+  partition: { type: "string", multiple: true },
+  "dry-run": { type: "boolean" },
+  force: { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
+async function reset(argv: string[], env: NodeJS.ProcessEnv | undefined): Promise<number> {
+  const command = "checkpoints reset";
+  const read = readInspectCommand(command, argv, RESET_FLAGS, HELP, env);
+  if ("exitCode" in read) return read.exitCode;
+  const { config, flags } = read;
+  let target: ResetTarget;
+  try {
+    if (typeof flags.to !== "string") {
+      throw new ConfigError("--to is required: earliest, latest, an ISO-8601 time or seq:<n>", {
+        context: { setting: "--to" },
+      });
+    }
+    target = parseResetTarget(flags.to);
+  } catch (err) {
+    return reportError(command, err, EXIT_USAGE);
+  }
+  const requested = Array.isArray(flags.partition) ? flags.partition : [];
+  const json = flags.json === true;
+  const dryRun = flags["dry-run"] === true;
+  return withInspectClients(command, config, async (clients, source) => {
+    let partitionIds: string[];
+    try {
+      partitionIds = choosePartitions(requested, await readPartitionIds(clients));
+    } catch (err) {
+      return reportError(command, err, err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED);
+    }
+    const plan = await planReset(clients, {
+      target,
+      partitionIds,
+      force: flags.force === true,
+      ownershipExpirationMs: config.ownershipExpirationMs,
+    });
+    if (plan.refused) {
+      if (json) console.log(JSON.stringify(resetJson(source, plan, dryRun, undefined), null, 2));
+      console.error(`ehw ${command}: ${renderRefusal(plan)}`);
+      return EXIT_REFUSED;
+    }
+    if (!json) console.log(renderResetPlan(plan));
+    for (const line of describeLiveOwners(plan.liveOwners)) {
+      console.error(
+        `ehw ${command}: --force: ${line}; a live worker overwrites the reset at its next checkpoint`,
+      );
+    }
+    if (dryRun) {
+      if (json) console.log(JSON.stringify(resetJson(source, plan, true, undefined), null, 2));
+      else console.log("dry run: nothing written");
+      return 0;
+    }
+    const outcome = await applyReset(clients, plan);
+    if (json) console.log(JSON.stringify(resetJson(source, plan, false, outcome), null, 2));
+    const text = renderResetOutcome(outcome);
+    if (outcome.failed.length > 0) {
+      console.error(`ehw ${command}: ${text}`);
+      return EXIT_FAILED;
+    }
+    if (!json) console.log(text);
+    return 0;
+  });
+}
