@@ -1,0 +1,155 @@
+/**
+ * The two reference consumers the worker is measured against, both on the plain SDK:
+ * - the ceiling: `subscribe` to every partition without a checkpoint store, a no-op handler;
+ * - the common hand-written pattern: `subscribe` with a BlobCheckpointStore and
+ *   `context.updateCheckpoint(event)` after every event.
+ */
+import {
+  type CheckpointStore,
+  EventHubConsumerClient,
+  earliestEventPosition,
+  type SubscriptionEventHandlers,
+} from "@azure/event-hubs";
+import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
+import { ContainerClient } from "@azure/storage-blob";
+import { Meter, waitForCount } from "./meter.js";
+import { note } from "./report.js";
+import type { BenchStack } from "./stack.js";
+
+/** Receive settings every scenario of one benchmark shares, so that they compare like with like. */
+export interface ReceiveSettings {
+  /** Events per `processEvents` call. */
+  maxBatchSize: number;
+  /** Events prefetched per partition receiver. */
+  prefetchCount: number;
+  /** Load-balancing loop interval with a checkpoint store, ms. */
+  updateIntervalMs: number;
+}
+
+/** What one scenario measured. */
+export interface ScenarioResult {
+  scenario: string;
+  events: number;
+  /** Seconds from the first event to the last. */
+  seconds: number;
+  eventsPerSecond: number;
+  /** Milliseconds from start to the first event. */
+  startupMs: number | undefined;
+  /** Whether the time cap ended the run before the backlog was drained. */
+  capped: boolean;
+}
+
+/** Options of one consumption run. */
+export interface ConsumeOptions {
+  /** Events to wait for (the backlog). */
+  target: number;
+  /** Longest run, ms; a capped run reports the rate it reached. */
+  capMs: number;
+}
+
+/** Turns a finished meter into a result. */
+export function resultOf(scenario: string, meter: Meter, target: number): ScenarioResult {
+  return {
+    scenario,
+    events: meter.count,
+    seconds: meter.activeSeconds(),
+    eventsPerSecond: meter.eventsPerSecond(),
+    startupMs: meter.startupMs(),
+    capped: meter.count < target,
+  };
+}
+
+async function consume(
+  scenario: string,
+  client: EventHubConsumerClient,
+  handlers: (meter: Meter) => SubscriptionEventHandlers,
+  settings: ReceiveSettings,
+  options: ConsumeOptions,
+): Promise<ScenarioResult> {
+  const meter = new Meter();
+  const subscription = client.subscribe(handlers(meter), {
+    startPosition: earliestEventPosition,
+    maxBatchSize: settings.maxBatchSize,
+    prefetchCount: settings.prefetchCount,
+    maxWaitTimeInSeconds: 1,
+  });
+  try {
+    await waitForCount(meter, options.target, {
+      capMs: options.capMs,
+      onTick: (count) => note(`${scenario}: ${count}/${options.target}`),
+    });
+  } finally {
+    await subscription.close();
+    await client.close();
+  }
+  return resultOf(scenario, meter, options.target);
+}
+
+const ignoreErrors = async (): Promise<void> => {};
+
+/** (1) The ceiling: no checkpoint store (so no load balancing), no-op handler. */
+export function rawSubscribe(
+  stack: BenchStack,
+  consumerGroup: string,
+  settings: ReceiveSettings,
+  options: ConsumeOptions,
+): Promise<ScenarioResult> {
+  const client = new EventHubConsumerClient(consumerGroup, stack.eventHubsConnectionString, stack.hub);
+  return consume(
+    "sdk subscribe, no checkpoints",
+    client,
+    (meter) => ({
+      processEvents: async (events) => meter.add(events.length),
+      processError: ignoreErrors,
+    }),
+    settings,
+    options,
+  );
+}
+
+/** A BlobCheckpointStore over a fresh container, as the worker builds it. */
+export async function blobStore(stack: BenchStack, containerName: string): Promise<CheckpointStore> {
+  await stack.container(containerName);
+  const container = new ContainerClient(stack.storageConnectionString, containerName);
+  return new BlobCheckpointStore(container);
+}
+
+/** (2) The common pattern: BlobCheckpointStore and `updateCheckpoint` after every event. */
+export async function checkpointEveryEvent(
+  stack: BenchStack,
+  consumerGroup: string,
+  containerName: string,
+  settings: ReceiveSettings,
+  options: ConsumeOptions,
+): Promise<ScenarioResult> {
+  const store = await blobStore(stack, containerName);
+  const client = new EventHubConsumerClient(
+    consumerGroup,
+    stack.eventHubsConnectionString,
+    stack.hub,
+    store,
+    {
+      // Greedy with a short loop, as for the worker, so claiming all partitions is not what is measured.
+      loadBalancingOptions: {
+        strategy: "greedy",
+        updateIntervalInMs: settings.updateIntervalMs,
+        partitionOwnershipExpirationIntervalInMs: settings.updateIntervalMs * 6,
+      },
+    },
+  );
+  return consume(
+    "sdk subscribe + updateCheckpoint per event",
+    client,
+    (meter) => ({
+      processEvents: async (events, context) => {
+        for (const event of events) {
+          meter.add(1);
+          await context.updateCheckpoint(event);
+        }
+      },
+      processError: ignoreErrors,
+    }),
+    settings,
+    options,
+  );
+}
