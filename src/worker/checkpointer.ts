@@ -142,6 +142,15 @@ export class PartitionCheckpointer {
         this.disable();
         return false;
       }
+      if (err instanceof CheckpointRefusedError) {
+        // The stored checkpoint is ahead of this position; a later candidate will pass it. Retrying
+        // the same position on a timer cannot succeed.
+        logger.debug(
+          { sequenceNumber: position.sequenceNumber },
+          "checkpoint behind the stored one; skipped",
+        );
+        return false;
+      }
       logger.warn(
         { sequenceNumber: position.sequenceNumber, err },
         "checkpoint write failed; retrying at the next opportunity",

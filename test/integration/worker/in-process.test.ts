@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { checkpointBlobPrefixes } from "../../../src/checkpoint/blob-store.js";
 import { ConfigError, ConnectionError } from "../../../src/errors.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { compileWorkerConfig } from "../../../src/worker/config.js";
@@ -67,6 +68,19 @@ describe("Worker (in process)", () => {
     }
     const owners = await ownersOf(containerClient, hubName);
     expect([...owners.values()].every((o) => o === "")).toBe(true);
+
+    // The prefixes inspection tools use match the blobs BlobCheckpointStore wrote.
+    const prefixes = checkpointBlobPrefixes({
+      fullyQualifiedNamespace: worker.config.eventHubs.endpointHost,
+      eventHubName: hubName,
+      consumerGroup: "$Default",
+    });
+    const names: string[] = [];
+    for await (const blob of containerClient.listBlobsFlat()) names.push(blob.name);
+    expect(names.sort()).toEqual(
+      ["0", "1", "2", "3"].flatMap((p) => [`${prefixes.checkpoint}${p}`, `${prefixes.ownership}${p}`]).sort(),
+    );
+    expect(prefixes.root).toBe(`127.0.0.1/${hubName.toLowerCase()}/$default/`);
   });
 
   it("fails fast with a ConfigError naming the hub when it does not exist", async () => {
