@@ -40,6 +40,8 @@ export class ReaderLink implements ActiveReader {
   private next: number;
   private stopped = false;
   private delayed = false;
+  /** Deliveries handed to rhea on this link (written or not). */
+  private queued = 0;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -76,17 +78,27 @@ export class ReaderLink implements ActiveReader {
     this.drain();
   }
 
+  /**
+   * Credit not yet spoken for. rhea takes credit off a link only when it writes a transfer, and
+   * queues deliveries per session in order, so sending by `sendable()` alone would queue past the
+   * credit and block every other link of the session behind them.
+   */
+  private available(): number {
+    const link = this.sender as unknown as { credit: number; delivery_count: number };
+    // A drain advances delivery_count without transfers; never count those as written sends.
+    if (this.queued < link.delivery_count) this.queued = link.delivery_count;
+    return link.credit - (this.queued - link.delivery_count);
+  }
+
   private drain(): void {
     const sender = this.sender;
     while (!this.stopped && sender.sendable()) {
-      const events = this.log.read(
-        this.next,
-        Math.min((sender as unknown as { credit: number }).credit, READ_CHUNK),
-      );
+      const room = this.available();
+      if (room <= 0) return;
+      const events = this.log.read(this.next, Math.min(room, READ_CHUNK));
       if (events.length === 0) return;
       const metric = this.options.runtimeMetric ? this.metric() : undefined;
       for (const event of events) {
-        if (!sender.sendable()) return;
         const payload = spliceAnnotations(
           event.message,
           {
@@ -99,6 +111,7 @@ export class ReaderLink implements ActiveReader {
         );
         // Format 0 with a Buffer makes rhea send the bytes as they are.
         sender.send(payload, undefined, 0);
+        this.queued++;
         this.next = event.sequenceNumber + 1;
       }
     }
