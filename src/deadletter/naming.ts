@@ -1,0 +1,91 @@
+/**
+ * Blob names of dead-letter documents and the default dead-letter container name. Pure: names are
+ * built and parsed here so the writer, `ehw deadletter list` and `replay` agree on one layout.
+ *
+ * Layout: `<hub>/<consumer group>/<partition>/<sequence number, 20 digits>-<UTC time>.json`, hub
+ * and consumer group lower-cased (Event Hubs names are case-insensitive), the time as
+ * `YYYYMMDDTHHMMSSmmmZ`. Names sort by partition, then sequence number, then time; the time makes a
+ * second dead-lettering of the same event (redelivered after a crash) a separate document.
+ */
+import { ConfigError } from "../errors.js";
+
+/** Digits of the zero-padded sequence number: enough for any 64-bit sequence number. */
+const SEQUENCE_DIGITS = 20;
+/** Suffix of the default dead-letter container name. */
+export const DEAD_LETTER_CONTAINER_SUFFIX = "-deadletter";
+/** Longest blob container name Azure accepts. */
+const MAX_CONTAINER_NAME = 63;
+
+/** What a dead-letter blob name says about its event. */
+export interface DeadLetterBlobRef {
+  /** Hub name, lower-cased. */
+  readonly eventHubName: string;
+  /** Consumer group, lower-cased. */
+  readonly consumerGroup: string;
+  /** Partition id. */
+  readonly partitionId: string;
+  /** Sequence number of the event. */
+  readonly sequenceNumber: number;
+  /** When the event was dead-lettered, epoch milliseconds. */
+  readonly deadLetteredAtMs: number;
+}
+
+/** `<hub>/<cg>/`: the prefix of one consumer group's documents. */
+export function deadLetterPrefix(eventHubName: string, consumerGroup: string, partitionId?: string): string {
+  const root = `${eventHubName.toLowerCase()}/${consumerGroup.toLowerCase()}/`;
+  return partitionId === undefined ? root : `${root}${partitionId}/`;
+}
+
+/** The blob name of one event's document; see the module comment. */
+export function deadLetterBlobName(ref: DeadLetterBlobRef): string {
+  if (!Number.isSafeInteger(ref.sequenceNumber) || ref.sequenceNumber < 0) {
+    throw new RangeError(`sequence number must be a non-negative integer, got ${ref.sequenceNumber}`);
+  }
+  const seq = String(ref.sequenceNumber).padStart(SEQUENCE_DIGITS, "0");
+  return `${deadLetterPrefix(ref.eventHubName, ref.consumerGroup, ref.partitionId)}${seq}-${compactTime(ref.deadLetteredAtMs)}.json`;
+}
+
+/** Parses a name built by {@link deadLetterBlobName}; undefined for any other blob. */
+export function parseDeadLetterBlobName(name: string): DeadLetterBlobRef | undefined {
+  const match = /^([^/]+)\/([^/]+)\/([^/]+)\/(\d{20})-(\d{8}T\d{9}Z)\.json$/.exec(name);
+  if (match === null) return undefined;
+  const [, hub, cg, partitionId, seq, time] = match;
+  const sequenceNumber = Number(seq);
+  const deadLetteredAtMs = parseCompactTime(time ?? "");
+  if (!Number.isSafeInteger(sequenceNumber) || deadLetteredAtMs === undefined) return undefined;
+  return {
+    eventHubName: hub ?? "",
+    consumerGroup: cg ?? "",
+    partitionId: partitionId ?? "",
+    sequenceNumber,
+    deadLetteredAtMs,
+  };
+}
+
+/**
+ * The dead-letter container used when none is configured: `<checkpoint container>-deadletter`,
+ * shortening the checkpoint container part so the result stays within 63 characters and does not
+ * end the shortened part with a hyphen (Blob naming rules).
+ */
+export function defaultDeadLetterContainer(checkpointContainer: string): string {
+  if (checkpointContainer === "") {
+    throw new ConfigError("no checkpoint container name to derive the dead-letter container from", {
+      context: { setting: "deadLetterContainer" },
+    });
+  }
+  const room = MAX_CONTAINER_NAME - DEAD_LETTER_CONTAINER_SUFFIX.length;
+  const base = checkpointContainer.slice(0, room).replace(/-+$/, "");
+  return `${base}${DEAD_LETTER_CONTAINER_SUFFIX}`;
+}
+
+function compactTime(ms: number): string {
+  // 2026-11-21T23:30:00.123Z → 20261121T233000123Z
+  return new Date(ms).toISOString().replace(/[-:.]/g, "");
+}
+
+function parseCompactTime(text: string): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/.exec(text);
+  if (m === null) return undefined;
+  const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
