@@ -1,0 +1,379 @@
+/**
+ * Per-worker Prometheus metrics. A WorkerMetrics owns its own prom-client Registry (never the global
+ * one, so tests and several workers in one process do not collide) and is the runtime's
+ * WorkerObserver: the runtime only adds to plain numbers held here (one PartitionStats per partition,
+ * one DurationHistogram per pipeline), and every worker metric is computed from those numbers, and
+ * from `worker.status()`, when `/metrics` is scraped. So a scrape costs the scraper, not the event
+ * path: no label hashing or registry lookup per event.
+ */
+import { collectDefaultMetrics, type Metric, Registry } from "prom-client";
+import type { WorkerStatus } from "../worker/lifecycle.js";
+import type { CheckpointWriteOutcome, PartitionObserver, UnitOutcome, WorkerObserver } from "./observer.js";
+
+/** Upper bounds of the handler duration buckets, seconds. */
+export const HANDLER_DURATION_BUCKETS_S = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+] as const;
+/** Upper bounds of the checkpoint write duration buckets, seconds. */
+export const CHECKPOINT_DURATION_BUCKETS_S = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+] as const;
+
+/** A histogram kept as plain numbers: a count per bucket (not cumulative), a sum and a count. */
+export class DurationHistogram {
+  /** Observations per bucket; the last slot is above every bound (+Inf). */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  /** Adds one observation (seconds). */
+  observe(value: number): void {
+    const { bounds } = this;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    this.counts[i] = (this.counts[i] as number) + 1;
+    this.sum += value;
+    this.count += 1;
+  }
+}
+
+/** Per-pipeline counters of one partition. */
+export interface PipelineCounts {
+  processed: number;
+  failed: number;
+  retried: number;
+  deadLettered: number;
+  aborted: number;
+}
+
+/**
+ * Lag of a partition in events: the partition's last enqueued sequence number minus the last one
+ * received. Undefined while either is unknown; never negative (the SDK's last-enqueued properties
+ * may be older than the newest event of the batch they came with).
+ */
+export function partitionLag(
+  lastEnqueuedSequenceNumber: number | undefined,
+  lastReceivedSequenceNumber: number | undefined,
+): number | undefined {
+  if (lastEnqueuedSequenceNumber === undefined || lastReceivedSequenceNumber === undefined) return undefined;
+  return Math.max(0, lastEnqueuedSequenceNumber - lastReceivedSequenceNumber);
+}
+
+/** The plain-number counters of one partition; the observer its processor reports to. */
+export class PartitionStats implements PartitionObserver {
+  /** Whether this worker owns the partition now. */
+  owned = false;
+  /** Events received since the worker started (all ownerships). */
+  receivedCount = 0;
+  lastReceivedSequenceNumber: number | undefined;
+  lastEnqueuedSequenceNumber: number | undefined;
+  readonly pipelines = new Map<string, PipelineCounts>();
+  readonly checkpointWrites: Record<CheckpointWriteOutcome, number> = { ok: 0, failed: 0, refused: 0 };
+
+  constructor(
+    readonly partitionId: string,
+    private readonly durations: (pipeline: string) => DurationHistogram,
+    private readonly checkpointDurations: DurationHistogram,
+  ) {}
+
+  received(count: number, lastReceived: number | undefined, lastEnqueued: number | undefined): void {
+    this.receivedCount += count;
+    if (lastReceived !== undefined) this.lastReceivedSequenceNumber = lastReceived;
+    if (lastEnqueued !== undefined) this.lastEnqueuedSequenceNumber = lastEnqueued;
+  }
+
+  handlerAttempt(pipeline: string, seconds: number): void {
+    this.durations(pipeline).observe(seconds);
+  }
+
+  unitEnded(pipeline: string, eventCount: number, outcome: UnitOutcome, attempts: number): void {
+    const counts = this.pipeline(pipeline);
+    if (attempts > 1) counts.retried += (attempts - 1) * eventCount;
+    if (outcome === "processed") counts.processed += eventCount;
+    else if (outcome === "aborted") counts.aborted += eventCount;
+    else {
+      // A dead-lettered event failed its last attempt too; both counters move.
+      counts.failed += eventCount;
+      if (outcome === "deadLettered") counts.deadLettered += eventCount;
+    }
+  }
+
+  checkpointWritten(outcome: CheckpointWriteOutcome, seconds: number): void {
+    this.checkpointWrites[outcome] += 1;
+    this.checkpointDurations.observe(seconds);
+  }
+
+  /** Current lag in events, when known. */
+  get lag(): number | undefined {
+    return partitionLag(this.lastEnqueuedSequenceNumber, this.lastReceivedSequenceNumber);
+  }
+
+  private pipeline(name: string): PipelineCounts {
+    let counts = this.pipelines.get(name);
+    if (counts === undefined) {
+      counts = { processed: 0, failed: 0, retried: 0, deadLettered: 0, aborted: 0 };
+      this.pipelines.set(name, counts);
+    }
+    return counts;
+  }
+}
+
+/** One sample of a collected metric, as prom-client's registry formats it. */
+interface Sample {
+  readonly value: number;
+  readonly labels: Record<string, string | number>;
+  readonly metricName?: string;
+}
+
+type MetricType = "counter" | "gauge" | "histogram";
+
+/**
+ * A metric whose samples are computed at scrape time. prom-client's registry accepts any object
+ * with `name` and `get()`; its own classes would need a label lookup per observation.
+ */
+class CollectedMetric {
+  readonly aggregator = "sum";
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: MetricType,
+    private readonly samples: () => Sample[],
+  ) {}
+
+  async get(): Promise<{
+    name: string;
+    help: string;
+    type: MetricType;
+    values: Sample[];
+    aggregator: string;
+  }> {
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      values: this.samples(),
+      aggregator: this.aggregator,
+    };
+  }
+
+  /** Called by `registry.resetMetrics()`; the numbers belong to the runtime, so nothing to do. */
+  reset(): void {}
+}
+
+/** The samples of one histogram, cumulative per bucket as the text format wants them. */
+export function histogramSamples(
+  name: string,
+  histogram: DurationHistogram,
+  labels: Record<string, string> = {},
+): Sample[] {
+  const out: Sample[] = [];
+  let cumulative = 0;
+  for (let i = 0; i <= histogram.bounds.length; i++) {
+    cumulative += histogram.counts[i] as number;
+    const le = i < histogram.bounds.length ? (histogram.bounds[i] as number) : "+Inf";
+    out.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
+  }
+  out.push({ metricName: `${name}_sum`, labels, value: histogram.sum });
+  out.push({ metricName: `${name}_count`, labels, value: histogram.count });
+  return out;
+}
+
+/** Options of {@link WorkerMetrics}. */
+export interface WorkerMetricsOptions {
+  /** Prefix of every worker metric name; default "ehw_". */
+  readonly prefix?: string;
+  /** Also collect prom-client's default process metrics (CPU, memory, event loop, GC); default true. */
+  readonly defaultMetrics?: boolean;
+  /** Labels added to every sample (e.g. `{ worker: "w1" }`); default none. */
+  readonly labels?: Record<string, string>;
+}
+
+/** Where in-flight and queued counts come from at scrape time. */
+export interface WorkerStatusSource {
+  status(): Pick<WorkerStatus, "partitions">;
+}
+
+/** The metrics of one worker; see the module comment. */
+export class WorkerMetrics implements WorkerObserver {
+  /** This worker's own registry. */
+  readonly registry = new Registry();
+  private readonly partitions = new Map<string, PartitionStats>();
+  private readonly handlerDurations = new Map<string, DurationHistogram>();
+  private readonly checkpointDurations = new DurationHistogram(CHECKPOINT_DURATION_BUCKETS_S);
+  private readonly ownershipChanges = new Map<string, number>();
+  private statusSource: WorkerStatusSource | undefined;
+  private readonly durationsOf = (pipeline: string): DurationHistogram => {
+    let histogram = this.handlerDurations.get(pipeline);
+    if (histogram === undefined) {
+      histogram = new DurationHistogram(HANDLER_DURATION_BUCKETS_S);
+      this.handlerDurations.set(pipeline, histogram);
+    }
+    return histogram;
+  };
+
+  constructor(options: WorkerMetricsOptions = {}) {
+    if (options.labels !== undefined) this.registry.setDefaultLabels(options.labels);
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    for (const metric of this.define(options.prefix ?? "ehw_")) {
+      // The registry's typings list only prom-client's own classes; it formats any `{ name, get }`.
+      this.registry.registerMetric(metric as unknown as Metric);
+    }
+  }
+
+  /** Reads in-flight and queued counts from `source.status()` at scrape time (usually the Worker). */
+  watch(source: WorkerStatusSource): void {
+    this.statusSource = source;
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Content type of {@link text}. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The counters of one partition (created on first use), e.g. for tests and status tools. */
+  partition(partitionId: string): PartitionStats {
+    let stats = this.partitions.get(partitionId);
+    if (stats === undefined) {
+      stats = new PartitionStats(partitionId, this.durationsOf, this.checkpointDurations);
+      this.partitions.set(partitionId, stats);
+    }
+    return stats;
+  }
+
+  partitionClaimed(partitionId: string, checkpointSequenceNumber?: number): PartitionObserver {
+    const stats = this.partition(partitionId);
+    stats.owned = true;
+    // Until the first batch, the checkpoint is where reading resumes; the last owner's
+    // last-enqueued value says nothing about this ownership.
+    stats.lastReceivedSequenceNumber = checkpointSequenceNumber;
+    stats.lastEnqueuedSequenceNumber = undefined;
+    this.countOwnershipChange("claimed");
+    return stats;
+  }
+
+  partitionClosed(partitionId: string, reason: string): void {
+    const stats = this.partitions.get(partitionId);
+    if (stats !== undefined) stats.owned = false;
+    this.countOwnershipChange(reason);
+  }
+
+  /** Partitions this worker owns now. */
+  ownedPartitions(): PartitionStats[] {
+    return [...this.partitions.values()].filter((p) => p.owned);
+  }
+
+  private countOwnershipChange(reason: string): void {
+    this.ownershipChanges.set(reason, (this.ownershipChanges.get(reason) ?? 0) + 1);
+  }
+
+  private define(prefix: string): CollectedMetric[] {
+    const all = (): PartitionStats[] => [...this.partitions.values()];
+    const perPipeline = (field: keyof PipelineCounts) => (): Sample[] =>
+      all().flatMap((p) =>
+        [...p.pipelines].map(([pipeline, counts]) => ({
+          labels: { partition: p.partitionId, pipeline },
+          value: counts[field],
+        })),
+      );
+    const perStatus = (field: "inFlight" | "queued") => (): Sample[] =>
+      (this.statusSource?.status().partitions ?? []).map((p) => ({
+        labels: { partition: p.partitionId },
+        value: p[field],
+      }));
+    const m = (name: string, help: string, type: MetricType, samples: () => Sample[]): CollectedMetric =>
+      new CollectedMetric(`${prefix}${name}`, help, type, samples);
+    return [
+      m("events_received_total", "Events received from Event Hubs.", "counter", () =>
+        all().map((p) => ({ labels: { partition: p.partitionId }, value: p.receivedCount })),
+      ),
+      m(
+        "events_processed_total",
+        "Events whose handler pipeline succeeded.",
+        "counter",
+        perPipeline("processed"),
+      ),
+      m(
+        "events_failed_total",
+        "Events whose last handler attempt failed (dead-lettered ones included).",
+        "counter",
+        perPipeline("failed"),
+      ),
+      m(
+        "events_retried_total",
+        "Handler attempts after the first, per event.",
+        "counter",
+        perPipeline("retried"),
+      ),
+      m(
+        "events_dead_lettered_total",
+        "Failed events the failure handler resolved (dead-lettered).",
+        "counter",
+        perPipeline("deadLettered"),
+      ),
+      m(
+        "events_aborted_total",
+        "Events abandoned by ownership loss or the drain deadline (delivered again later).",
+        "counter",
+        perPipeline("aborted"),
+      ),
+      m("handler_duration_seconds", "Duration of one handler pipeline attempt.", "histogram", () =>
+        [...this.handlerDurations].flatMap(([pipeline, h]) =>
+          histogramSamples(`${prefix}handler_duration_seconds`, h, { pipeline }),
+        ),
+      ),
+      m(
+        "events_in_flight",
+        "Events whose handler is running or backing off.",
+        "gauge",
+        perStatus("inFlight"),
+      ),
+      m("events_queued", "Events accepted and waiting for their turn.", "gauge", perStatus("queued")),
+      m("checkpoint_writes_total", "Checkpoint writes by outcome (ok, failed, refused).", "counter", () =>
+        all().flatMap((p) =>
+          (Object.keys(p.checkpointWrites) as CheckpointWriteOutcome[]).map((outcome) => ({
+            labels: { partition: p.partitionId, outcome },
+            value: p.checkpointWrites[outcome],
+          })),
+        ),
+      ),
+      m("checkpoint_write_failures_total", "Checkpoint writes that failed or were refused.", "counter", () =>
+        all().map((p) => ({
+          labels: { partition: p.partitionId },
+          value: p.checkpointWrites.failed + p.checkpointWrites.refused,
+        })),
+      ),
+      m("checkpoint_write_duration_seconds", "Duration of one checkpoint write.", "histogram", () =>
+        histogramSamples(`${prefix}checkpoint_write_duration_seconds`, this.checkpointDurations),
+      ),
+      m("owned_partitions", "Partitions this worker owns.", "gauge", () => [
+        { labels: {}, value: this.ownedPartitions().length },
+      ]),
+      m(
+        "ownership_changes_total",
+        "Partition ownership changes by reason (claimed, OwnershipLost, Shutdown).",
+        "counter",
+        () => [...this.ownershipChanges].map(([reason, value]) => ({ labels: { reason }, value })),
+      ),
+      m(
+        "partition_lag_events",
+        "Last enqueued sequence number minus the last received one, per owned partition.",
+        "gauge",
+        () =>
+          this.ownedPartitions().flatMap((p) => {
+            const lag = p.lag;
+            return lag === undefined ? [] : [{ labels: { partition: p.partitionId }, value: lag }];
+          }),
+      ),
+    ];
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The narrow interfaces through which the runtime reports what metrics cannot read from
+ * `worker.status()`. The runtime holds them as optional fields and calls them with `?.`, so with
+ * metrics off there is no observer and nothing is measured; with metrics on, each call only adds to
+ * plain numbers that are read when `/metrics` is scraped. Type-only: importing this module loads
+ * nothing (no prom-client).
+ */
+
+/** Checkpoint write outcomes: written, failed (retried later), refused by the guard (not owner / backwards). */
+export type CheckpointWriteOutcome = "ok" | "failed" | "refused";
+
+/**
+ * How a unit of work ended: `processed` (an attempt succeeded), `failed` (the last attempt failed
+ * and the failure handler stopped the partition), `deadLettered` (the last attempt failed and the
+ * failure handler resolved it, e.g. sent it to a dead-letter destination), `aborted` (ownership loss
+ * or the drain deadline ended it).
+ */
+export type UnitOutcome = "processed" | "failed" | "deadLettered" | "aborted";
+
+/** What one partition's processor and checkpointer report. Every method must be cheap and never throw. */
+export interface PartitionObserver {
+  /**
+   * A batch from the SDK was accepted: `count` new events, the sequence number of the last one
+   * received so far, and the partition's last enqueued sequence number as the SDK reported it with
+   * the batch (`trackLastEnqueuedEventProperties`), when known.
+   */
+  received(
+    count: number,
+    lastReceivedSequenceNumber: number | undefined,
+    lastEnqueuedSequenceNumber: number | undefined,
+  ): void;
+  /** One handler attempt of `pipeline` ended after `seconds`, successfully or not. */
+  handlerAttempt(pipeline: string, seconds: number): void;
+  /** A unit of `eventCount` events of `pipeline` ended after `attempts` attempts (first try included). */
+  unitEnded(pipeline: string, eventCount: number, outcome: UnitOutcome, attempts: number): void;
+  /** A checkpoint write ended after `seconds`. */
+  checkpointWritten(outcome: CheckpointWriteOutcome, seconds: number): void;
+}
+
+/** What the worker reports about ownership. */
+export interface WorkerObserver {
+  /**
+   * The worker claimed `partitionId` (its checkpoint, if any, at `checkpointSequenceNumber`);
+   * returns the observer the partition's processor reports to. The same partition claimed again
+   * continues the same counters.
+   */
+  partitionClaimed(partitionId: string, checkpointSequenceNumber?: number): PartitionObserver;
+  /** The worker closed `partitionId` with the SDK's close reason (`OwnershipLost`, `Shutdown`). */
+  partitionClosed(partitionId: string, reason: string): void;
+}
