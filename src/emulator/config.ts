@@ -93,7 +93,7 @@ export interface EmulatorConfig {
 }
 
 const HUB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
-const GROUP_NAME = /^(\$Default|[A-Za-z0-9][A-Za-z0-9._-]{0,49})$/;
+const GROUP_NAME = /^(\$default|[a-z0-9][a-z0-9._-]{0,49})$/i;
 
 /** Applies defaults to `raw` and validates it; `where` names the source in error messages. */
 export function compileEmulatorConfig(raw: RawEmulatorConfig, where = "config"): EmulatorConfig {
