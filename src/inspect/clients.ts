@@ -138,7 +138,7 @@ const CREDENTIAL_ERROR_NAMES = new Set([
 export interface EventHubsErrorContext {
   readonly host: string;
   readonly eventHubName: string;
-  /** What was attempted, e.g. "read the partition ids of". */
+  /** What was attempted, e.g. "read its partitions". */
   readonly operation: string;
 }
 
@@ -158,13 +158,13 @@ export function translateEventHubsError(err: unknown, where: EventHubsErrorConte
   const context = { host: where.host, eventHubName: where.eventHubName, codes: [...codes] };
   if (codes.has("MessagingEntityNotFoundError")) {
     return new ConnectionError(
-      `${hub} does not exist (while trying to ${where.operation} it): check EHW_EVENTHUB_NAME / --eventhub-name, or the EntityPath of the connection string`,
+      `${hub} does not exist (while trying to ${where.operation}): check EHW_EVENTHUB_NAME / --eventhub-name, or the EntityPath of the connection string`,
       { cause: err, retriable: false, context },
     );
   }
   if (codes.has("UnauthorizedError") || codes.has("UnauthorizedAccessError")) {
     return new ConnectionError(
-      `${hub} refused our credentials (while trying to ${where.operation} it): check SharedAccessKeyName / SharedAccessKey, or the identity's role (Azure Event Hubs Data Receiver)`,
+      `${hub} refused our credentials (while trying to ${where.operation}): check SharedAccessKeyName / SharedAccessKey, or the identity's role (Azure Event Hubs Data Receiver)`,
       { cause: err, retriable: false, context },
     );
   }
@@ -176,12 +176,12 @@ export function translateEventHubsError(err: unknown, where: EventHubsErrorConte
   }
   if ([...codes].some((c) => UNREACHABLE_CODES.has(c))) {
     return new ConnectionError(
-      `cannot reach ${hub} to ${where.operation} it (${[...codes].join(", ")}): check the Endpoint / namespace and that it is reachable from here`,
+      `cannot reach ${hub} to ${where.operation} (${[...codes].join(", ")}): check the Endpoint / namespace and that it is reachable from here`,
       { cause: err, retriable: true, context },
     );
   }
   const message = redactSecrets((root instanceof Error ? root.message : String(root)).split("\n")[0] ?? "");
-  return new ConnectionError(`${hub} failed to ${where.operation} it: ${message.trim() || "no message"}`, {
+  return new ConnectionError(`${hub}: failed to ${where.operation}: ${message.trim() || "no message"}`, {
     cause: err,
     retriable: true,
     context,

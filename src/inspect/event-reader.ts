@@ -82,7 +82,7 @@ function readError(err: unknown, partitionId: string, eventHubName: string, host
   const translated = translateEventHubsError(err, {
     host,
     eventHubName,
-    operation: `read partition ${partitionId} of`,
+    operation: `read partition ${partitionId}`,
   });
   return translated instanceof ConnectionError
     ? translated

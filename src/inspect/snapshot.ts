@@ -45,7 +45,7 @@ export async function readPartitionIds(clients: InspectClients): Promise<string[
   try {
     return await clients.consumer.getPartitionIds();
   } catch (err) {
-    throw eventHubsError(clients, err, "read the partitions of");
+    throw eventHubsError(clients, err, "read its partitions");
   }
 }
 
@@ -57,7 +57,7 @@ export async function readPartitionInfos(
   try {
     return await Promise.all(partitionIds.map((id) => clients.consumer.getPartitionProperties(id)));
   } catch (err) {
-    throw eventHubsError(clients, err, "read the partition properties of");
+    throw eventHubsError(clients, err, "read its partition properties");
   }
 }
 
