@@ -111,4 +111,32 @@ describe("Worker (in process)", () => {
     expect((error as Error).message).not.toContain("a2V5");
     expect(Date.now() - started).toBeLessThan(30_000);
   });
+  it("fails with a ConfigError when the container is missing and may not be created", async () => {
+    const { hubName } = await freshHub(1);
+    const name = uniqueName("absent");
+    const worker = new Worker(config(hubName, name, { createContainer: "false" }), {
+      logger: silentLogger(),
+    });
+    const error = await worker.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(`"${name}" does not exist`);
+  });
+
+  it("fails with a ConnectionError when the hub refuses the key, without echoing it", async () => {
+    const { hubName } = await freshHub(1);
+    const { containerName } = await freshContainer();
+    const base = config(hubName, containerName);
+    const { emulator } = testStack();
+    const wrongKey = "d3Jvbmcta2V5LXZhbHVl";
+    const connectionString = emulator.connectionString.replace(emulator.key, wrongKey);
+    expect(connectionString).not.toBe(emulator.connectionString);
+    const worker = new Worker(
+      { ...base, eventHubs: { ...base.eventHubs, connectionString } },
+      { logger: silentLogger(), probeTimeoutMs: 20_000 },
+    );
+    const error = await worker.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toContain("refused the credentials");
+    expect((error as Error).message).not.toContain(wrongKey);
+  });
 });
