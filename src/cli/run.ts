@@ -10,7 +10,8 @@
  * - 0: stopped by a signal and every accepted event finished and was checkpointed in time;
  * - 1: could not start (storage or hub unreachable, credentials refused, a handler failed to
  *   load), or the drain deadline (drainTimeoutMs) passed with unfinished events;
- * - 2: invalid configuration; reported before anything connects;
+ * - 2: invalid configuration, reported before anything connects; also a hub or checkpoint
+ *   container the configuration names that does not exist (found by the start-up checks);
  * - 130 / 143: a second SIGINT / SIGTERM while draining: exit at once; nothing unfinished is
  *   checkpointed, so those events are delivered again.
  *
