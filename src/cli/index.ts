@@ -14,6 +14,10 @@ const COMMANDS: Record<string, Command> = {
   },
   send: { describe: "send generated events to a hub (load generator)", load: () => import("./send.js") },
   hub: { describe: "run the local Event Hubs emulator", load: () => import("./hub.js") },
+  drill: {
+    describe: "rehearse crash recovery on a local stack and judge delivery (seeded faults, report)",
+    load: () => import("./drill.js"),
+  },
   dev: {
     describe: "local multi-worker stack: emulator, Azurite, producer, workers, live view",
     load: () => import("./dev.js"),
