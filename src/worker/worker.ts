@@ -93,8 +93,8 @@ export class Worker {
    * worker is then `failed` with nothing left open. Call once.
    */
   start(): Promise<void> {
-    if (this.starting !== undefined) {
-      return Promise.reject(new EhwError("WORKER_MISUSE", "start() may be called only once"));
+    if (this.starting !== undefined || this.stopping !== undefined) {
+      return Promise.reject(new EhwError("WORKER_MISUSE", "start() may be called only once, before stop()"));
     }
     this.starting = this.doStart();
     return this.starting;
