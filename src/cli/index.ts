@@ -18,6 +18,10 @@ const COMMANDS: Record<string, Command> = {
     describe: "rehearse crash recovery on a local stack and judge delivery (seeded faults, report)",
     load: () => import("./drill.js"),
   },
+  deadletter: {
+    describe: "list or replay dead-lettered events (list | replay)",
+    load: () => import("./deadletter.js"),
+  },
   dev: {
     describe: "local multi-worker stack: emulator, Azurite, producer, workers, live view",
     load: () => import("./dev.js"),

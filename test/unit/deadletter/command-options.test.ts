@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { compileDeadLetterCommandOptions } from "../../../src/deadletter/command-options.js";
+import { withoutEntityPath } from "../../../src/deadletter/producer.js";
+import { ConfigError } from "../../../src/errors.js";
+import type { RawWorkerOptions } from "../../../src/worker/config.js";
+
+const KEY = "c2VjcmV0a2V5";
+const env = (name: string, value: string) => ({ value, source: { kind: "env" as const, name } });
+const RAW: RawWorkerOptions = {
+  eventHubConnectionString: env(
+    "EHW_EVENTHUB_CONNECTION_STRING",
+    `Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=k;SharedAccessKey=${KEY};UseDevelopmentEmulator=true`,
+  ),
+  eventHubName: env("EHW_EVENTHUB_NAME", "orders"),
+  storageConnectionString: env("EHW_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true"),
+  containerName: env("EHW_CONTAINER_NAME", "checkpoints"),
+  ownershipExpirationMs: env("EHW_OWNERSHIP_EXPIRATION_MS", "1000"),
+};
+
+function rejection(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("compileDeadLetterCommandOptions", () => {
+  it("uses the worker's settings and derives the dead-letter container", () => {
+    const options = compileDeadLetterCommandOptions("list", RAW, {}, "/tmp");
+    expect(options).toMatchObject({
+      action: "list",
+      deadLetterContainer: "checkpoints-deadletter",
+      partitionId: undefined,
+      pipeline: undefined,
+      limit: undefined,
+      json: false,
+      toHub: undefined,
+      dryRun: false,
+    });
+    expect(options.eventHubs).toMatchObject({ eventHubName: "orders", consumerGroup: "$Default" });
+  });
+
+  it("takes the replay flags", () => {
+    const options = compileDeadLetterCommandOptions(
+      "replay",
+      RAW,
+      {
+        partition: "2",
+        pipeline: "audit",
+        limit: "10",
+        json: true,
+        "to-hub": "orders-retry",
+        "dry-run": true,
+        "dead-letter-container": "dead-orders",
+      },
+      "/tmp",
+    );
+    expect(options).toMatchObject({
+      deadLetterContainer: "dead-orders",
+      partitionId: "2",
+      pipeline: "audit",
+      limit: 10,
+      json: true,
+      toHub: "orders-retry",
+      dryRun: true,
+    });
+  });
+
+  it.each([
+    [{ limit: "0" }, "--limit", /whole number ≥ 1/],
+    [{ limit: "ten" }, "--limit", /whole number ≥ 1/],
+    [{ partition: "" }, "--partition", /must not be empty/],
+    [{ "dead-letter-container": "Dead_Letters" }, "--dead-letter-container", /blob container name/],
+    [{ "dead-letter-container": "a--b" }, "--dead-letter-container", /blob container name/],
+  ])("rejects %j naming %s", (flags, setting, message) => {
+    const err = rejection(() => compileDeadLetterCommandOptions("replay", RAW, flags, "/tmp"));
+    expect(err.context.setting).toBe(setting);
+    expect(err.message).toMatch(message);
+  });
+
+  it("rejects missing connection settings without quoting a key", () => {
+    const { storageConnectionString: _s, ...noStorage } = RAW;
+    const err = rejection(() => compileDeadLetterCommandOptions("list", noStorage, {}, "/tmp"));
+    expect(err.message).toMatch(/checkpoint storage/);
+    expect(err.message).not.toContain(KEY);
+  });
+});
+
+describe("withoutEntityPath", () => {
+  it("drops EntityPath and keeps the rest", () => {
+    expect(
+      withoutEntityPath("Endpoint=sb://h/;SharedAccessKeyName=k;SharedAccessKey=x;EntityPath=orders"),
+    ).toBe("Endpoint=sb://h/;SharedAccessKeyName=k;SharedAccessKey=x");
+  });
+});
