@@ -16,6 +16,7 @@ import {
   describeLiveOwners,
   parseResetTarget,
   planReset,
+  type ResetPlan,
   type ResetTarget,
   readCheckpoints,
   readPartitionIds,
@@ -134,12 +135,20 @@ async function reset(argv: string[], env: NodeJS.ProcessEnv | undefined): Promis
     } catch (err) {
       return reportError(command, err, err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED);
     }
-    const plan = await planReset(clients, {
-      target,
-      partitionIds,
-      force: flags.force === true,
-      ownershipExpirationMs: config.ownershipExpirationMs,
-    });
+    let plan: ResetPlan;
+    try {
+      plan = await planReset(clients, {
+        target,
+        partitionIds,
+        force: flags.force === true,
+        ownershipExpirationMs: config.ownershipExpirationMs,
+      });
+    } catch (err) {
+      // The plan is complete before the first write: a failure here leaves every checkpoint as it was.
+      const code = reportError(command, err, EXIT_FAILED);
+      console.error(`ehw ${command}: nothing was written`);
+      return code;
+    }
     if (plan.refused) {
       if (json) console.log(JSON.stringify(resetJson(source, plan, dryRun, undefined), null, 2));
       console.error(`ehw ${command}: ${renderRefusal(plan)}`);

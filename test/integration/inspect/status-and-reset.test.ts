@@ -122,6 +122,39 @@ describe("ehw checkpoints", () => {
     );
     expect(forced.stderr).toContain("--force: partition 0 is owned by worker-a");
     expect(await checkpoints(s)).toEqual({ ...before, "0": { sequenceNumber: -1, offset: "-1" } });
+
+    // A position that needs an event's offset cannot be read while the worker's receiver holds it.
+    const held = await runEhw(
+      ["checkpoints", "reset", "--to", "seq:5", "--partition", "0", "--force"],
+      s.env,
+    );
+    expect(held.code).toBe(1);
+    expect(held.stderr).toContain("a worker's receiver holds it");
+    expect(held.stderr).toContain("nothing was written");
+    expect((await checkpoints(s))["0"]).toEqual({ sequenceNumber: -1, offset: "-1" });
+  });
+
+  it("says exactly which partitions were reset when a write fails, and exits 1", async () => {
+    const s = await setup();
+    const workerA = await runWorkerA(s);
+    await workerA.close();
+    consumers.splice(consumers.indexOf(workerA), 1);
+    // A lease on partition 3's checkpoint blob makes its write fail (HTTP 412, which is not a race here).
+    const blob = s.containerClient.getBlobClient(`${FQNS}/${s.hubName}/$default/checkpoint/3`);
+    const lease = blob.getBlobLeaseClient();
+    await lease.acquireLease(-1);
+    try {
+      const run = await runEhw(["checkpoints", "reset", "--to", "latest"], s.env);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("PARTIAL RESET: written 0, 1, 2; NOT written 3");
+      expect(run.stderr).toMatch(/partition 3 not reset: blob storage .*HTTP 412/);
+      const after = await checkpoints(s);
+      expect(after["0"]?.sequenceNumber).toBe(29);
+      expect(after["1"]?.sequenceNumber).toBe(9);
+      expect(after["3"]?.sequenceNumber).toBe(4);
+    } finally {
+      await lease.releaseLease();
+    }
   });
 
   it("lists checkpoints; a dry run writes nothing; a reset makes a new consumer start where asked", async () => {
