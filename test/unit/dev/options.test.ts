@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { compileDevOptions, DEV_DEFAULTS } from "../../../src/dev/options.js";
+import { ConfigError } from "../../../src/errors.js";
+
+describe("compileDevOptions", () => {
+  it("applies the defaults", () => {
+    expect(compileDevOptions({})).toEqual({
+      dataDir: undefined,
+      hub: DEV_DEFAULTS.hub,
+      partitions: 8,
+      workers: 3,
+      ratePerSecond: 200,
+      keys: 8,
+      handler: "ledger",
+      checkpointEvery: undefined,
+      summaryIntervalMs: 5000,
+      durationMs: undefined,
+      eventHubPort: 0,
+      storagePort: 0,
+      plain: false,
+    });
+  });
+
+  it("parses strings from the command line", () => {
+    const options = compileDevOptions({
+      dataDir: " /tmp/d ",
+      hub: "payments",
+      partitions: "4",
+      workers: "0",
+      rate: "12.5",
+      keys: "3",
+      handler: "log",
+      checkpointEvery: "10",
+      summaryIntervalMs: "250",
+      durationMs: "20000",
+      eventHubPort: "5672",
+      storagePort: "10000",
+      plain: true,
+    });
+    expect(options).toMatchObject({
+      dataDir: "/tmp/d",
+      hub: "payments",
+      partitions: 4,
+      workers: 0,
+      ratePerSecond: 12.5,
+      keys: 3,
+      handler: "log",
+      checkpointEvery: 10,
+      summaryIntervalMs: 250,
+      durationMs: 20000,
+      eventHubPort: 5672,
+      storagePort: 10000,
+      plain: true,
+    });
+  });
+
+  it("accepts --rate 0 as no producer", () => {
+    expect(compileDevOptions({ rate: "0" }).ratePerSecond).toBe(0);
+  });
+
+  it.each([
+    [{ partitions: "0" }, /--partitions must be a whole number from 1 to 1024 \(got "0"\)/],
+    [{ workers: "33" }, /--workers must be a whole number from 0 to 32/],
+    [{ workers: "two" }, /--workers .*got "two"/],
+    [{ rate: "-5" }, /--rate must be events per second from 0/],
+    [{ rate: "fast" }, /--rate/],
+    [{ summaryIntervalMs: "10" }, /--summary-interval-ms must be a whole number from 100/],
+    [{ durationMs: "0" }, /--duration-ms must be a whole number from 1/],
+    [{ eventHubPort: "70000" }, /--eventhub-port must be a whole number from 0 to 65535/],
+    [{ hub: "bad name!" }, /--hub must start with a letter or digit/],
+    [{ hub: " " }, /--hub must be a non-empty string/],
+    [{ dataDir: "" }, /--data must be a non-empty string/],
+    [{ checkpointEvery: "0" }, /--checkpoint-every must be a whole number from 1/],
+  ])("rejects %o naming the flag", (raw, message) => {
+    expect(() => compileDevOptions(raw)).toThrow(ConfigError);
+    expect(() => compileDevOptions(raw)).toThrow(message);
+  });
+});
