@@ -106,7 +106,7 @@ interface Paths {
 
 async function drill(options: DrillOptions, control: RunDrillControl, running: Running, paths: Paths) {
   const { logger, signal } = control;
-  const startedAtMs = Date.now();
+  const stackStartedAtMs = Date.now();
   const stack = await startLocalStack({
     dataDir: paths.dataDir,
     hubs: [{ name: DRILL_HUB, partitionCount: options.partitions }],
@@ -114,6 +114,8 @@ async function drill(options: DrillOptions, control: RunDrillControl, running: R
   });
   running.stack = stack;
   signal?.throwIfAborted();
+  // The drill's clock (and the timeline) starts once the stack is up, when the first worker starts.
+  const startedAtMs = Date.now();
   const containerName = `drill-${options.seed}-${Date.now().toString(36)}`;
   const container = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient(
     containerName,
@@ -141,7 +143,12 @@ async function drill(options: DrillOptions, control: RunDrillControl, running: R
   running.fleet = fleet;
   await Promise.all(Array.from({ length: options.workers }, () => fleet.start()));
   const phase = await sendWithFaults(options, control, running, stack);
-  return finish(options, control, running, { ...phase, startedAtMs, paths });
+  return finish(options, control, running, {
+    ...phase,
+    startedAtMs,
+    stackStartupMs: startedAtMs - stackStartedAtMs,
+    paths,
+  });
 }
 
 interface SendPhase {
@@ -246,6 +253,7 @@ async function waitForCatchUp(
 
 interface FinishInput extends SendPhase {
   readonly startedAtMs: number;
+  readonly stackStartupMs: number;
   readonly paths: Paths;
 }
 
@@ -277,6 +285,7 @@ async function finish(
     {
       startedAtMs: input.startedAtMs,
       endedAtMs,
+      stackStartupMs: input.stackStartupMs,
       workerFlags: options.workerFlags,
       send: { seconds: input.summary.seconds, retriedBatches: input.sender.retriedBatches },
       caughtUp: input.catchUp.caughtUp,

@@ -65,7 +65,7 @@ function scenarioLines(report: DrillReport): string[] {
     `- Faults: ${faults || "none"}`,
     `- Worker settings: ${flags}`,
     `- Ordering ${settings.ordering}, checkpoint every ${settings.checkpointEvery}, concurrency ${settings.concurrency}, max batch ${settings.maxBatchSize}`,
-    `- Duration: ${seconds(run.endedAtMs - run.startedAtMs)}; sending took ${run.send.seconds.toFixed(1)} s` +
+    `- Duration: ${seconds(run.endedAtMs - run.startedAtMs)} after the stack started (in ${seconds(run.stackStartupMs)}); sending took ${run.send.seconds.toFixed(1)} s` +
       (run.send.retriedBatches > 0
         ? ` (${run.send.retriedBatches} batches sent again after a failed attempt)`
         : ""),

@@ -26,8 +26,12 @@ export interface DrillScenario {
 
 /** Facts of the run besides the observations. */
 export interface DrillRunFacts {
+  /** When the first worker was started (the stack was up), epoch milliseconds; the timeline's origin. */
   readonly startedAtMs: number;
+  /** When every process was stopped and the last sample taken, epoch milliseconds. */
   readonly endedAtMs: number;
+  /** Milliseconds Azurite and the emulator took to start, before `startedAtMs`. */
+  readonly stackStartupMs: number;
   /** Worker settings passed to every `ehw run` (flag → value). */
   readonly workerFlags: Readonly<Record<string, string>>;
   /** Seconds the producer took and batches it had to send again after a failed attempt. */

@@ -23,6 +23,7 @@ function reportOf(obs: DrillObservations) {
     {
       startedAtMs: 0,
       endedAtMs: 21_000,
+      stackStartupMs: 3000,
       workerFlags: { "--checkpoint-every": "10" },
       send: { seconds: 2, retriedBatches: 0 },
       caughtUp: true,
