@@ -69,7 +69,7 @@ describe("effectiveRate", () => {
 
 describe("parseBlobListing", () => {
   it("reads owners and checkpoints of the hub and consumer group only", () => {
-    const blobs = [
+    const blobs: Array<{ name: string; metadata?: Record<string, string> }> = [
       { name: "127.0.0.1:5672/drill/$default/ownership/0", metadata: { ownerid: "w1" } },
       { name: "127.0.0.1:5672/drill/$default/ownership/1", metadata: { ownerid: "" } },
       {
