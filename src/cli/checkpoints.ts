@@ -14,6 +14,7 @@ import {
   checkpointListJson,
   choosePartitions,
   describeLiveOwners,
+  type InspectClients,
   parseResetTarget,
   planReset,
   type ResetPlan,
@@ -109,9 +110,20 @@ const RESET_FLAGS = {
   json: { type: "boolean" },
 } as const;
 
+const RESET = "checkpoints reset";
+
+/** A parsed reset command line. */
+interface ResetArgs {
+  readonly target: ResetTarget;
+  readonly requested: string[];
+  readonly force: boolean;
+  readonly dryRun: boolean;
+  readonly json: boolean;
+  readonly ownershipExpirationMs: number;
+}
+
 async function reset(argv: string[], env: NodeJS.ProcessEnv | undefined): Promise<number> {
-  const command = "checkpoints reset";
-  const read = readInspectCommand(command, argv, RESET_FLAGS, HELP, env);
+  const read = readInspectCommand(RESET, argv, RESET_FLAGS, HELP, env);
   if ("exitCode" in read) return read.exitCode;
   const { config, flags } = read;
   let target: ResetTarget;
@@ -123,56 +135,65 @@ async function reset(argv: string[], env: NodeJS.ProcessEnv | undefined): Promis
     }
     target = parseResetTarget(flags.to);
   } catch (err) {
-    return reportError(command, err, EXIT_USAGE);
+    return reportError(RESET, err, EXIT_USAGE);
   }
-  const requested = Array.isArray(flags.partition) ? flags.partition : [];
-  const json = flags.json === true;
-  const dryRun = flags["dry-run"] === true;
-  return withInspectClients(command, config, async (clients, source) => {
-    let partitionIds: string[];
-    try {
-      partitionIds = choosePartitions(requested, await readPartitionIds(clients));
-    } catch (err) {
-      return reportError(command, err, err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED);
-    }
-    let plan: ResetPlan;
-    try {
-      plan = await planReset(clients, {
-        target,
-        partitionIds,
-        force: flags.force === true,
-        ownershipExpirationMs: config.ownershipExpirationMs,
-      });
-    } catch (err) {
-      // The plan is complete before the first write: a failure here leaves every checkpoint as it was.
-      const code = reportError(command, err, EXIT_FAILED);
-      console.error(`ehw ${command}: nothing was written`);
-      return code;
-    }
+  const args: ResetArgs = {
+    target,
+    requested: Array.isArray(flags.partition) ? flags.partition : [],
+    force: flags.force === true,
+    dryRun: flags["dry-run"] === true,
+    json: flags.json === true,
+    ownershipExpirationMs: config.ownershipExpirationMs,
+  };
+  return withInspectClients(RESET, config, async (clients, source) => {
+    const plan = await planOrReport(clients, args);
+    if (typeof plan === "number") return plan;
     if (plan.refused) {
-      if (json) console.log(JSON.stringify(resetJson(source, plan, dryRun, undefined), null, 2));
-      console.error(`ehw ${command}: ${renderRefusal(plan)}`);
+      if (args.json) printJson(resetJson(source, plan, args.dryRun, undefined));
+      console.error(`ehw ${RESET}: ${renderRefusal(plan)}`);
       return EXIT_REFUSED;
     }
-    if (!json) console.log(renderResetPlan(plan));
+    if (!args.json) console.log(renderResetPlan(plan));
     for (const line of describeLiveOwners(plan.liveOwners)) {
       console.error(
-        `ehw ${command}: --force: ${line}; a live worker overwrites the reset at its next checkpoint`,
+        `ehw ${RESET}: --force: ${line}; a live worker overwrites the reset at its next checkpoint`,
       );
     }
-    if (dryRun) {
-      if (json) console.log(JSON.stringify(resetJson(source, plan, true, undefined), null, 2));
+    if (args.dryRun) {
+      if (args.json) printJson(resetJson(source, plan, true, undefined));
       else console.log("dry run: nothing written");
       return 0;
     }
     const outcome = await applyReset(clients, plan);
-    if (json) console.log(JSON.stringify(resetJson(source, plan, false, outcome), null, 2));
+    if (args.json) printJson(resetJson(source, plan, false, outcome));
     const text = renderResetOutcome(outcome);
     if (outcome.failed.length > 0) {
-      console.error(`ehw ${command}: ${text}`);
+      console.error(`ehw ${RESET}: ${text}`);
       return EXIT_FAILED;
     }
-    if (!json) console.log(text);
+    if (!args.json) console.log(text);
     return 0;
   });
+}
+
+/** The plan, or the exit code after reporting why there is none. */
+async function planOrReport(clients: InspectClients, args: ResetArgs): Promise<ResetPlan | number> {
+  let partitionIds: string[];
+  try {
+    partitionIds = choosePartitions(args.requested, await readPartitionIds(clients));
+  } catch (err) {
+    return reportError(RESET, err, err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED);
+  }
+  try {
+    return await planReset(clients, { ...args, partitionIds });
+  } catch (err) {
+    // The plan is complete before the first write: a failure here leaves every checkpoint as it was.
+    const code = reportError(RESET, err, EXIT_FAILED);
+    console.error(`ehw ${RESET}: nothing was written`);
+    return code;
+  }
+}
+
+function printJson(document: Record<string, unknown>): void {
+  console.log(JSON.stringify(document, null, 2));
 }
