@@ -133,15 +133,20 @@ function report(results: ScenarioResult[], sendRate: number, runs: Map<Fast, Sce
       seconds: round(r.seconds, 2),
       "events/s": Math.round(r.eventsPerSecond),
       "startup ms": r.startupMs === undefined ? undefined : Math.round(r.startupMs),
+      "consumer CPU s": round(r.cpu.seconds.self ?? 0, 2),
+      "events/CPU-s": Math.round(r.eventsPerConsumerCpuSecond),
+      "emulator CPU s": round(r.cpu.seconds.emulator ?? 0, 2),
       capped: r.capped ? "yes" : "no",
     })),
   );
   const ratio = (a: ScenarioResult, b: ScenarioResult) =>
     b.eventsPerSecond > 0 ? a.eventsPerSecond / b.eventsPerSecond : 0;
+  const cpuRatio = (a: ScenarioResult, b: ScenarioResult) =>
+    b.eventsPerConsumerCpuSecond > 0 ? a.eventsPerConsumerCpuSecond / b.eventsPerConsumerCpuSecond : 0;
   console.log("");
   for (const w of [w100, w1000]) {
     console.log(
-      `${w.scenario}: ${round(ratio(w, raw), 3)} × the ceiling (target ≥ 0.9), ${round(ratio(w, perEvent), 1)} × checkpoint-per-event (target ≥ 10)`,
+      `${w.scenario}: ${round(ratio(w, raw), 3)} × the ceiling (target ≥ 0.9), ${round(ratio(w, perEvent), 1)} × checkpoint-per-event (target ≥ 10); per consumer CPU-second ${round(cpuRatio(w, raw), 3)} × the ceiling`,
     );
   }
   printFigures("worker-throughput", {
@@ -158,6 +163,12 @@ function report(results: ScenarioResult[], sendRate: number, runs: Map<Fast, Sce
     worker100VsRaw: round(ratio(w100, raw), 3),
     worker1000VsRaw: round(ratio(w1000, raw), 3),
     worker100VsPerEvent: round(ratio(w100, perEvent), 1),
+    rawEventsPerConsumerCpuSecond: Math.round(raw.eventsPerConsumerCpuSecond),
+    worker100EventsPerConsumerCpuSecond: Math.round(w100.eventsPerConsumerCpuSecond),
+    worker1000EventsPerConsumerCpuSecond: Math.round(w1000.eventsPerConsumerCpuSecond),
+    perEventCheckpointEventsPerConsumerCpuSecond: Math.round(perEvent.eventsPerConsumerCpuSecond),
+    worker100VsRawPerCpuSecond: round(cpuRatio(w100, raw), 3),
+    worker1000VsRawPerCpuSecond: round(cpuRatio(w1000, raw), 3),
     worker1000VsPerEvent: round(ratio(w1000, perEvent), 1),
     capped: results.filter((r) => r.capped).map((r) => r.scenario),
     runsEventsPerSecond: Object.fromEntries(

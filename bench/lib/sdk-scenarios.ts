@@ -12,6 +12,7 @@ import {
 } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { ContainerClient } from "@azure/storage-blob";
+import { type CpuUsage, type CpuWindow, startCpuWindow } from "./cpu.js";
 import { Meter, waitForCount } from "./meter.js";
 import { note } from "./report.js";
 import type { BenchStack } from "./stack.js";
@@ -37,6 +38,10 @@ export interface ScenarioResult {
   startupMs: number | undefined;
   /** Whether the time cap ended the run before the backlog was drained. */
   capped: boolean;
+  /** CPU of the consumer (this process), the emulator and Azurite over the run. */
+  cpu: CpuUsage;
+  /** Events per CPU-second of the consumer process: steady under a neighbour's load. */
+  eventsPerConsumerCpuSecond: number;
 }
 
 /** Options of one consumption run. */
@@ -47,9 +52,17 @@ export interface ConsumeOptions {
   capMs: number;
 }
 
-/** Turns a finished meter into a result. */
-export function resultOf(scenario: string, meter: Meter, target: number): ScenarioResult {
+/** Starts a CPU window over this process and the stack's emulator and Azurite. */
+export function stackCpuWindow(stack: BenchStack): CpuWindow {
+  return startCpuWindow({ emulator: stack.local.emulator.pid, azurite: stack.local.azurite.pid });
+}
+
+/** Turns a finished meter (and the CPU window of the run) into a result. */
+export function resultOf(scenario: string, meter: Meter, target: number, cpu: CpuUsage): ScenarioResult {
+  const consumerCpu = cpu.seconds.self ?? 0;
   return {
+    cpu,
+    eventsPerConsumerCpuSecond: consumerCpu > 0 ? meter.count / consumerCpu : 0,
     scenario,
     events: meter.count,
     seconds: meter.activeSeconds(),
@@ -60,6 +73,7 @@ export function resultOf(scenario: string, meter: Meter, target: number): Scenar
 }
 
 async function consume(
+  stack: BenchStack,
   scenario: string,
   client: EventHubConsumerClient,
   handlers: (meter: Meter) => SubscriptionEventHandlers,
@@ -67,22 +81,25 @@ async function consume(
   options: ConsumeOptions,
 ): Promise<ScenarioResult> {
   const meter = new Meter();
+  const cpu = stackCpuWindow(stack);
   const subscription = client.subscribe(handlers(meter), {
     startPosition: earliestEventPosition,
     maxBatchSize: settings.maxBatchSize,
     prefetchCount: settings.prefetchCount,
     maxWaitTimeInSeconds: 1,
   });
+  let result: ScenarioResult;
   try {
     await waitForCount(meter, options.target, {
       capMs: options.capMs,
       onTick: (count) => note(`${scenario}: ${count}/${options.target}`),
     });
+    result = resultOf(scenario, meter, options.target, cpu.stop());
   } finally {
     await subscription.close();
     await client.close();
   }
-  return resultOf(scenario, meter, options.target);
+  return result;
 }
 
 const ignoreErrors = async (): Promise<void> => {};
@@ -96,6 +113,7 @@ export function rawSubscribe(
 ): Promise<ScenarioResult> {
   const client = new EventHubConsumerClient(consumerGroup, stack.eventHubsConnectionString, stack.hub);
   return consume(
+    stack,
     "sdk subscribe, no checkpoints",
     client,
     (meter) => ({
@@ -138,6 +156,7 @@ export async function checkpointEveryEvent(
     },
   );
   return consume(
+    stack,
     "sdk subscribe + updateCheckpoint per event",
     client,
     (meter) => ({

@@ -10,7 +10,7 @@ import { Worker } from "../../src/worker/worker.js";
 import { Meter, waitForCount } from "./meter.js";
 import { note } from "./report.js";
 import type { ConsumeOptions, ReceiveSettings, ScenarioResult } from "./sdk-scenarios.js";
-import { resultOf } from "./sdk-scenarios.js";
+import { resultOf, stackCpuWindow } from "./sdk-scenarios.js";
 import type { BenchStack } from "./stack.js";
 
 /** A handler fixture: its file and the probe it exports. */
@@ -93,6 +93,7 @@ export async function runWorkerScenario(
   const meter = new Meter();
   scenario.handler.probe.onEvents = (n) => meter.add(n);
   const worker = new Worker(config);
+  const cpu = stackCpuWindow(stack);
   let result: ScenarioResult;
   try {
     await worker.start();
@@ -101,7 +102,7 @@ export async function runWorkerScenario(
       onTick: (count) => note(`${scenario.name}: ${count}/${options.target}`),
     });
     // Taken before stop, so that draining does not stretch the measured time.
-    result = resultOf(scenario.name, meter, options.target);
+    result = resultOf(scenario.name, meter, options.target, cpu.stop());
   } finally {
     scenario.handler.probe.onEvents = () => {};
     await worker.stop({ deadlineMs: 5000 });

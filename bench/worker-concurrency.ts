@@ -1,0 +1,168 @@
+/**
+ * How far bounded concurrency carries an I/O-bound handler: every event awaits 10 ms (a stand-in
+ * for an HTTP call), 4 partitions, one worker in this process. Sequential processing (ordering
+ * `partition`, so one event at a time per partition) against `ordering none` at growing
+ * concurrency, each compared with its ideal `partitions × concurrency / delay`. The same sweep with
+ * a no-op handler gives the CPU ceiling of this machine: where a run falls short of its ideal and
+ * reaches that ceiling, the CPU, not the scheduler, is the limit.
+ *
+ * Run: npx tsx bench/worker-concurrency.ts [--events 150000] [--delay-ms 10] [--cap-s 15]
+ *        [--concurrency 1,16,64,256]
+ * Target: concurrency 64 ≥ 0.8 × ideal (25.6k/s at 10 ms) until the CPU limit.
+ */
+import { availableParallelism, loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { note, printFigures, printTable, round } from "./lib/report.js";
+import type { ReceiveSettings, ScenarioResult } from "./lib/sdk-scenarios.js";
+import { type BenchStack, fillBacklog, startBenchStack } from "./lib/stack.js";
+import { type HandlerFixture, handlerFixture, runWorkerScenario } from "./lib/worker-scenario.js";
+
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "150000" },
+    "delay-ms": { type: "string", default: "10" },
+    "cap-s": { type: "string", default: "15" },
+    concurrency: { type: "string", default: "1,16,64,256" },
+  },
+});
+
+function positive(text: string | undefined, name: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
+  return n;
+}
+
+const events = positive(values.events, "events");
+const delayMs = positive(values["delay-ms"], "delay-ms");
+const capMs = positive(values["cap-s"], "cap-s") * 1000;
+const levels = (values.concurrency ?? "").split(",").map((c) => positive(c, "concurrency"));
+const PARTITIONS = 4;
+const settings: ReceiveSettings = { maxBatchSize: 100, prefetchCount: 300, updateIntervalMs: 1000 };
+
+interface Row {
+  handler: string;
+  ordering: "partition" | "none";
+  concurrency: number;
+  result: ScenarioResult;
+  /** Events/s if only the handler's delay counted; undefined for the no-op handler. */
+  ideal: number | undefined;
+}
+
+async function run(
+  stack: BenchStack,
+  handler: HandlerFixture,
+  slow: boolean,
+  concurrency: number,
+  index: number,
+): Promise<Row> {
+  // Concurrency 1 is the sequential baseline: strict order per partition.
+  const ordering = concurrency === 1 ? "partition" : "none";
+  const label = slow ? `${delayMs} ms` : "no-op";
+  const group = `level-${index}`;
+  const result = await runWorkerScenario(
+    stack,
+    {
+      name: `${label}, ${ordering}, concurrency ${concurrency}`,
+      consumerGroup: group,
+      containerName: group,
+      checkpointEvery: 100,
+      concurrency,
+      ordering,
+      handler,
+      handlerOptions: slow ? { delayMs } : {},
+    },
+    settings,
+    { target: events, capMs },
+  );
+  const ideal = slow ? (PARTITIONS * concurrency * 1000) / delayMs : undefined;
+  return { handler: label, ordering, concurrency, result, ideal };
+}
+
+async function main(): Promise<void> {
+  const plan = [
+    ...levels.map((c) => ({ slow: true, concurrency: c })),
+    { slow: false, concurrency: Math.max(...levels) },
+  ];
+  const stack = await startBenchStack({
+    partitionCount: PARTITIONS,
+    consumerGroups: plan.map((_, i) => `level-${i}`),
+  });
+  try {
+    note(`sending a backlog of ${events} events`);
+    await fillBacklog(stack, events, 100);
+    const sleep = await handlerFixture("sleep-handler.mjs");
+    const noop = await handlerFixture("noop-handler.mjs");
+    const rows: Row[] = [];
+    for (const [i, step] of plan.entries()) {
+      const row = await run(stack, step.slow ? sleep : noop, step.slow, step.concurrency, i);
+      note(`${row.result.scenario}: ${Math.round(row.result.eventsPerSecond)} events/s`);
+      rows.push(row);
+    }
+    report(rows);
+  } finally {
+    await stack.stop();
+  }
+}
+
+function report(rows: Row[]): void {
+  const ceiling = rows.find((r) => r.ideal === undefined)?.result.eventsPerSecond ?? 0;
+  printTable(
+    rows.map((r) => ({
+      handler: r.handler,
+      ordering: r.ordering,
+      concurrency: r.concurrency,
+      "events/s": Math.round(r.result.eventsPerSecond),
+      ideal: r.ideal === undefined ? undefined : Math.round(r.ideal),
+      "of ideal": r.ideal === undefined ? undefined : round(r.result.eventsPerSecond / r.ideal, 3),
+      "of CPU ceiling": ceiling > 0 ? round(r.result.eventsPerSecond / ceiling, 3) : undefined,
+      "worker CPU %": Math.round((100 * (r.result.cpu.seconds.self ?? 0)) / r.result.cpu.wallSeconds),
+      "emulator CPU %": Math.round((100 * (r.result.cpu.seconds.emulator ?? 0)) / r.result.cpu.wallSeconds),
+      events: r.result.events,
+      capped: r.result.capped ? "yes" : "no",
+    })),
+  );
+  const slow = rows.filter((r) => r.ideal !== undefined);
+  // The CPU limit bites at the first level that misses 0.8 × ideal while running near the ceiling.
+  const limited = slow.find((r) => r.result.eventsPerSecond < 0.8 * (r.ideal ?? 0));
+  console.log("");
+  console.log(`CPU ceiling (no-op handler, ordering none): ${Math.round(ceiling)} events/s`);
+  console.log(
+    limited === undefined
+      ? "every level reached ≥ 0.8 × its ideal"
+      : `first level under 0.8 × ideal: concurrency ${limited.concurrency} (${Math.round(limited.result.eventsPerSecond)} of ${Math.round(limited.ideal ?? 0)} events/s, ${round(limited.result.eventsPerSecond / Math.max(ceiling, 1), 2)} × the CPU ceiling)`,
+  );
+  const sequential = slow.find((r) => r.concurrency === 1);
+  const at64 = slow.find((r) => r.concurrency === 64);
+  printFigures("worker-concurrency", {
+    events,
+    partitions: PARTITIONS,
+    delayMs,
+    cpuCeilingEventsPerSecond: Math.round(ceiling),
+    sequentialEventsPerSecond: sequential && Math.round(sequential.result.eventsPerSecond),
+    sequentialOfIdeal: sequential?.ideal && round(sequential.result.eventsPerSecond / sequential.ideal, 3),
+    concurrency64EventsPerSecond: at64 && Math.round(at64.result.eventsPerSecond),
+    concurrency64OfIdeal: at64?.ideal && round(at64.result.eventsPerSecond / at64.ideal, 3),
+    concurrency64OfCpuCeiling:
+      at64 && ceiling > 0 ? round(at64.result.eventsPerSecond / ceiling, 3) : undefined,
+    levels: slow.map((r) => ({
+      concurrency: r.concurrency,
+      ordering: r.ordering,
+      eventsPerSecond: Math.round(r.result.eventsPerSecond),
+      ofIdeal: round(r.result.eventsPerSecond / (r.ideal ?? 1), 3),
+      workerCpuPercent: Math.round((100 * (r.result.cpu.seconds.self ?? 0)) / r.result.cpu.wallSeconds),
+      emulatorCpuPercent: Math.round((100 * (r.result.cpu.seconds.emulator ?? 0)) / r.result.cpu.wallSeconds),
+    })),
+    cpuCeilingWorkerCpuPercent: (() => {
+      const c = rows.find((r) => r.ideal === undefined)?.result.cpu;
+      return c ? Math.round((100 * (c.seconds.self ?? 0)) / c.wallSeconds) : undefined;
+    })(),
+    firstLevelUnder80PercentOfIdeal: limited?.concurrency,
+    loadAverage1m: round(loadavg()[0] ?? 0, 2),
+    cpus: availableParallelism(),
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
