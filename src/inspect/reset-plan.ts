@@ -97,7 +97,7 @@ export function startDecision(target: ResetTarget, partition: PartitionInfo): St
     case "enqueuedTime":
       // Nothing enqueued at or after the time yet: start after the last event.
       if (partition.isEmpty || partition.lastEnqueuedOnUtc.getTime() < target.enqueuedOnMs) {
-        return { kind: "start", sequenceNumber: next };
+        return { kind: "start", sequenceNumber: next, note: "nothing enqueued at or after the time yet" };
       }
       return { kind: "findTime", atOrAfterMs: target.enqueuedOnMs };
     case "sequence": {

@@ -88,7 +88,14 @@ async function resolvePosition(
     const found = await read(clients, request, info.partitionId, {
       enqueuedOn: new Date(decision.atOrAfterMs - 1),
     });
-    start = startAfterTimeLookup(info, found?.sequenceNumber);
+    // The properties say an event at or after the time exists: no answer means the read failed,
+    // not "start at the end".
+    if (found === undefined)
+      throw noEventError(
+        info.partitionId,
+        `enqueued at or after ${new Date(decision.atOrAfterMs).toISOString()}`,
+      );
+    start = startAfterTimeLookup(info, found.sequenceNumber);
   } else {
     start = decision.sequenceNumber;
     note = decision.note;
@@ -99,13 +106,22 @@ async function resolvePosition(
     sequenceNumber: checkpoint.sequenceNumber,
     isInclusive: true,
   });
-  if (event === undefined || event.sequenceNumber !== checkpoint.sequenceNumber) {
+  if (event === undefined)
+    throw noEventError(info.partitionId, `with sequence number ${checkpoint.sequenceNumber}`);
+  if (event.sequenceNumber !== checkpoint.sequenceNumber) {
     throw new ConnectionError(
-      `cannot read event ${checkpoint.sequenceNumber} of partition ${info.partitionId} (got ${event === undefined ? "nothing" : `event ${event.sequenceNumber}`}): it may have expired meanwhile; nothing was written`,
+      `reading event ${checkpoint.sequenceNumber} of partition ${info.partitionId} returned event ${event.sequenceNumber}: it may have expired meanwhile`,
       { retriable: true, context: { partitionId: info.partitionId } },
     );
   }
   return { start, after: { sequenceNumber: event.sequenceNumber, offset: event.offset }, note };
+}
+
+function noEventError(partitionId: string, which: string): ConnectionError {
+  return new ConnectionError(
+    `no event ${which} arrived from partition ${partitionId} within the read timeout, though the partition's properties say there is one`,
+    { retriable: true, context: { partitionId } },
+  );
 }
 
 function read(

@@ -103,8 +103,9 @@ describe("startDecision", () => {
     expect(startDecision({ kind: "enqueuedTime", enqueuedOnMs: NOW }, partition(0, 99))).toEqual({
       kind: "start",
       sequenceNumber: 100,
+      note: "nothing enqueued at or after the time yet",
     });
-    expect(startDecision({ kind: "enqueuedTime", enqueuedOnMs: at }, partition(-1, -1))).toEqual({
+    expect(startDecision({ kind: "enqueuedTime", enqueuedOnMs: at }, partition(-1, -1))).toMatchObject({
       kind: "start",
       sequenceNumber: 0,
     });
