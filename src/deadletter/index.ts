@@ -49,3 +49,5 @@ export type {
   DeadLetterStoreOptions,
 } from "./store.js";
 export { createDeadLetterStore, DeadLetterStore } from "./store.js";
+export type { FailureHandling, FailureHandlingOptions } from "./worker-setup.js";
+export { prepareFailureHandling } from "./worker-setup.js";
