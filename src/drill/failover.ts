@@ -14,7 +14,10 @@ export interface PartitionFailover {
   readonly newOwner: string | undefined;
   /** Milliseconds from the fault to the first ledger entry after it (by a worker other than the victim). */
   readonly resumedMs: number | undefined;
-  /** True when the partition had no unprocessed event at the fault, so nothing could resume. */
+  /**
+   * True when the partition had no unprocessed event left when processing could resume (at the
+   * fault, or when a restarted process was back), so nothing could resume.
+   */
   readonly idle: boolean;
 }
 
@@ -103,10 +106,11 @@ function partitionFailover(
     return owner !== undefined && owner !== "" && owner !== victim;
   });
   const entries = act?.entries ?? [];
-  let maxBefore = -1;
-  for (const e of entries) if (e.t <= fault.atMs && e.s > maxBefore) maxBefore = e.s;
-  const idle = lastSequenceNumber !== undefined && maxBefore >= lastSequenceNumber;
   const from = resumeFromMs(fault);
+  // Idle: every event had been processed by the time processing could resume, so none could.
+  let maxBefore = -1;
+  for (const e of entries) if (e.t <= from && e.s > maxBefore) maxBefore = e.s;
+  const idle = lastSequenceNumber !== undefined && maxBefore >= lastSequenceNumber;
   const resumed = idle ? undefined : entries.find((e) => e.t > from && e.w !== victim);
   return {
     partitionId,

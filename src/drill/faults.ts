@@ -23,7 +23,8 @@ export interface FaultTargets {
 
 async function stopVictim(planned: PlannedFault, targets: FaultTargets): Promise<Partial<FaultRecord>> {
   const { fleet, sampler } = targets;
-  const victim = pickVictim(fleet.running(), planned.pick);
+  // Only workers that are up: killing one that is still starting rehearses nothing.
+  const victim = pickVictim(fleet.ready(), planned.pick);
   if (victim === undefined) throw new ProcessError(`drill: no running worker to ${planned.kind}`);
   // A fresh read, so that the victim's partitions are the ones it owned right before the fault.
   await sampler.sampleNow();
@@ -32,7 +33,8 @@ async function stopVictim(planned: PlannedFault, targets: FaultTargets): Promise
   const exit =
     planned.kind === "kill" ? await fleet.kill(victim) : await fleet.terminate(victim, targets.termTimeoutMs);
   const doneAtMs = Date.now();
-  const started = await fleet.start();
+  // The replacement starts in the background, so that a slow start does not delay later faults.
+  const started = fleet.launch().id;
   return { atMs, doneAtMs, victim, victimPartitions, victimExit: describeExit(exit), started };
 }
 
@@ -56,10 +58,8 @@ export async function injectFault(planned: PlannedFault, targets: FaultTargets):
   }
   const atMs = Date.now();
   switch (planned.kind) {
-    case "add": {
-      const started = await targets.fleet.start();
-      return { ...base, atMs, doneAtMs: Date.now(), started };
-    }
+    case "add":
+      return { ...base, atMs, doneAtMs: atMs, started: targets.fleet.launch().id };
     case "restart-storage":
       await targets.stack.azurite.restart();
       break;

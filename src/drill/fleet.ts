@@ -7,7 +7,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ProcessError } from "../errors.js";
-import { type ChildExit, type ManagedChild, startChild } from "../local/child.js";
+import { type ChildExit, type ManagedChild, spawnChild } from "../local/child.js";
 import { ehwCommand } from "../local/cli-command.js";
 import type { Logger } from "../observability/logger.js";
 
@@ -25,7 +25,7 @@ export interface FleetOptions {
   readonly logDir: string;
   /** Extra `ehw run` flags (flag → value). */
   readonly workerFlags: Readonly<Record<string, string>>;
-  /** Milliseconds a worker may take to log "worker running"; default 60000. */
+  /** Milliseconds a worker may take to log "worker running"; default 90000. */
   readonly readyTimeoutMs?: number;
   readonly logger: Logger;
 }
@@ -55,6 +55,9 @@ export function describeExit(exit: ChildExit): string {
 export class WorkerFleet {
   private readonly members = new Map<string, FleetMember>();
   private readonly order: string[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private readonly readyIds = new Set<string>();
+  private failure: unknown;
   private nextNumber = 1;
   private stopped = false;
 
@@ -77,7 +80,43 @@ export class WorkerFleet {
 
   /** Starts the next worker (`w1`, `w2`, …) and resolves once it logged "worker running". */
   async start(): Promise<string> {
+    const launched = this.launch();
+    await launched.ready;
+    return launched.id;
+  }
+
+  /**
+   * Starts the next worker without waiting for it: the id at once, readiness as a promise (which
+   * rejects, with the worker's last output, when it does not start). A worker counts as
+   * {@link ready} once it logged "worker running".
+   */
+  launch(): { id: string; ready: Promise<void> } {
     const id = `w${this.nextNumber++}`;
+    this.order.push(id);
+    const ready = this.spawn(id);
+    this.pending.add(ready);
+    ready.then(
+      () => this.pending.delete(ready),
+      (err: unknown) => {
+        this.pending.delete(ready);
+        this.failure ??= err;
+      },
+    );
+    return { id, ready };
+  }
+
+  /** Ids of the workers that are running and have logged "worker running". */
+  ready(): string[] {
+    return this.running().filter((id) => this.readyIds.has(id));
+  }
+
+  /** Waits for every launched worker's start to settle; rejects with the first failure. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private async spawn(id: string): Promise<void> {
     const { options } = this;
     await mkdir(options.logDir, { recursive: true });
     const args = [
@@ -98,9 +137,9 @@ export class WorkerFleet {
     ];
     const { command, args: fullArgs } = ehwCommand(args);
     const log = createWriteStream(join(options.logDir, `${id}.log`), { flags: "a" });
-    this.order.push(id);
+    let child: ManagedChild | undefined;
     try {
-      const child = await startChild({
+      child = await spawnChild({
         name: `worker-${id}`,
         command,
         args: fullArgs,
@@ -111,19 +150,20 @@ export class WorkerFleet {
         },
         logger: options.logger,
         onLine: (line) => log.write(`${line.text}\n`),
-        ready: {
-          line: (line) => line.stream === "stdout" && isRunningLine(line.text),
-          timeoutMs: options.readyTimeoutMs ?? 60_000,
-          what: 'the "worker running" log line',
-        },
       });
-      this.members.set(id, { id, child, log });
-      options.logger.info({ workerId: id, pid: child.pid }, "worker started");
-      return id;
     } catch (err) {
       log.end();
       throw err;
     }
+    // Registered before it is ready, so that stopAll stops a worker that is still starting.
+    this.members.set(id, { id, child, log });
+    await child.waitUntilReady({
+      line: (line) => line.stream === "stdout" && isRunningLine(line.text),
+      timeoutMs: options.readyTimeoutMs ?? 90_000,
+      what: 'the "worker running" log line',
+    });
+    this.readyIds.add(id);
+    options.logger.info({ workerId: id, pid: child.pid }, "worker started");
   }
 
   private member(id: string): FleetMember {

@@ -158,6 +158,8 @@ interface SendPhase {
   readonly lastSequenceNumbers: Record<string, number>;
   readonly catchUp: { caughtUp: boolean; ms: number };
   readonly rate: number | undefined;
+  readonly sendStartedAtMs: number;
+  readonly sendEndedAtMs: number;
 }
 
 async function sendWithFaults(
@@ -211,10 +213,20 @@ async function sendWithFaults(
     );
   }
   const summary = await sending;
+  const sendEndedAtMs = Date.now();
   logger.info({ sent: summary.sent, seconds: summary.seconds }, "sending finished");
   const lastSequenceNumbers = await readLastSequenceNumbers(producer, sender, options.partitions);
   const catchUp = await waitForCatchUp(running.sampler as BlobSampler, lastSequenceNumbers, options, signal);
-  return { faults, summary, sender, lastSequenceNumbers, catchUp, rate };
+  return {
+    faults,
+    summary,
+    sender,
+    lastSequenceNumbers,
+    catchUp,
+    rate,
+    sendStartedAtMs: sendStart,
+    sendEndedAtMs,
+  };
 }
 
 async function readLastSequenceNumbers(
@@ -265,6 +277,9 @@ async function finish(
 ): Promise<DrillReport> {
   const fleet = running.fleet as WorkerFleet;
   const sampler = running.sampler as BlobSampler;
+  // A replacement that failed to start makes the drill fail rather than be judged without it.
+  await fleet.settled();
+  const stoppingAtMs = Date.now();
   await fleet.stopAll(45_000);
   // One last read after the graceful stops, which write final checkpoints and release ownership.
   await sampler.sampleNow();
@@ -290,6 +305,7 @@ async function finish(
       send: { seconds: input.summary.seconds, retriedBatches: input.sender.retriedBatches },
       caughtUp: input.catchUp.caughtUp,
       catchUpMs: input.catchUp.ms,
+      phases: { sendStartedAtMs: input.sendStartedAtMs, sendEndedAtMs: input.sendEndedAtMs, stoppingAtMs },
     },
     {
       sent: sentEvents(input.sender.acknowledged, options.keys, options.partitions),

@@ -40,6 +40,12 @@ export interface DrillRunFacts {
   readonly caughtUp: boolean;
   /** Milliseconds the catch-up wait took. */
   readonly catchUpMs: number;
+  /** When sending began and ended, and when the workers were told to stop, epoch milliseconds. */
+  readonly phases?: {
+    readonly sendStartedAtMs: number;
+    readonly sendEndedAtMs: number;
+    readonly stoppingAtMs: number;
+  };
 }
 
 /** Processing throughput from the ledgers. */

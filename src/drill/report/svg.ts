@@ -68,7 +68,7 @@ function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const LAYOUT = { left: 70, right: 20, top: 40, rowHeight: 22, barHeight: 14, width: 1100, axisGap: 30 };
+const LAYOUT = { left: 70, right: 20, top: 40, rowHeight: 22, barHeight: 14, width: 1100, axisGap: 40 };
 
 interface Frame {
   readonly start: number;
@@ -110,6 +110,20 @@ function faultMarkers(report: DrillReport, frame: Frame): string[] {
   });
 }
 
+function phaseMarkers(report: DrillReport, frame: Frame): string[] {
+  const phases = report.run.phases;
+  if (phases === undefined) return [];
+  const marks: Array<[string, number]> = [
+    ["sending", phases.sendStartedAtMs],
+    ["sent", phases.sendEndedAtMs],
+    ["stopping", phases.stoppingAtMs],
+  ];
+  return marks.map(([label, atMs]) => {
+    const px = frame.x(atMs).toFixed(1);
+    return `<g class="phase" data-phase="${label}"><line x1="${px}" y1="${LAYOUT.top}" x2="${px}" y2="${frame.plotBottom}" stroke="#999" stroke-dasharray="1 3"/><text x="${px}" y="${frame.plotBottom + 28}" fill="#777" text-anchor="middle">${label}</text></g>`;
+  });
+}
+
 function legend(owners: readonly string[], top: number, colour: (owner: string) => string): string[] {
   return owners.map((owner, i) => {
     const lx = LAYOUT.left + (i % 6) * 160;
@@ -142,6 +156,7 @@ export function renderTimelineSvg(report: DrillReport): string {
     `<text x="${LAYOUT.left}" y="16" font-size="13" font-weight="bold">${esc(title)}</text>`,
     ...partitionRows(report, frame),
     ...axis(start, end, frame.x, frame.plotBottom),
+    ...phaseMarkers(report, frame),
     ...faultMarkers(report, frame),
     ...legend(owners, legendTop, frame.colour),
     "</svg>",
