@@ -132,6 +132,20 @@ describe("ehw checkpoints", () => {
     expect(held.stderr).toContain("a worker's receiver holds it");
     expect(held.stderr).toContain("nothing was written");
     expect((await checkpoints(s))["0"]).toEqual({ sequenceNumber: -1, offset: "-1" });
+
+    // Offset "-1" starts the next owner at the first event; partition 1 has no checkpoint and
+    // starts where the consumer's own start position says (earliest here).
+    const workerA = consumers.pop();
+    await workerA?.close();
+    await sendTo(s.connectionString, s.hubName, "3", 1);
+    const workerB = startConsumer({ ...s, ownerId: "worker-b" });
+    consumers.push(workerB);
+    await waitFor(() => (workerB.received.get("0")?.length ?? 0) >= 30 && workerB.received.has("3"), {
+      timeoutMs: 30_000,
+      what: "worker-b reading partitions 0 and 3",
+    });
+    expect(workerB.received.get("0")?.slice(0, 3)).toEqual([0, 1, 2]);
+    expect(workerB.received.get("3")).toEqual([5]);
   });
 
   it("says exactly which partitions were reset when a write fails, and exits 1", async () => {
