@@ -8,45 +8,35 @@
  */
 import { collectDefaultMetrics, type Metric, Registry } from "prom-client";
 import type { WorkerStatus } from "../worker/lifecycle.js";
+import {
+  CHECKPOINT_DURATION_BUCKETS_S,
+  CollectedMetric,
+  DurationHistogram,
+  HANDLER_DURATION_BUCKETS_S,
+  histogramSamples,
+  type MetricType,
+  type Sample,
+} from "./metric-samples.js";
 import type { CheckpointWriteOutcome, PartitionObserver, UnitOutcome, WorkerObserver } from "./observer.js";
 
-/** Upper bounds of the handler duration buckets, seconds. */
-export const HANDLER_DURATION_BUCKETS_S = [
-  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
-] as const;
-/** Upper bounds of the checkpoint write duration buckets, seconds. */
-export const CHECKPOINT_DURATION_BUCKETS_S = [
-  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-] as const;
-
-/** A histogram kept as plain numbers: a count per bucket (not cumulative), a sum and a count. */
-export class DurationHistogram {
-  /** Observations per bucket; the last slot is above every bound (+Inf). */
-  readonly counts: Float64Array;
-  sum = 0;
-  count = 0;
-
-  constructor(readonly bounds: readonly number[]) {
-    this.counts = new Float64Array(bounds.length + 1);
-  }
-
-  /** Adds one observation (seconds). */
-  observe(value: number): void {
-    const { bounds } = this;
-    let i = 0;
-    while (i < bounds.length && value > (bounds[i] as number)) i++;
-    this.counts[i] = (this.counts[i] as number) + 1;
-    this.sum += value;
-    this.count += 1;
-  }
-}
+export {
+  CHECKPOINT_DURATION_BUCKETS_S,
+  DurationHistogram,
+  HANDLER_DURATION_BUCKETS_S,
+  histogramSamples,
+} from "./metric-samples.js";
 
 /** Per-pipeline counters of one partition. */
 export interface PipelineCounts {
+  /** Events whose pipeline succeeded. */
   processed: number;
+  /** Events whose last attempt failed (dead-lettered ones included). */
   failed: number;
+  /** Attempts after the first, counted per event of the unit. */
   retried: number;
+  /** Failed events the failure handler resolved. */
   deadLettered: number;
+  /** Events abandoned by ownership loss or the drain deadline. */
   aborted: number;
 }
 
@@ -69,9 +59,13 @@ export class PartitionStats implements PartitionObserver {
   owned = false;
   /** Events received since the worker started (all ownerships). */
   receivedCount = 0;
+  /** Sequence number of the last event received in this ownership (the checkpoint until the first). */
   lastReceivedSequenceNumber: number | undefined;
+  /** The partition's last enqueued sequence number as the SDK last reported it. */
   lastEnqueuedSequenceNumber: number | undefined;
+  /** Unit outcomes by pipeline name. */
   readonly pipelines = new Map<string, PipelineCounts>();
+  /** Checkpoint writes by outcome. */
   readonly checkpointWrites: Record<CheckpointWriteOutcome, number> = { ok: 0, failed: 0, refused: 0 };
 
   constructor(
@@ -122,66 +116,8 @@ export class PartitionStats implements PartitionObserver {
   }
 }
 
-/** One sample of a collected metric, as prom-client's registry formats it. */
-interface Sample {
-  readonly value: number;
-  readonly labels: Record<string, string | number>;
-  readonly metricName?: string;
-}
-
-type MetricType = "counter" | "gauge" | "histogram";
-
-/**
- * A metric whose samples are computed at scrape time. prom-client's registry accepts any object
- * with `name` and `get()`; its own classes would need a label lookup per observation.
- */
-class CollectedMetric {
-  readonly aggregator = "sum";
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly type: MetricType,
-    private readonly samples: () => Sample[],
-  ) {}
-
-  async get(): Promise<{
-    name: string;
-    help: string;
-    type: MetricType;
-    values: Sample[];
-    aggregator: string;
-  }> {
-    return {
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      values: this.samples(),
-      aggregator: this.aggregator,
-    };
-  }
-
-  /** Called by `registry.resetMetrics()`; the numbers belong to the runtime, so nothing to do. */
-  reset(): void {}
-}
-
-/** The samples of one histogram, cumulative per bucket as the text format wants them. */
-export function histogramSamples(
-  name: string,
-  histogram: DurationHistogram,
-  labels: Record<string, string> = {},
-): Sample[] {
-  const out: Sample[] = [];
-  let cumulative = 0;
-  for (let i = 0; i <= histogram.bounds.length; i++) {
-    cumulative += histogram.counts[i] as number;
-    const le = i < histogram.bounds.length ? (histogram.bounds[i] as number) : "+Inf";
-    out.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
-  }
-  out.push({ metricName: `${name}_sum`, labels, value: histogram.sum });
-  out.push({ metricName: `${name}_count`, labels, value: histogram.count });
-  return out;
-}
+/** A metric by its name without prefix, help text, type, and samples (given the full name). */
+type MetricDefinition = readonly [string, string, MetricType, (fullName: string) => Sample[]];
 
 /** Options of {@link WorkerMetrics}. */
 export interface WorkerMetricsOptions {
@@ -277,9 +213,17 @@ export class WorkerMetrics implements WorkerObserver {
   }
 
   private define(prefix: string): CollectedMetric[] {
-    const all = (): PartitionStats[] => [...this.partitions.values()];
+    const defs = [...this.eventMetrics(), ...this.checkpointMetrics(), ...this.ownershipMetrics()];
+    return defs.map(([name, help, type, samples]) => {
+      // Histogram samples carry their own names (`_bucket`, `_sum`, `_count`) built from the full name.
+      const full = `${prefix}${name}`;
+      return new CollectedMetric(full, help, type, () => samples(full));
+    });
+  }
+
+  private eventMetrics(): MetricDefinition[] {
     const perPipeline = (field: keyof PipelineCounts) => (): Sample[] =>
-      all().flatMap((p) =>
+      this.all().flatMap((p) =>
         [...p.pipelines].map(([pipeline, counts]) => ({
           labels: { partition: p.partitionId, pipeline },
           value: counts[field],
@@ -290,81 +234,103 @@ export class WorkerMetrics implements WorkerObserver {
         labels: { partition: p.partitionId },
         value: p[field],
       }));
-    const m = (name: string, help: string, type: MetricType, samples: () => Sample[]): CollectedMetric =>
-      new CollectedMetric(`${prefix}${name}`, help, type, samples);
     return [
-      m("events_received_total", "Events received from Event Hubs.", "counter", () =>
-        all().map((p) => ({ labels: { partition: p.partitionId }, value: p.receivedCount })),
-      ),
-      m(
+      [
+        "events_received_total",
+        "Events received from Event Hubs.",
+        "counter",
+        () => this.all().map((p) => ({ labels: { partition: p.partitionId }, value: p.receivedCount })),
+      ],
+      [
         "events_processed_total",
         "Events whose handler pipeline succeeded.",
         "counter",
         perPipeline("processed"),
-      ),
-      m(
+      ],
+      [
         "events_failed_total",
         "Events whose last handler attempt failed (dead-lettered ones included).",
         "counter",
         perPipeline("failed"),
-      ),
-      m(
+      ],
+      [
         "events_retried_total",
         "Handler attempts after the first, per event.",
         "counter",
         perPipeline("retried"),
-      ),
-      m(
+      ],
+      [
         "events_dead_lettered_total",
         "Failed events the failure handler resolved (dead-lettered).",
         "counter",
         perPipeline("deadLettered"),
-      ),
-      m(
+      ],
+      [
         "events_aborted_total",
         "Events abandoned by ownership loss or the drain deadline (delivered again later).",
         "counter",
         perPipeline("aborted"),
-      ),
-      m("handler_duration_seconds", "Duration of one handler pipeline attempt.", "histogram", () =>
-        [...this.handlerDurations].flatMap(([pipeline, h]) =>
-          histogramSamples(`${prefix}handler_duration_seconds`, h, { pipeline }),
-        ),
-      ),
-      m(
-        "events_in_flight",
-        "Events whose handler is running or backing off.",
-        "gauge",
-        perStatus("inFlight"),
-      ),
-      m("events_queued", "Events accepted and waiting for their turn.", "gauge", perStatus("queued")),
-      m("checkpoint_writes_total", "Checkpoint writes by outcome (ok, failed, refused).", "counter", () =>
-        all().flatMap((p) =>
-          (Object.keys(p.checkpointWrites) as CheckpointWriteOutcome[]).map((outcome) => ({
-            labels: { partition: p.partitionId, outcome },
-            value: p.checkpointWrites[outcome],
+      ],
+      [
+        "handler_duration_seconds",
+        "Duration of one handler pipeline attempt.",
+        "histogram",
+        (name) =>
+          [...this.handlerDurations].flatMap(([pipeline, h]) => histogramSamples(name, h, { pipeline })),
+      ],
+      ["events_in_flight", "Events whose handler is running or backing off.", "gauge", perStatus("inFlight")],
+      ["events_queued", "Events accepted and waiting for their turn.", "gauge", perStatus("queued")],
+    ];
+  }
+
+  private checkpointMetrics(): MetricDefinition[] {
+    return [
+      [
+        "checkpoint_writes_total",
+        "Checkpoint writes by outcome (ok, failed, refused).",
+        "counter",
+        () =>
+          this.all().flatMap((p) =>
+            (Object.keys(p.checkpointWrites) as CheckpointWriteOutcome[]).map((outcome) => ({
+              labels: { partition: p.partitionId, outcome },
+              value: p.checkpointWrites[outcome],
+            })),
+          ),
+      ],
+      [
+        "checkpoint_write_failures_total",
+        "Checkpoint writes that failed or were refused.",
+        "counter",
+        () =>
+          this.all().map((p) => ({
+            labels: { partition: p.partitionId },
+            value: p.checkpointWrites.failed + p.checkpointWrites.refused,
           })),
-        ),
-      ),
-      m("checkpoint_write_failures_total", "Checkpoint writes that failed or were refused.", "counter", () =>
-        all().map((p) => ({
-          labels: { partition: p.partitionId },
-          value: p.checkpointWrites.failed + p.checkpointWrites.refused,
-        })),
-      ),
-      m("checkpoint_write_duration_seconds", "Duration of one checkpoint write.", "histogram", () =>
-        histogramSamples(`${prefix}checkpoint_write_duration_seconds`, this.checkpointDurations),
-      ),
-      m("owned_partitions", "Partitions this worker owns.", "gauge", () => [
-        { labels: {}, value: this.ownedPartitions().length },
-      ]),
-      m(
+      ],
+      [
+        "checkpoint_write_duration_seconds",
+        "Duration of one checkpoint write.",
+        "histogram",
+        (name) => histogramSamples(name, this.checkpointDurations),
+      ],
+    ];
+  }
+
+  private ownershipMetrics(): MetricDefinition[] {
+    return [
+      [
+        "owned_partitions",
+        "Partitions this worker owns.",
+        "gauge",
+        () => [{ labels: {}, value: this.ownedPartitions().length }],
+      ],
+      [
         "ownership_changes_total",
         "Partition ownership changes by reason (claimed, OwnershipLost, Shutdown).",
         "counter",
         () => [...this.ownershipChanges].map(([reason, value]) => ({ labels: { reason }, value })),
-      ),
-      m(
+      ],
+      [
         "partition_lag_events",
         "Last enqueued sequence number minus the last received one, per owned partition.",
         "gauge",
@@ -373,7 +339,11 @@ export class WorkerMetrics implements WorkerObserver {
             const lag = p.lag;
             return lag === undefined ? [] : [{ labels: { partition: p.partitionId }, value: lag }];
           }),
-      ),
+      ],
     ];
+  }
+
+  private all(): PartitionStats[] {
+    return [...this.partitions.values()];
   }
 }
