@@ -101,109 +101,128 @@ export function policyFailureHandler(options: PolicyFailureHandlerOptions): Poli
       "a pipeline uses the deadletter failure policy but no dead-letter store was given",
     );
   }
-  const logger = options.logger.child({ component: "deadletter" });
-  const clock = options.clock ?? Date.now;
-  const counts: FailureStats = { deadLettered: 0, skipped: 0, stopped: 0, writeFailures: 0 };
+  return new PolicyFailures(options);
+}
 
-  const writeOne = async (doc: DeadLetterDocument, signal: AbortSignal | undefined): Promise<string> => {
-    const attempts = Math.max(1, options.writeAttempts ?? 6);
-    for (let attempt = 1; ; attempt++) {
-      signal?.throwIfAborted();
-      try {
-        return await (options.writer as DeadLetterWriter).write(doc, signal);
-      } catch (err) {
-        counts.writeFailures += 1;
-        const error = toError(err);
-        const retriable = !(error instanceof EhwError) || error.retriable;
-        if (signal?.aborted || !retriable || attempt >= attempts) throw error;
-        const delayMs = backoffDelayMs(
-          attempt,
-          { baseDelayMs: options.writeBaseDelayMs ?? 500, maxDelayMs: options.writeMaxDelayMs ?? 10_000 },
-          options.random,
-        );
-        logger.warn(
-          { partitionId: doc.partitionId, sequenceNumber: doc.sequenceNumber, attempt, delayMs, err: error },
-          "dead-letter write failed; retrying",
-        );
-        await sleep(delayMs, signal);
-      }
+class PolicyFailures implements PolicyFailureHandler {
+  private readonly logger: Logger;
+  private readonly clock: () => number;
+  private readonly counts: FailureStats = { deadLettered: 0, skipped: 0, stopped: 0, writeFailures: 0 };
+
+  constructor(private readonly options: PolicyFailureHandlerOptions) {
+    this.logger = options.logger.child({ component: "deadletter" });
+    this.clock = options.clock ?? Date.now;
+  }
+
+  stats(): FailureStats {
+    return { ...this.counts };
+  }
+
+  async onExhausted(failure: ExhaustedEvent): Promise<FailureDecision> {
+    const outcome = await this.decide(failure, failurePolicyOf(this.options.pipelines, failure.pipeline));
+    try {
+      this.options.onOutcome?.(outcome);
+    } catch (err) {
+      // A broken metrics hook must not turn a stored event into a stopped partition.
+      this.logger.error({ err }, "failure outcome hook threw");
     }
-  };
+    return outcome.decision;
+  }
 
-  const deadLetter = async (failure: ExhaustedEvent): Promise<string[]> => {
-    const signals = [options.signal, unitSignal(failure)].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
-    const atMs = clock();
-    const first = failure.events[0] ?? failure.event;
-    const unit = { firstSequenceNumber: first.sequenceNumber, eventCount: failure.events.length };
-    const names: string[] = [];
-    // One at a time, in sequence order: a batch unit is at most one receive batch.
-    for (const event of failure.events) {
-      const doc = buildDeadLetterDocument(event, {
-        eventHubName: options.eventHubName,
-        consumerGroup: options.consumerGroup,
-        partitionId: failure.partitionId,
-        pipeline: failure.pipeline,
-        attempts: failure.attempts,
-        error: failure.error,
-        deadLetteredAtMs: atMs,
-        unit,
-      });
-      names.push(await writeOne(doc, signal));
-    }
-    return names;
-  };
-
-  const decide = async (failure: ExhaustedEvent, policy: FailurePolicy): Promise<FailureOutcome> => {
+  private async decide(failure: ExhaustedEvent, policy: FailurePolicy): Promise<FailureOutcome> {
     const { partitionId, pipeline, events, error, attempts } = failure;
+    const eventCount = events.length;
     const where = {
       partitionId,
       pipeline,
       policy,
       sequenceNumber: failure.event.sequenceNumber,
-      eventCount: events.length,
+      eventCount,
       attempts,
     };
-    const outcome = { pipeline, partitionId, policy, eventCount: events.length };
+    const outcome = { pipeline, partitionId, policy, eventCount };
     if (policy === "skip") {
-      counts.skipped += events.length;
-      logger.warn({ ...where, err: error }, "event failed after its last attempt; skipped by policy");
+      this.counts.skipped += eventCount;
+      this.logger.warn({ ...where, err: error }, "event failed after its last attempt; skipped by policy");
       return { ...outcome, decision: "resolved", blobNames: [] };
     }
     if (policy === "stop") {
-      counts.stopped += events.length;
-      logger.error(
+      this.counts.stopped += eventCount;
+      this.logger.error(
         { ...where, err: error },
         "event failed after its last attempt; policy stops the partition",
       );
       return { ...outcome, decision: "stop", blobNames: [] };
     }
     try {
-      const blobNames = await deadLetter(failure);
-      counts.deadLettered += events.length;
-      logger.warn({ ...where, err: error, blobNames }, "event failed after its last attempt; dead-lettered");
+      const blobNames = await this.deadLetter(failure);
+      this.counts.deadLettered += eventCount;
+      this.logger.warn(
+        { ...where, err: error, blobNames },
+        "event failed after its last attempt; dead-lettered",
+      );
       return { ...outcome, decision: "resolved", blobNames };
     } catch (writeError) {
-      counts.stopped += events.length;
-      logger.error(
+      this.counts.stopped += eventCount;
+      this.logger.error(
         { ...where, err: error, writeError: toError(writeError) },
         "dead-letter write failed; partition stops (no checkpoint past this event)",
       );
       return { ...outcome, decision: "stop", blobNames: [] };
     }
-  };
+  }
 
-  return {
-    async onExhausted(failure) {
-      const outcome = await decide(failure, failurePolicyOf(options.pipelines, failure.pipeline));
+  /** Writes one document per event of the unit, in sequence order; rejects if any is not written. */
+  private async deadLetter(failure: ExhaustedEvent): Promise<string[]> {
+    const signals = [this.options.signal, unitSignal(failure)].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
+    const deadLetteredAtMs = this.clock();
+    const first = failure.events[0] ?? failure.event;
+    const unit = { firstSequenceNumber: first.sequenceNumber, eventCount: failure.events.length };
+    const names: string[] = [];
+    // One at a time: a batch unit is at most one receive batch, and order keeps names predictable.
+    for (const event of failure.events) {
+      const doc = buildDeadLetterDocument(event, {
+        eventHubName: this.options.eventHubName,
+        consumerGroup: this.options.consumerGroup,
+        partitionId: failure.partitionId,
+        pipeline: failure.pipeline,
+        attempts: failure.attempts,
+        error: failure.error,
+        deadLetteredAtMs,
+        unit,
+      });
+      names.push(await this.writeWithRetries(doc, signal));
+    }
+    return names;
+  }
+
+  /** Retries a failing write with backoff until the budget is spent, the error says it cannot help, or the signal fires. */
+  private async writeWithRetries(doc: DeadLetterDocument, signal: AbortSignal | undefined): Promise<string> {
+    const { options } = this;
+    const attempts = Math.max(1, options.writeAttempts ?? 6);
+    const backoff = {
+      baseDelayMs: options.writeBaseDelayMs ?? 500,
+      maxDelayMs: options.writeMaxDelayMs ?? 10_000,
+    };
+    for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
       try {
-        options.onOutcome?.(outcome);
+        return await (options.writer as DeadLetterWriter).write(doc, signal);
       } catch (err) {
-        // A broken metrics hook must not turn a stored event into a stopped partition.
-        logger.error({ err }, "failure outcome hook threw");
+        this.counts.writeFailures += 1;
+        const error = toError(err);
+        const retriable = !(error instanceof EhwError) || error.retriable;
+        if (signal?.aborted || !retriable || attempt >= attempts) throw error;
+        const delayMs = backoffDelayMs(attempt, backoff, options.random);
+        this.logger.warn(
+          { partitionId: doc.partitionId, sequenceNumber: doc.sequenceNumber, attempt, delayMs, err: error },
+          "dead-letter write failed; retrying",
+        );
+        await sleep(delayMs, signal);
       }
-      return outcome.decision;
-    },
-    stats: () => ({ ...counts }),
-  };
+    }
+  }
 }
