@@ -239,6 +239,10 @@ export class AmqpServer {
     });
     this.readers.admit(reader, request.consumerGroup);
     prepareAttach(sender);
+    // Events go out pre-settled: the log is the source of truth and a reader resumes by position,
+    // so per-delivery dispositions would only cost frames and hold the session's delivery buffer.
+    (sender as unknown as { local: { attach: { snd_settle_mode: number } } }).local.attach.snd_settle_mode =
+      1;
     this.roles.set(sender, { kind: "reader", reader, consumerGroup: request.consumerGroup });
     reader.start();
   }

@@ -99,6 +99,8 @@ export class ReaderLink implements ActiveReader {
       if (events.length === 0) return;
       const metric = this.options.runtimeMetric ? this.metric() : undefined;
       for (const event of events) {
+        // The session's delivery buffer is bounded too (rhea throws when it overflows).
+        if (!sender.sendable()) return;
         const payload = spliceAnnotations(
           event.message,
           {
