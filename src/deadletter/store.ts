@@ -147,6 +147,13 @@ export class DeadLetterStore {
         if (filter.limit !== undefined && out.length >= filter.limit) break;
       }
     } catch (err) {
+      if (statusOf(err) === 404) {
+        // A mistyped container name must not read as "nothing was dead-lettered".
+        throw new ConfigError(
+          `dead-letter container "${this.containerName}" does not exist on ${this.host}: check the dead-letter container setting`,
+          { cause: err, context: { setting: "deadLetterContainer" } },
+        );
+      }
       throw this.translate(err, "list the dead-letter container");
     }
     return out;
@@ -213,6 +220,11 @@ function entryOf(name: string, metadata: Record<string, string>): DeadLetterEntr
     error: decodeMetadata(metadata.error),
     deadLetteredAt: metadata.deadletteredat ?? new Date(ref.deadLetteredAtMs).toISOString(),
   };
+}
+
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === "number" ? status : undefined;
 }
 
 function decodeMetadata(value: string | undefined): string {

@@ -1,5 +1,6 @@
 /** The worker's failure handling set-up against the shared Azurite. */
 import { describe, expect, it } from "vitest";
+import { DeadLetterStore } from "../../../src/deadletter/store.js";
 import { prepareFailureHandling } from "../../../src/deadletter/worker-setup.js";
 import { ConfigError } from "../../../src/errors.js";
 import { compileHandlersConfig } from "../../../src/handlers/config.js";
@@ -56,5 +57,13 @@ describe("prepareFailureHandling", () => {
     });
     expect(handling.store).toBeUndefined();
     expect(await containerOf(name).exists()).toBe(false);
+  });
+
+  it("listing a container that does not exist is a ConfigError naming it, not an empty list", async () => {
+    const name = uniqueName("dl");
+    const store = new DeadLetterStore(containerOf(name), { eventHubName: "hub", consumerGroup: "$Default" });
+    const error = await store.list().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(`dead-letter container "${name}" does not exist`);
   });
 });
