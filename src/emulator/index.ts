@@ -132,7 +132,15 @@ function buildHandle(
   registry: HubRegistry,
   control: Omit<
     EmulatorServer,
-    "config" | "amqpPort" | "adminPort" | "connectionString" | "hubs" | "memoryBytes" | "readerCount" | "connectionCount" | "close"
+    | "config"
+    | "amqpPort"
+    | "adminPort"
+    | "connectionString"
+    | "hubs"
+    | "memoryBytes"
+    | "readerCount"
+    | "connectionCount"
+    | "close"
   > & {
     listHubs(): HubSummary[];
   },
