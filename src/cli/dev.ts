@@ -27,7 +27,7 @@ options:
   --partitions N           partitions of the hub (default ${DEV_DEFAULTS.partitions})
   --workers N              workers to start (default ${DEV_DEFAULTS.workers}; 0 = none)
   --rate N                 events per second the producer sends (default ${DEV_DEFAULTS.ratePerSecond}; 0 = no producer)
-  --keys N                 partition keys the producer spreads events over (default ${DEV_DEFAULTS.keys})
+  --keys N                 partition keys the producer spreads events over (default 4 per partition, at least 32)
   --handler H              worker handler: ledger | log | a module path | a package
                            (default ${DEV_DEFAULTS.handler}, writing <data>/ledger/<worker>.jsonl)
   --checkpoint-every N     completed events between checkpoints (default: the worker's)

@@ -16,7 +16,7 @@ export interface RawDevOptions {
   workers?: unknown;
   /** Producer rate in events per second (`--rate`); default 200; 0 = no producer. */
   rate?: unknown;
-  /** Partition keys the producer spreads events over (`--keys`); default 8. */
+  /** Partition keys the producer spreads events over (`--keys`); default {@link defaultKeyCount}. */
   keys?: unknown;
   /** Handler of every worker (`--handler`); default "ledger" writing `<data>/ledger/<ownerId>.jsonl`. */
   handler?: unknown;
@@ -70,10 +70,17 @@ export const DEV_DEFAULTS = {
   partitions: 8,
   workers: 3,
   ratePerSecond: 200,
-  keys: 8,
   handler: "ledger",
   summaryIntervalMs: 5000,
 } as const;
+
+/**
+ * Keys the producer uses unless told: 4 per partition and at least 32. Keys hash to partitions
+ * unevenly (8 keys reach only 6 of 8 partitions), and an idle partition teaches nothing.
+ */
+export function defaultKeyCount(partitions: number): number {
+  return Math.max(32, partitions * 4);
+}
 
 /** Most workers `ehw dev` starts at the beginning (more can be added with the `a` key). */
 export const MAX_WORKERS = 32;
@@ -135,13 +142,14 @@ export function compileDevOptions(raw: RawDevOptions): DevOptions {
     );
   }
   const dataDir = raw.dataDir === undefined ? undefined : text(raw.dataDir, "--data", "");
+  const partitions = integer(raw.partitions, "--partitions", DEV_DEFAULTS.partitions, 1, MAX_PARTITIONS);
   return {
     dataDir,
     hub,
-    partitions: integer(raw.partitions, "--partitions", DEV_DEFAULTS.partitions, 1, MAX_PARTITIONS),
+    partitions,
     workers: integer(raw.workers, "--workers", DEV_DEFAULTS.workers, 0, MAX_WORKERS),
     ratePerSecond: rate(raw.rate),
-    keys: integer(raw.keys, "--keys", DEV_DEFAULTS.keys, 1, 100_000),
+    keys: integer(raw.keys, "--keys", defaultKeyCount(partitions), 1, 100_000),
     handler: text(raw.handler, "--handler", DEV_DEFAULTS.handler),
     checkpointEvery: optionalInteger(raw.checkpointEvery, "--checkpoint-every", 1, Number.MAX_SAFE_INTEGER),
     summaryIntervalMs: integer(

@@ -177,6 +177,7 @@ export function totalsLine(t: DevTotals): string {
   return [
     `sent ${formatNumber(t.sent)} (${formatNumber(t.sentPerSecond, 1)}/s)`,
     `processed ${formatNumber(t.processed)} (${formatNumber(t.processedPerSecond, 1)}/s)`,
+    ...(t.redelivered === undefined ? [] : [`redelivered ${t.redelivered}`]),
     `lag ${formatNumber(t.lag)}`,
     `partitions owned ${owned}/${t.partitionCount}`,
     `workers ${t.activeWorkers} active`,

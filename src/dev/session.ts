@@ -148,15 +148,16 @@ class LiveDisplay implements Display {
       return;
     }
     this.message = action.kind === "add" ? "starting a worker…" : undefined;
+    const show = (text: string) => {
+      this.message = text;
+      this.redraw();
+    };
     this.stack.apply(action).then(
-      (text) => {
-        this.message = text;
-        this.redraw();
+      (outcome) => {
+        show(outcome.message);
+        void outcome.settled?.then(show);
       },
-      (err: unknown) => {
-        this.message = `failed: ${describeError(err)}`;
-        this.redraw();
-      },
+      (err: unknown) => show(`failed: ${describeError(err)}`),
     );
   }
 
@@ -248,6 +249,7 @@ async function finish(
     code = 1;
   }
   if (last !== undefined) io.out(`${renderSummary(last).join("\n")}\n`);
+  io.out(`${pidsLine(stack.pids())}\n`);
   io.out(`ehw dev: stopped everything it started; data kept in ${stack.info.dataDir}\n`);
   return code;
 }

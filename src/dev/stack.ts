@@ -19,6 +19,7 @@ import { createPartitionSampler, type PartitionSampler, samplingError } from "./
 import { type DevProducer, startDevProducer } from "./producer.js";
 import { RateMeter } from "./rates.js";
 import type { DevInfo } from "./render.js";
+import { ledgerEventOf, SeenEvents } from "./seen-events.js";
 import { buildDevView, type DevView } from "./view-model.js";
 import {
   DEV_CONTAINER_NAME,
@@ -38,6 +39,14 @@ export interface DevStackHooks {
   onProgress?: (message: string) => void;
   /** Aborting stops the start after the current step, stopping what was started. */
   signal?: AbortSignal;
+}
+
+/** What a key action did. */
+export interface ActionOutcome {
+  /** What was done, at once. */
+  message: string;
+  /** For a stop or kill: how the worker ended, once it has. */
+  settled?: Promise<string>;
 }
 
 /** One process the stack started. */
@@ -127,6 +136,7 @@ export class DevStack {
     private readonly sampler: PartitionSampler,
     readonly workers: WorkerPool,
     private readonly stackLog: { logger: Logger; close: () => Promise<void> },
+    private readonly seen: SeenEvents,
   ) {}
 
   /**
@@ -163,9 +173,14 @@ export class DevStack {
       ownershipExpirationMs: DEV_WORKER_TIMING.ownershipExpirationMs,
     });
     const statusLines = runSupportsStatusLines();
+    const seen = new SeenEvents();
     const pool = new WorkerPool({
       dataDir,
       ledger: options.handler === "ledger",
+      onLedgerLine: (line) => {
+        const event = ledgerEventOf(line);
+        if (event !== undefined) seen.record(event.partitionId, event.sequenceNumber);
+      },
       onChange: hooks.onChange,
       argsFor: (ownerId) =>
         devWorkerArgs({
@@ -179,7 +194,7 @@ export class DevStack {
           statusLines,
         }),
     });
-    const stack = new DevStack(options, info, infra, sampler, pool, stackLog);
+    const stack = new DevStack(options, info, infra, sampler, pool, stackLog, seen);
     try {
       await stack.startClients(hooks);
     } catch (err) {
@@ -269,8 +284,8 @@ export class DevStack {
     ]);
     const producer = this.producer;
     if (producer !== undefined) this.sentMeter.record(now, producer.progress.sent);
-    const ledgerTotal = workers.reduce((sum, w) => sum + (w.processed ?? 0), 0);
-    if (this.options.handler === "ledger") this.processedMeter.record(now, ledgerTotal);
+    const ledger = this.options.handler === "ledger";
+    if (ledger) this.processedMeter.record(now, this.seen.total);
     const workerRates = workers.map((w) => w.eventsPerSecond).filter((r): r is number => r !== undefined);
     return buildDevView({
       uptimeMs: now - this.upSince,
@@ -287,33 +302,42 @@ export class DevStack {
       workers,
       partitions: this.lastPartitions,
       partitionsError,
-      processedPerSecond:
-        this.options.handler === "ledger"
-          ? this.processedMeter.perSecond()
-          : workerRates.length > 0
-            ? workerRates.reduce((a, b) => a + b, 0)
-            : undefined,
+      processedPerSecond: ledger
+        ? this.processedMeter.perSecond()
+        : workerRates.length > 0
+          ? workerRates.reduce((a, b) => a + b, 0)
+          : undefined,
+      redelivered: ledger ? this.seen.repeated : undefined,
     });
   }
 
-  /** Runs a key action (not quit); resolves with a line saying what happened. */
-  async apply(action: Exclude<DevAction, { kind: "quit" }>): Promise<string> {
-    if (this.stopping !== undefined) return "stopping everything";
+  /**
+   * Runs a key action (not quit). Resolves with a line saying what was done and, for a stop or
+   * kill, a promise of the line saying how the worker ended.
+   */
+  async apply(action: Exclude<DevAction, { kind: "quit" }>): Promise<ActionOutcome> {
+    if (this.stopping !== undefined) return { message: "stopping everything" };
     if (action.kind === "add") {
       const worker = await this.workers.add();
-      return `started ${worker.ownerId} (pid ${worker.child.pid})`;
+      return { message: `started ${worker.ownerId} (pid ${worker.child.pid})` };
     }
     const ownerId = pickWorker(this.workers.stoppable(), action.target);
     if (ownerId === undefined) {
-      return action.target === "newest" ? "no running worker" : `no running worker-${action.target}`;
+      return {
+        message: action.target === "newest" ? "no running worker" : `no running worker-${action.target}`,
+      };
     }
     const pid = this.workers.list().find((w) => w.ownerId === ownerId)?.child.pid;
-    if (action.kind === "stop") {
-      void this.workers.stop(ownerId).catch(() => undefined);
-      return `stopping ${ownerId} (pid ${pid}, SIGTERM)`;
-    }
-    void this.workers.kill(ownerId).catch(() => undefined);
-    return `killed ${ownerId} (pid ${pid}, SIGKILL)`;
+    const ended = action.kind === "stop" ? this.workers.stop(ownerId) : this.workers.kill(ownerId);
+    const settled = ended.then(
+      (exit) => `${ownerId} (pid ${pid}) exited ${exit.signal ?? exit.code}`,
+      (err: unknown) => `${ownerId} (pid ${pid}): ${toError(err).message}`,
+    );
+    const how = action.kind === "stop" ? "stopping" : "killing";
+    return {
+      message: `${how} ${ownerId} (pid ${pid}, ${action.kind === "stop" ? "SIGTERM" : "SIGKILL"})`,
+      settled,
+    };
   }
 
   /**

@@ -58,6 +58,8 @@ export interface DevSnapshot {
   partitionsError: string | undefined;
   /** Rate of all workers together, events per second, when known. */
   processedPerSecond: number | undefined;
+  /** Handlings of events that had been handled before in this session (from ledgers), when known. */
+  redelivered: number | undefined;
 }
 
 /** A worker's state as the view names it. */
@@ -99,6 +101,8 @@ export interface DevTotals {
   sentPerSecond: number | undefined;
   processed: number | undefined;
   processedPerSecond: number | undefined;
+  /** Events handled again (at-least-once redelivery), when known. */
+  redelivered: number | undefined;
   /** Sum of the partitions' lag, when every partition's is known. */
   lag: number | undefined;
   /** Partitions whose owner is live (unexpired, process not exited), when partitions are known. */
@@ -196,6 +200,7 @@ function totals(
     sentPerSecond: snapshot.producer?.eventsPerSecond,
     processed: sumDefined(workers.map((w) => w.processed)),
     processedPerSecond: snapshot.processedPerSecond,
+    redelivered: snapshot.redelivered,
     lag: lags === undefined || lags.some((l) => l === undefined) ? undefined : sumDefined(lags),
     ownedPartitions: partitions?.filter((p) => p.owner !== undefined && !p.expired && !p.ownerExited).length,
     partitionCount: snapshot.partitionCount,

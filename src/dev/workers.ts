@@ -28,6 +28,8 @@ export interface WorkerPoolOptions {
   argsFor: (ownerId: string) => string[];
   /** Whether workers write a ledger whose growth gives their rate. */
   ledger: boolean;
+  /** Called with every ledger line a worker appends this session. */
+  onLedgerLine?: (line: string) => void;
   /** Milliseconds a SIGTERMed worker gets before SIGKILL; default 15000. */
   stopTimeoutMs?: number;
   /** Turns `ehw` arguments into a command; default {@link ehwCommand}. */
@@ -116,7 +118,7 @@ export class WorkerPool {
     const logPath = workerLogFile(dataDir, ownerId);
     await mkdir(`${dataDir}/logs`, { recursive: true });
     const ledger = this.options.ledger
-      ? await LedgerCounter.fromEnd(ledgerFile(dataDir, ownerId))
+      ? await LedgerCounter.fromEnd(ledgerFile(dataDir, ownerId), this.options.onLedgerLine)
       : undefined;
     const logStream = createWriteStream(logPath, { flags: "a" });
     const { command, args } = (this.options.command ?? ehwCommand)(this.options.argsFor(ownerId));

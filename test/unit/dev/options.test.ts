@@ -10,7 +10,7 @@ describe("compileDevOptions", () => {
       partitions: 8,
       workers: 3,
       ratePerSecond: 200,
-      keys: 8,
+      keys: 32,
       handler: "ledger",
       checkpointEvery: undefined,
       summaryIntervalMs: 5000,
@@ -52,6 +52,11 @@ describe("compileDevOptions", () => {
       storagePort: 10000,
       plain: true,
     });
+  });
+
+  it("gives the producer enough keys to reach every partition", () => {
+    expect(compileDevOptions({ partitions: "4" }).keys).toBe(32);
+    expect(compileDevOptions({ partitions: "16" }).keys).toBe(64);
   });
 
   it("accepts --rate 0 as no producer", () => {

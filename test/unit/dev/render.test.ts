@@ -66,6 +66,7 @@ function view(overrides: Partial<DevView> = {}): DevView {
       sentPerSecond: 200,
       processed: 1333,
       processedPerSecond: 198.4,
+      redelivered: undefined,
       lag: undefined,
       ownedPartitions: 1,
       partitionCount: 3,
@@ -127,6 +128,11 @@ describe("renderSummary", () => {
       "  worker-2   pid 4243    exited SIGKILL partitions -           events/s -       in-flight -     processed 99",
       "  partitions 0:worker-1 lag 10 | 1:worker-2 (exited) lag 10 | 2:- lag -",
     ]);
+  });
+
+  it("shows redelivered events when they are known", () => {
+    const totals = { ...view().totals, redelivered: 37 };
+    expect(renderSummary(view({ totals }))[0]).toContain("processed 1333 (198/s) · redelivered 37 · lag -");
   });
 
   it("shows unknown partitions by leaving their line out, and notes below", () => {

@@ -55,6 +55,7 @@ function snapshot(overrides: Partial<DevSnapshot> = {}): DevSnapshot {
     partitions: undefined,
     partitionsError: undefined,
     processedPerSecond: undefined,
+    redelivered: undefined,
     ...overrides,
   };
 }
@@ -189,6 +190,7 @@ describe("buildDevView", () => {
       sentPerSecond: undefined,
       processed: undefined,
       processedPerSecond: undefined,
+      redelivered: undefined,
       lag: undefined,
       ownedPartitions: undefined,
       partitionCount: 2,
@@ -210,8 +212,10 @@ describe("buildDevView", () => {
           row({ partitionId: "0", ownerId: "worker-1", lag: 9 }),
         ],
         processedPerSecond: 95,
+        redelivered: 12,
       }),
     );
+    expect(view.totals.redelivered).toBe(12);
     expect(view.partitions?.map((p) => p.partitionId)).toEqual(["0", "1"]);
     expect(view.partitions?.[1]?.ownerExited).toBe(true);
     expect(view.totals.processed).toBe(450);
