@@ -20,6 +20,12 @@
  * stopping worker drains and writes a final checkpoint before it releases the partition: the
  * bound is 0.
  *
+ * The same bound applies to a steal (a running worker takes a partition over): the new owner
+ * reads the checkpoint when it claims, and the loser may go on until it learns of the loss. A
+ * runtime whose guarded store refuses the loser's next checkpoint write (the ownership record
+ * names another owner) and stops the partition on that refusal processes at most the terms above
+ * past that checkpoint; one that keeps processing after the loss exceeds it, and the drill says so.
+ *
  * Not covered, and reported as excess when it happens: a crash while checkpoint writes were
  * failing (storage unreachable), during which progress piles up past the last written checkpoint.
  */

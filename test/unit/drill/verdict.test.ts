@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { duplicateBound } from "../../../src/drill/bound.js";
 import { computeVerdict } from "../../../src/drill/verdict.js";
-import { ckpt, cleanObservations, entry, ledger, sentFor, span, term } from "./fixtures.js";
+import { ckpt, cleanObservations, entry, kill, ledger, sentFor, span, term } from "./fixtures.js";
 
 const failedNames = (obs: Parameters<typeof computeVerdict>[0]) =>
   computeVerdict(obs).failures.map((f) => f.name);
@@ -122,5 +122,59 @@ describe("computeVerdict", () => {
     expect(verdict.failures[0]?.details).toMatchObject({
       behind: [{ partitionId: "1", checkpoint: 89, last: 199 }],
     });
+  });
+});
+
+describe("hand-over attribution", () => {
+  it("calls a take-over by a running worker a rebalance after the latest fault, with the crash bound", () => {
+    const base = cleanObservations();
+    // w3 takes partition 0 from w1 (alive) after the kill of another worker.
+    const faults = [kill(0, 3000, "w9", [])];
+    const ledgers = [
+      ledger("w1", span("0", 0, 99, "w1", 1000)),
+      ledger("w3", span("0", 95, 199, "w3", 5000), span("1", 0, 199, "w3", 5000)),
+    ];
+    const verdict = computeVerdict({ ...base, faults, ledgers });
+    expect(verdict.duplicates.handovers).toEqual([
+      expect.objectContaining({
+        cause: "rebalance",
+        faultIndex: 0,
+        fromWorker: "w1",
+        toWorker: "w3",
+        duplicates: 5,
+        bound: 25,
+      }),
+    ]);
+    expect(verdict.duplicates.byCause).toEqual({ "rebalance@0": 5 });
+  });
+
+  it("calls the same worker starting over after a hub restart a reconnect of that fault", () => {
+    const base = cleanObservations();
+    const faults = [{ index: 0, kind: "restart-hub" as const, atMs: 2500, doneAtMs: 3500 }];
+    const ledgers = [
+      ledger(
+        "w1",
+        span("0", 0, 199, "w1", 1000),
+        span("1", 0, 99, "w1", 1000),
+        span("1", 80, 199, "w1", 4000),
+      ),
+    ];
+    const verdict = computeVerdict({ ...base, faults, ledgers });
+    expect(verdict.duplicates.handovers).toEqual([
+      expect.objectContaining({ cause: "reconnect", faultIndex: 0, duplicates: 20 }),
+    ]);
+    expect(verdict.passed).toBe(true);
+  });
+
+  it("calls take-overs before any fault initial", () => {
+    const base = cleanObservations();
+    const ledgers = [
+      ledger("w1", span("0", 0, 9, "w1", 100)),
+      ledger("w2", span("0", 5, 199, "w2", 500), span("1", 0, 199, "w2", 500)),
+    ];
+    const verdict = computeVerdict({ ...base, faults: [], ledgers });
+    expect(verdict.duplicates.handovers).toEqual([
+      expect.objectContaining({ cause: "initial", duplicates: 5 }),
+    ]);
   });
 });
