@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # eventhub-worker image: `ehw run` by default; every other ehw command from the same image
 # (`docker run … hub --host 0.0.0.0`, `… send`, `… status`).
 #

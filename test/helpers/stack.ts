@@ -1,6 +1,7 @@
 /**
- * What the integration `globalSetup` started (Azurite and one emulator process), and fresh,
- * uniquely named hubs and containers on them so that tests never share state.
+ * What the integration `globalSetup` started (Azurite and one emulator, as local processes or,
+ * with `TEST_ENV=containers`, as containers), and fresh, uniquely named hubs and containers on
+ * them so that tests never share state.
  */
 import { randomBytes } from "node:crypto";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
@@ -9,16 +10,19 @@ import { createEmulatorHub } from "../../src/local/emulator-process.js";
 
 /** Azurite as started by the global setup. */
 export interface ProvidedAzurite {
+  /** PID of the local process; 0 in a container (there is no local process: never signal it). */
   pid: number;
   port: number;
   /** Storage connection string for the development account. */
   connectionString: string;
 }
 
-/** The emulator process as started by the global setup. */
+/** The emulator as started by the global setup. */
 export interface ProvidedEmulator {
+  /** PID of the local process; 0 in a container (there is no local process: never signal it). */
   pid: number;
   amqpPort: number;
+  /** Admin HTTP port; with Microsoft's emulator, its health port (it has no admin endpoint). */
   adminPort: number;
   /** `http://127.0.0.1:<adminPort>`. */
   adminUrl: string;
