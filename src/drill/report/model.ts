@@ -5,7 +5,13 @@
  */
 import type { FaultFailover, KindFailover } from "../failover.js";
 import { computeFailovers, summarizeFailovers } from "../failover.js";
-import type { DrillObservations, FaultKind, FaultRecord, OwnershipSample } from "../types.js";
+import type {
+  CheckpointSample,
+  DrillObservations,
+  FaultKind,
+  FaultRecord,
+  OwnershipSample,
+} from "../types.js";
 import { computeVerdict, type Verdict } from "../verdict.js";
 
 /** The scenario as asked for. */
@@ -72,8 +78,10 @@ export interface DrillReport {
   readonly partitionIds: readonly string[];
   /** The ownership samples, for the timeline. */
   readonly ownerships: readonly OwnershipSample[];
-  /** Checkpoint samples taken. */
-  readonly checkpointSamples: number;
+  /** The checkpoint samples, for a closer look at a backwards move. */
+  readonly checkpoints: readonly CheckpointSample[];
+  /** Last sequence number per partition once sending finished. */
+  readonly lastSequenceNumbers: Readonly<Record<string, number>>;
 }
 
 /** Throughput over the ledgers: distinct (p, s) over the span of all entries. */
@@ -116,7 +124,8 @@ export function buildReport(
     workers,
     partitionIds: Object.keys(observations.lastSequenceNumbers).sort((a, b) => Number(a) - Number(b)),
     ownerships: observations.ownerships,
-    checkpointSamples: observations.checkpoints.length,
+    checkpoints: observations.checkpoints,
+    lastSequenceNumbers: observations.lastSequenceNumbers,
   };
 }
 
