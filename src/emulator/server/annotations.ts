@@ -29,94 +29,115 @@ export interface RuntimeMetric {
   retrievalTimeMs: number;
 }
 
-/** A small growable byte writer for hand-encoded AMQP map entries. */
-class Writer {
-  private buf = Buffer.allocUnsafe(256);
-  length = 0;
+/** A symbol key, pre-encoded (sym8). */
+function symbolKey(name: string): Buffer {
+  const text = Buffer.from(name, "utf8");
+  return Buffer.concat([Buffer.from([0xa3, text.length]), text]);
+}
 
-  private ensure(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
-    this.buf.copy(next, 0, 0, this.length);
-    this.buf = next;
-  }
+const KEY = {
+  sequenceNumber: symbolKey("x-opt-sequence-number"),
+  offset: symbolKey("x-opt-offset"),
+  enqueuedTime: symbolKey("x-opt-enqueued-time"),
+  partitionKey: symbolKey("x-opt-partition-key"),
+  lastSequenceNumber: symbolKey("last_enqueued_sequence_number"),
+  lastOffset: symbolKey("last_enqueued_offset"),
+  lastEnqueuedTime: symbolKey("last_enqueued_time_utc"),
+  retrievalTime: symbolKey("runtime_info_retrieval_time_utc"),
+};
 
-  /** A symbol (sym8/sym32). */
-  symbol(text: string): void {
-    this.variable(text, 0xa3, 0xb3);
-  }
+/** Size of a described map32 section header: 0x00 0x53 code 0xd1 size(4) count(4). */
+const SECTION_HEAD_BYTES = 12;
+/** Size of an encoded long or timestamp. */
+const FIXED64_BYTES = 9;
 
-  /** A string (str8/str32). */
-  string(text: string): void {
-    this.variable(text, 0xa1, 0xb1);
-  }
+function stringBytes(text: string): number {
+  const size = Buffer.byteLength(text, "utf8");
+  return size + (size < 256 ? 2 : 5);
+}
 
-  /** A long (0x81). */
-  long(value: number): void {
-    this.ensure(9);
-    this.buf[this.length] = 0x81;
-    this.buf.writeBigInt64BE(BigInt(value), this.length + 1);
-    this.length += 9;
-  }
-
-  /** A timestamp (0x83), ms since the Unix epoch. */
-  timestamp(ms: number): void {
-    this.ensure(9);
-    this.buf[this.length] = 0x83;
-    this.buf.writeBigInt64BE(BigInt(Math.trunc(ms)), this.length + 1);
-    this.length += 9;
-  }
+/**
+ * Writes into one preallocated buffer. Sizes are computed up front so each delivery costs a
+ * single allocation; longs are written as two 32-bit halves (no BigInt on the hot path).
+ */
+class Cursor {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
 
   bytes(data: Buffer): void {
-    this.ensure(data.length);
-    data.copy(this.buf, this.length);
-    this.length += data.length;
+    this.pos += data.copy(this.buf, this.pos);
   }
 
-  private variable(text: string, small: number, large: number): void {
-    const size = Buffer.byteLength(text, "utf8");
-    this.ensure(size + 5);
-    if (size < 256) {
-      this.buf[this.length] = small;
-      this.buf[this.length + 1] = size;
-      this.length += 2;
+  sectionHead(code: number, bodyBytes: number, count: number): void {
+    const b = this.buf;
+    b[this.pos] = 0x00;
+    b[this.pos + 1] = 0x53;
+    b[this.pos + 2] = code;
+    b[this.pos + 3] = 0xd1;
+    b.writeUInt32BE(bodyBytes + 4, this.pos + 4);
+    b.writeUInt32BE(count, this.pos + 8);
+    this.pos += SECTION_HEAD_BYTES;
+  }
+
+  fixed64(code: number, value: number): void {
+    const b = this.buf;
+    b[this.pos] = code;
+    const v = Math.trunc(value);
+    if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      b.writeUInt32BE(Math.floor(v / 0x1_0000_0000), this.pos + 1);
+      b.writeUInt32BE(v >>> 0, this.pos + 5);
     } else {
-      this.buf[this.length] = large;
-      this.buf.writeUInt32BE(size, this.length + 1);
-      this.length += 5;
+      b.writeBigInt64BE(BigInt(v), this.pos + 1);
     }
-    this.length += this.buf.write(text, this.length, "utf8");
+    this.pos += FIXED64_BYTES;
   }
 
-  result(): Buffer {
-    return this.buf.subarray(0, this.length);
+  string(text: string): void {
+    const b = this.buf;
+    const size = Buffer.byteLength(text, "utf8");
+    if (size < 256) {
+      b[this.pos] = 0xa1;
+      b[this.pos + 1] = size;
+      this.pos += 2;
+    } else {
+      b[this.pos] = 0xb1;
+      b.writeUInt32BE(size, this.pos + 1);
+      this.pos += 5;
+    }
+    this.pos += b.write(text, this.pos, "utf8");
   }
 }
 
-/** Wraps raw map entries as a described section (map32 with `count` items). */
-function section(code: number, entries: Buffer, count: number): Buffer {
-  const head = Buffer.allocUnsafe(12);
-  head[0] = 0x00;
-  head[1] = 0x53;
-  head[2] = code;
-  head[3] = 0xd1;
-  head.writeUInt32BE(entries.length + 4, 4);
-  head.writeUInt32BE(count, 8);
-  return Buffer.concat([head, entries]);
+function deliveryAnnotationsBytes(metric: RuntimeMetric): number {
+  return (
+    KEY.lastSequenceNumber.length +
+    FIXED64_BYTES +
+    KEY.lastOffset.length +
+    stringBytes(metric.lastOffset) +
+    KEY.lastEnqueuedTime.length +
+    FIXED64_BYTES +
+    KEY.retrievalTime.length +
+    FIXED64_BYTES
+  );
+}
+
+function writeDeliveryAnnotations(c: Cursor, metric: RuntimeMetric): void {
+  c.sectionHead(SECTION.deliveryAnnotations, deliveryAnnotationsBytes(metric), 8);
+  c.bytes(KEY.lastSequenceNumber);
+  c.fixed64(0x81, metric.lastSequenceNumber);
+  c.bytes(KEY.lastOffset);
+  c.string(metric.lastOffset);
+  c.bytes(KEY.lastEnqueuedTime);
+  c.fixed64(0x83, metric.lastEnqueuedTimeMs);
+  c.bytes(KEY.retrievalTime);
+  c.fixed64(0x83, metric.retrievalTimeMs);
 }
 
 /** Encodes the runtime-metric delivery-annotations section. */
 export function encodeDeliveryAnnotations(metric: RuntimeMetric): Buffer {
-  const w = new Writer();
-  w.symbol("last_enqueued_sequence_number");
-  w.long(metric.lastSequenceNumber);
-  w.symbol("last_enqueued_offset");
-  w.string(metric.lastOffset);
-  w.symbol("last_enqueued_time_utc");
-  w.timestamp(metric.lastEnqueuedTimeMs);
-  w.symbol("runtime_info_retrieval_time_utc");
-  w.timestamp(metric.retrievalTimeMs);
-  return section(SECTION.deliveryAnnotations, w.result(), 8);
+  const c = new Cursor(Buffer.allocUnsafe(SECTION_HEAD_BYTES + deliveryAnnotationsBytes(metric)));
+  writeDeliveryAnnotations(c, metric);
+  return c.buf;
 }
 
 /**
@@ -130,38 +151,51 @@ export function spliceAnnotations(
   metric?: RuntimeMetric,
 ): Buffer {
   const spans = listSections(stored);
-  const header = spans.find((s) => s.code === SECTION.header);
-  const own = spans.find((s) => s.code === SECTION.messageAnnotations);
-  const rest = spans.filter(
-    (s) =>
-      s.code !== SECTION.header &&
-      s.code !== SECTION.messageAnnotations &&
-      s.code !== SECTION.deliveryAnnotations,
-  );
+  let header: SectionSpan | undefined;
+  let own: SectionSpan | undefined;
+  const rest: SectionSpan[] = [];
+  for (const span of spans) {
+    if (span.code === SECTION.header) header = span;
+    else if (span.code === SECTION.messageAnnotations) own = span;
+    else if (span.code !== SECTION.deliveryAnnotations) rest.push(span);
+  }
   const ownMap = own ? mapBody(stored, own.valueStart) : undefined;
-  const w = new Writer();
-  let count = 6;
-  w.symbol("x-opt-sequence-number");
-  w.long(annotations.sequenceNumber);
-  w.symbol("x-opt-offset");
-  w.string(annotations.offset);
-  w.symbol("x-opt-enqueued-time");
-  w.timestamp(annotations.enqueuedTimeMs);
-  if (annotations.partitionKey !== undefined && !(ownMap && hasPartitionKey(ownMap.pairs))) {
-    w.symbol("x-opt-partition-key");
-    w.string(annotations.partitionKey);
-    count += 2;
+  const addKey = annotations.partitionKey !== undefined && !(ownMap && hasPartitionKey(ownMap.pairs));
+  const partitionKey = annotations.partitionKey ?? "";
+  const entriesBytes =
+    KEY.sequenceNumber.length +
+    FIXED64_BYTES +
+    KEY.offset.length +
+    stringBytes(annotations.offset) +
+    KEY.enqueuedTime.length +
+    FIXED64_BYTES +
+    (addKey ? KEY.partitionKey.length + stringBytes(partitionKey) : 0) +
+    (ownMap ? ownMap.pairs.length : 0);
+  let restBytes = 0;
+  for (const span of rest) restBytes += span.end - span.start;
+  const total =
+    (header ? header.end - header.start : 0) +
+    (metric ? SECTION_HEAD_BYTES + deliveryAnnotationsBytes(metric) : 0) +
+    SECTION_HEAD_BYTES +
+    entriesBytes +
+    restBytes;
+  const c = new Cursor(Buffer.allocUnsafe(total));
+  if (header) c.bytes(stored.subarray(header.start, header.end));
+  if (metric) writeDeliveryAnnotations(c, metric);
+  c.sectionHead(SECTION.messageAnnotations, entriesBytes, 6 + (addKey ? 2 : 0) + (ownMap ? ownMap.count : 0));
+  c.bytes(KEY.sequenceNumber);
+  c.fixed64(0x81, annotations.sequenceNumber);
+  c.bytes(KEY.offset);
+  c.string(annotations.offset);
+  c.bytes(KEY.enqueuedTime);
+  c.fixed64(0x83, annotations.enqueuedTimeMs);
+  if (addKey) {
+    c.bytes(KEY.partitionKey);
+    c.string(partitionKey);
   }
-  if (ownMap) {
-    w.bytes(ownMap.pairs);
-    count += ownMap.count;
-  }
-  const parts: Buffer[] = [];
-  if (header) parts.push(stored.subarray(header.start, header.end));
-  if (metric) parts.push(encodeDeliveryAnnotations(metric));
-  parts.push(section(SECTION.messageAnnotations, w.result(), count));
-  pushContiguous(parts, stored, rest);
-  return Buffer.concat(parts);
+  if (ownMap) c.bytes(ownMap.pairs);
+  for (const span of rest) c.bytes(stored.subarray(span.start, span.end));
+  return c.buf;
 }
 
 const PARTITION_KEY_SYMBOL = Buffer.from("x-opt-partition-key", "utf8");
@@ -169,20 +203,4 @@ const PARTITION_KEY_SYMBOL = Buffer.from("x-opt-partition-key", "utf8");
 /** Whether raw map entries contain the partition-key symbol (a byte search is enough: it is a key). */
 function hasPartitionKey(pairs: Buffer): boolean {
   return pairs.includes(PARTITION_KEY_SYMBOL);
-}
-
-/** Appends the spans' bytes, merging neighbours so a typical event costs one slice. */
-function pushContiguous(parts: Buffer[], stored: Buffer, spans: SectionSpan[]): void {
-  let start = -1;
-  let end = -1;
-  for (const span of spans) {
-    if (span.start === end) {
-      end = span.end;
-      continue;
-    }
-    if (start >= 0) parts.push(stored.subarray(start, end));
-    start = span.start;
-    end = span.end;
-  }
-  if (start >= 0) parts.push(stored.subarray(start, end));
 }
