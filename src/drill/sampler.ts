@@ -60,11 +60,22 @@ export class BlobSampler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private last: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: BlobSamplerOptions) {}
 
-  /** Reads once now and records the sample; undefined when the read failed. */
-  async sampleNow(): Promise<BlobSample | undefined> {
+  /**
+   * Reads once now and records the sample; undefined when the read failed. Reads never overlap:
+   * two listings in flight could finish out of order and show a checkpoint moving backwards that
+   * never did.
+   */
+  sampleNow(): Promise<BlobSample | undefined> {
+    const next = this.last.then(() => this.read());
+    this.last = next;
+    return next;
+  }
+
+  private async read(): Promise<BlobSample | undefined> {
     const { container, eventHubName, consumerGroup } = this.options;
     try {
       const blobs: Array<{ name: string; metadata?: Record<string, string> }> = [];
