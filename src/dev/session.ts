@@ -185,10 +185,19 @@ async function sampleUntilQuit(
   quit: AbortSignal,
 ): Promise<DevView | undefined> {
   let last: DevView | undefined;
+  const quitting = new Promise<undefined>((resolve) => {
+    if (quit.aborted) resolve(undefined);
+    quit.addEventListener("abort", () => resolve(undefined), { once: true });
+  });
   while (!quit.aborted) {
-    last = await stack.view();
-    if (quit.aborted) break;
-    display.show(last);
+    const sampling = stack.view();
+    // A sample stuck on an unresponsive dependency must not hold up quitting; its late outcome
+    // is dropped (and must not become an unhandled rejection).
+    sampling.catch(() => undefined);
+    const view = await Promise.race([sampling, quitting]);
+    if (view === undefined || quit.aborted) break;
+    last = view;
+    display.show(view);
     await sleep(SAMPLE_INTERVAL_MS, quit);
   }
   return last;

@@ -92,6 +92,8 @@ export class DevWorker {
 /** Starts, stops and samples the dev workers. */
 export class WorkerPool {
   private readonly workers: DevWorker[] = [];
+  private readonly adding = new Set<Promise<DevWorker>>();
+  private closing = false;
   private nextNumber = 1;
 
   constructor(private readonly options: WorkerPoolOptions) {}
@@ -111,8 +113,22 @@ export class WorkerPool {
     return this.workers.filter((w) => w.child.running).map((w) => w.ownerId);
   }
 
-  /** Starts the next worker (`worker-<n>`); resolves once it is spawned, not once it runs. */
-  async add(): Promise<DevWorker> {
+  /**
+   * Starts the next worker (`worker-<n>`); resolves once it is spawned, not once it runs. Refused
+   * once {@link stopAll} has begun, so that no worker starts behind the shutdown's back.
+   */
+  add(): Promise<DevWorker> {
+    if (this.closing) return Promise.reject(new EhwError("DEV_STOPPING", "the dev stack is stopping"));
+    const adding = this.spawnNext();
+    this.adding.add(adding);
+    void adding.then(
+      () => this.adding.delete(adding),
+      () => this.adding.delete(adding),
+    );
+    return adding;
+  }
+
+  private async spawnNext(): Promise<DevWorker> {
     const ownerId = `worker-${this.nextNumber++}`;
     const { dataDir } = this.options;
     const logPath = workerLogFile(dataDir, ownerId);
@@ -166,8 +182,10 @@ export class WorkerPool {
     return worker.child.kill();
   }
 
-  /** Stops every running worker at once (graceful, with the SIGKILL deadline). */
+  /** Stops every running worker at once (graceful, with the SIGKILL deadline); no more start. */
   async stopAll(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.adding]);
     await Promise.all(this.running().map((id) => this.stop(id)));
   }
 
