@@ -154,6 +154,7 @@ export class AmqpServer {
 
   private onConnectionOpen(connection: Connection): void {
     this.connections.add(connection);
+    corkWhileProcessing(connection);
     this.auths.set(connection, new ConnectionAuth(this.options.keys));
     this.logger.debug({ connections: this.connections.size }, "connection opened");
   }
@@ -312,4 +313,24 @@ export class AmqpServer {
     if (latency > 0) setTimeout(action, latency).unref();
     else action();
   }
+}
+
+/**
+ * rhea writes every frame with its own `socket.write`; a reader pushing thousands of small
+ * transfers then spends much of its time in per-write syscalls. Corking the socket for one rhea
+ * processing pass turns those writes into one vectored write.
+ */
+function corkWhileProcessing(connection: Connection): void {
+  const internals = connection as unknown as { _process?: () => void; socket?: Socket };
+  const original = internals._process;
+  if (typeof original !== "function") return;
+  internals._process = () => {
+    const socket = internals.socket;
+    socket?.cork();
+    try {
+      original.call(internals);
+    } finally {
+      socket?.uncork();
+    }
+  };
 }
