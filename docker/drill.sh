@@ -8,8 +8,7 @@
 # `ehw status` from a one-off container shows ownership and lag after every step.
 #
 # Usage: docker/drill.sh [workers] (default 3). Needs Docker with the compose plugin (v2.20 or
-# newer for --wait). Leaves the
-# stack running; `docker compose down -v` removes it with its volumes.
+# newer for --wait). Leaves the stack running; `docker compose down -v` removes it with its volumes.
 # Delivery is judged by lag and hand-over here; `ehw drill` (local processes) also checks every
 # event id against worker ledgers.
 set -euo pipefail
