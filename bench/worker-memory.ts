@@ -7,10 +7,12 @@
  * backlog, so a capped run still shows the plateau.
  *
  * Run: npx tsx bench/worker-memory.ts [--events 1000000] [--delay-ms 5] [--concurrency 64]
- *        [--drain-cap-s 120] [--from build|source]
+ *        [--drain-cap-s 120] [--from build|source] [--max-old-space-mb N]
  * Target: peak RSS ≤ 250 MB. By default the worker runs as it would be deployed, compiled to
  * JavaScript (tsc into node_modules/.cache/ehw-bench/dist, where node still finds the packages);
  * `--from source` runs it through the tsx loader instead, whose in-memory compiler adds RSS.
+ * `--max-old-space-mb` caps the worker's V8 old space, as a container deployment would; a worker
+ * that keeps running under a small cap holds little live data and its RSS is uncollected garbage.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "64" },
     "drain-cap-s": { type: "string", default: "120" },
     from: { type: "string", default: "build" },
+    "max-old-space-mb": { type: "string" },
   },
 });
 
@@ -119,7 +122,9 @@ type EhwCommand = (args: string[]) => { command: string; args: string[] };
 
 async function drain(stack: BenchStack, configPath: string, ehw: EhwCommand) {
   const { command, args } = ehw(["run", "--config", configPath]);
-  const child = spawn(command, args, {
+  const cap = values["max-old-space-mb"];
+  const nodeArgs = cap === undefined ? [] : [`--max-old-space-size=${whole("max-old-space-mb", 16)}`];
+  const child = spawn(command, [...nodeArgs, ...args], {
     env: {
       ...process.env,
       EHW_EVENTHUB_CONNECTION_STRING: stack.eventHubsConnectionString,
@@ -205,6 +210,7 @@ function report(run: Awaited<ReturnType<typeof drain>>, backlogSeconds: number):
     concurrency,
     ordering: "none",
     workerFrom: values.from,
+    maxOldSpaceMb: values["max-old-space-mb"] === undefined ? null : whole("max-old-space-mb", 16),
     backlogSendSeconds: round(backlogSeconds, 1),
     drainSeconds: round(run.seconds, 1),
     checkpointedEvents: run.processed,
