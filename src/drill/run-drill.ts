@@ -16,7 +16,7 @@ import type { Logger } from "../observability/logger.js";
 import { PRODUCER_RETRY_OPTIONS } from "../producer/client.js";
 import { type SendSummary, sendEvents } from "../producer/send-loop.js";
 import { sleep } from "../worker/retry.js";
-import { injectFault } from "./faults.js";
+import { type FaultTargets, injectFault } from "./faults.js";
 import { WorkerFleet } from "./fleet.js";
 import type { DrillOptions } from "./options.js";
 import { buildReport, type DrillReport, type ReportFiles, writeReport } from "./report/index.js";
@@ -197,21 +197,14 @@ async function sendWithFaults(
   );
   // Keep a send failure from being an unhandled rejection while faults are injected.
   sending.catch(() => undefined);
-  const faults: FaultRecord[] = [];
-  for (const planned of plan) {
-    const wait = sendStart + planned.atOffsetMs - Date.now();
-    if (wait > 0) await sleep(wait, signal);
-    faults.push(
-      await injectFault(planned, {
-        stack,
-        fleet: running.fleet as WorkerFleet,
-        sampler: running.sampler as BlobSampler,
-        eventHubName: DRILL_HUB,
-        termTimeoutMs: 45_000,
-        logger,
-      }),
-    );
-  }
+  const faults = await injectOnSchedule(plan, sendStart, signal, {
+    stack,
+    fleet: running.fleet as WorkerFleet,
+    sampler: running.sampler as BlobSampler,
+    eventHubName: DRILL_HUB,
+    termTimeoutMs: 45_000,
+    logger,
+  });
   const summary = await sending;
   const sendEndedAtMs = Date.now();
   logger.info({ sent: summary.sent, seconds: summary.seconds }, "sending finished");
@@ -227,6 +220,22 @@ async function sendWithFaults(
     sendStartedAtMs: sendStart,
     sendEndedAtMs,
   };
+}
+
+/** Injects each planned fault at its offset from `startMs`, one after the other. */
+async function injectOnSchedule(
+  plan: readonly PlannedFault[],
+  startMs: number,
+  signal: AbortSignal | undefined,
+  targets: FaultTargets,
+): Promise<FaultRecord[]> {
+  const faults: FaultRecord[] = [];
+  for (const planned of plan) {
+    const wait = startMs + planned.atOffsetMs - Date.now();
+    if (wait > 0) await sleep(wait, signal);
+    faults.push(await injectFault(planned, targets));
+  }
+  return faults;
 }
 
 async function readLastSequenceNumbers(
