@@ -33,6 +33,11 @@ export interface AttributedHandover {
   readonly bound: number;
   /** Up to 5 duplicated sequence numbers. */
   readonly sampleSequenceNumbers: readonly number[];
+  /**
+   * Milliseconds the previous run went on after this one began (0 when it had ended): a loser
+   * that keeps processing after a take-over shows up here.
+   */
+  readonly overlapMs: number;
 }
 
 const RECONNECT_FAULTS: readonly FaultKind[] = ["restart-hub", "restart-storage", "detach"];
@@ -101,6 +106,7 @@ export function attributeHandovers(
       duplicates: handover.duplicates,
       bound: cause === "term" ? 0 : crashBound,
       sampleSequenceNumbers: handover.sampleSequenceNumbers,
+      overlapMs: Math.max(0, (handover.from?.endMs ?? 0) - handover.to.startMs),
     };
   });
 }

@@ -162,6 +162,7 @@ export function handoverLines(report: DrillReport): string[] {
     .filter((h) => h.duplicates > 0)
     .map(
       (h) =>
-        `p${h.partitionId} ${causeLabel(h)} ${h.fromWorker ?? "?"}→${h.toWorker} at ${seconds(h.atMs - report.run.startedAtMs)}: ${h.duplicates} (bound ${h.bound})`,
+        `p${h.partitionId} ${causeLabel(h)} ${h.fromWorker ?? "?"}→${h.toWorker} at ${seconds(h.atMs - report.run.startedAtMs)}: ${h.duplicates} (bound ${h.bound})` +
+        (h.overlapMs > 0 ? `; ${h.fromWorker} went on processing ${seconds(h.overlapMs)} after` : ""),
     );
 }
