@@ -4,7 +4,9 @@
  * `partition`, so one event at a time per partition) against `ordering none` at growing
  * concurrency, each compared with its ideal `partitions × concurrency / delay`. The same sweep with
  * a no-op handler gives the CPU ceiling of this machine: where a run falls short of its ideal and
- * reaches that ceiling, the CPU, not the scheduler, is the limit.
+ * reaches that ceiling, the CPU, not the scheduler, is the limit. Because a shared machine's load
+ * moves wall-clock rates, the worker's events per CPU-second are reported too: they say what one
+ * full core would sustain, and so at which concurrency the ideal rate outruns the CPU.
  *
  * Run: npx tsx bench/worker-concurrency.ts [--events 150000] [--delay-ms 10] [--cap-s 15]
  *        [--concurrency 1,16,64,256]
@@ -116,6 +118,7 @@ function report(rows: Row[]): void {
       "of ideal": r.ideal === undefined ? undefined : round(r.result.eventsPerSecond / r.ideal, 3),
       "of CPU ceiling": ceiling > 0 ? round(r.result.eventsPerSecond / ceiling, 3) : undefined,
       "worker CPU %": Math.round((100 * (r.result.cpu.seconds.self ?? 0)) / r.result.cpu.wallSeconds),
+      "events/CPU-s": Math.round(r.result.eventsPerConsumerCpuSecond),
       "emulator CPU %": Math.round((100 * (r.result.cpu.seconds.emulator ?? 0)) / r.result.cpu.wallSeconds),
       events: r.result.events,
       capped: r.result.capped ? "yes" : "no",
@@ -131,6 +134,18 @@ function report(rows: Row[]): void {
       ? "every level reached ≥ 0.8 × its ideal"
       : `first level under 0.8 × ideal: concurrency ${limited.concurrency} (${Math.round(limited.result.eventsPerSecond)} of ${Math.round(limited.ideal ?? 0)} events/s, ${round(limited.result.eventsPerSecond / Math.max(ceiling, 1), 2)} × the CPU ceiling)`,
   );
+  // Load-independent view: events per CPU-second of the worker is what one full core would
+  // deliver; the CPU limit bites where the ideal rate passes it.
+  const perCore = Math.max(
+    0,
+    ...slow.filter((r) => r.concurrency > 1).map((r) => r.result.eventsPerConsumerCpuSecond),
+  );
+  const bitesAt = perCore > 0 ? (perCore * delayMs) / (PARTITIONS * 1000) : undefined;
+  if (bitesAt !== undefined) {
+    console.log(
+      `one core of worker CPU handles about ${Math.round(perCore)} events/s of this handler (measured events per worker CPU-second); the ideal rate passes that at concurrency ≈ ${Math.round(bitesAt)} per partition, so above it the CPU, not the scheduler, is the limit`,
+    );
+  }
   const sequential = slow.find((r) => r.concurrency === 1);
   const at64 = slow.find((r) => r.concurrency === 64);
   printFigures("worker-concurrency", {
@@ -150,6 +165,7 @@ function report(rows: Row[]): void {
       eventsPerSecond: Math.round(r.result.eventsPerSecond),
       ofIdeal: round(r.result.eventsPerSecond / (r.ideal ?? 1), 3),
       workerCpuPercent: Math.round((100 * (r.result.cpu.seconds.self ?? 0)) / r.result.cpu.wallSeconds),
+      eventsPerWorkerCpuSecond: Math.round(r.result.eventsPerConsumerCpuSecond),
       emulatorCpuPercent: Math.round((100 * (r.result.cpu.seconds.emulator ?? 0)) / r.result.cpu.wallSeconds),
     })),
     cpuCeilingWorkerCpuPercent: (() => {
@@ -157,6 +173,8 @@ function report(rows: Row[]): void {
       return c ? Math.round((100 * (c.seconds.self ?? 0)) / c.wallSeconds) : undefined;
     })(),
     firstLevelUnder80PercentOfIdeal: limited?.concurrency,
+    slowHandlerEventsPerWorkerCpuSecond: Math.round(perCore),
+    cpuLimitBitesAtConcurrency: bitesAt === undefined ? undefined : Math.round(bitesAt),
     loadAverage1m: round(loadavg()[0] ?? 0, 2),
     cpus: availableParallelism(),
   });
