@@ -23,11 +23,14 @@ export interface FaultTargets {
 
 async function stopVictim(planned: PlannedFault, targets: FaultTargets): Promise<Partial<FaultRecord>> {
   const { fleet, sampler } = targets;
-  // Only workers that are up: killing one that is still starting rehearses nothing.
-  const victim = pickVictim(fleet.ready(), planned.pick);
-  if (victim === undefined) throw new ProcessError(`drill: no running worker to ${planned.kind}`);
   // A fresh read, so that the victim's partitions are the ones it owned right before the fault.
   await sampler.sampleNow();
+  // Only workers that are up and own partitions: stopping one that is still starting, or one
+  // without partitions, rehearses nothing. The seed fixes the pick; who owns what is up to timing.
+  const ready = fleet.ready();
+  const owning = ready.filter((id) => sampler.ownedBy(id).length > 0);
+  const victim = pickVictim(owning.length > 0 ? owning : ready, planned.pick);
+  if (victim === undefined) throw new ProcessError(`drill: no running worker to ${planned.kind}`);
   const victimPartitions = sampler.ownedBy(victim);
   const atMs = Date.now();
   const exit =

@@ -93,8 +93,8 @@ describe("short crash drill", () => {
     outcome = await runDrill(options, { logger: silentLogger() });
     const { report } = outcome;
 
-    // The drill's own verdict.
-    expect(report.verdict.failures.map((f) => `${f.name}: ${f.summary}`)).toEqual([]);
+    // The drill's own verdict; soft, so that the checks from the files below run and report too.
+    expect.soft(report.verdict.failures.map((f) => `${f.name}: ${f.summary}`)).toEqual([]);
     expect(report.verdict.sent).toBe(EVENTS);
     expect(report.verdict.duplicates.bound.perHandover).toBe(BOUND);
     expect(report.faults.map((f) => f.kind).sort()).toEqual(["kill", "kill", "restart-hub", "term"]);
@@ -107,7 +107,7 @@ describe("short crash drill", () => {
     const all = [...ledgers.values()].flat();
     const ids = new Set(all.map((e) => e.id));
     const lost = Array.from({ length: EVENTS }, (_, id) => id).filter((id) => !ids.has(id));
-    expect(lost.slice(0, 10)).toEqual([]);
+    expect.soft(lost.slice(0, 10), "lost ids").toEqual([]);
 
     const logs = new Map<string, LogLine[]>();
     for (const workerId of ledgers.keys())
@@ -130,7 +130,7 @@ describe("short crash drill", () => {
     for (const [p, { entries, distinct }] of perPartition) {
       // Each claim may restart from the checkpoint, and so may the reconnect after the hub restart.
       const allowed = BOUND * ((claims.get(p) ?? 0) + 1);
-      expect(entries - distinct.size, `partition ${p}`).toBeLessThanOrEqual(allowed);
+      expect.soft(entries - distinct.size, `duplicates on partition ${p}`).toBeLessThanOrEqual(allowed);
     }
 
     const term = report.faults.find((f) => f.kind === "term");
@@ -143,6 +143,6 @@ describe("short crash drill", () => {
       (e) => e.w !== victim && e.t > (term?.atMs as number) && processedByVictim.has(`${e.p}/${e.s}`),
     );
     expect(held.size).toBeGreaterThan(0);
-    expect(again.slice(0, 5)).toEqual([]);
+    expect.soft(again.slice(0, 5), "events of the SIGTERMed worker processed again").toEqual([]);
   }, 300_000);
 });
