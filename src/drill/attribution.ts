@@ -34,8 +34,9 @@ export interface AttributedHandover {
   /** Up to 5 duplicated sequence numbers. */
   readonly sampleSequenceNumbers: readonly number[];
   /**
-   * Milliseconds the previous run went on after this one began (0 when it had ended): a loser
-   * that keeps processing after a take-over shows up here.
+   * Milliseconds both runs processed the partition at once: from this run's start until the
+   * earlier of the two ends (0 when the previous run had ended). A loser that keeps processing
+   * after a take-over shows up here.
    */
   readonly overlapMs: number;
 }
@@ -106,7 +107,8 @@ export function attributeHandovers(
       duplicates: handover.duplicates,
       bound: cause === "term" ? 0 : crashBound,
       sampleSequenceNumbers: handover.sampleSequenceNumbers,
-      overlapMs: Math.max(0, (handover.from?.endMs ?? 0) - handover.to.startMs),
+      // Bounded by the new run's end: a loser that won the partition back is not "going on".
+      overlapMs: Math.max(0, Math.min(handover.from?.endMs ?? 0, handover.to.endMs) - handover.to.startMs),
     };
   });
 }
