@@ -3,7 +3,10 @@
  * which processed events rise and partitions get owned, exits 0 on SIGTERM or after
  * --duration-ms, and leaves none of the processes it started behind.
  */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ManagedChild, spawnChild } from "../../../src/local/child.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
@@ -11,6 +14,7 @@ import { processExists } from "../../helpers/processes.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 interface DevRun {
+  dataDir: string;
   child: ManagedChild;
   stdout: string[];
   stderr: string[];
@@ -18,6 +22,7 @@ interface DevRun {
 
 const runs: DevRun[] = [];
 const servers: Server[] = [];
+const dataDirs: string[] = [];
 
 /** Every PID the run reported on its `pids:` lines. */
 function reportedPids(run: DevRun): Map<string, number> {
@@ -41,10 +46,14 @@ afterEach(async () => {
     }
   }
   for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+  for (const dir of dataDirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
+/** Starts `ehw dev ...args` with a data directory of its own that the test removes. */
 async function startDev(args: string[]): Promise<DevRun> {
-  const { command, args: full } = ehwCommand(["dev", ...args]);
+  const dataDir = await mkdtemp(join(tmpdir(), "ehw-dev-test-"));
+  dataDirs.push(dataDir);
+  const { command, args: full } = ehwCommand(["dev", "--data", dataDir, ...args]);
   const stdout: string[] = [];
   const stderr: string[] = [];
   const child = await spawnChild({
@@ -53,7 +62,7 @@ async function startDev(args: string[]): Promise<DevRun> {
     args: full,
     onLine: (line) => (line.stream === "stdout" ? stdout : stderr).push(line.text),
   });
-  const run = { child, stdout, stderr };
+  const run = { dataDir, child, stdout, stderr };
   runs.push(run);
   return run;
 }
@@ -103,26 +112,24 @@ describe("ehw dev without a terminal", () => {
     expect(text).toContain("export EHW_EVENTHUB_NAME='orders'");
     expect([...reportedPids(run).keys()]).toEqual(["azurite", "emulator", "worker-1", "worker-2"]);
 
-    // Processed events rise across summaries while every partition has a live owner.
+    // Processed events rise across summaries while every partition has a live owner, and both
+    // workers hold partitions.
+    const sharing = (worker: string) =>
+      run.stdout.some((l) => new RegExp(`^ {2}${worker} +pid \\d+ +running +partitions \\d`).test(l));
     await waitFor(
       () => {
         const s = summaries(run);
         const firstProcessing = s.findIndex((x) => x.processed > 0);
-        return (
-          firstProcessing >= 0 &&
-          s
-            .slice(firstProcessing + 1)
-            .some((x) => x.processed > (s[firstProcessing]?.processed ?? 0) && x.owned === 4)
-        );
+        const rising = s
+          .slice(firstProcessing + 1)
+          .some((x) => x.processed > (s[firstProcessing]?.processed ?? 0) && x.owned === 4);
+        return firstProcessing >= 0 && rising && sharing("worker-1") && sharing("worker-2");
       },
-      {
-        timeoutMs: 120_000,
-        intervalMs: 200,
-        what: `rising processed counts with 4/4 partitions owned:\n${output(run)}`,
-      },
-    );
+      { timeoutMs: 120_000, intervalMs: 200, what: "rising processed counts, 4/4 owned, both workers busy" },
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${output(run)}`);
+    });
     expect(summaries(run).every((s) => s.partitions === 4)).toBe(true);
-    expect(run.stdout.some((l) => /^ {2}worker-1 +pid \d+ +running/.test(l))).toBe(true);
 
     const pids = reportedPids(run);
     for (const pid of pids.values()) expect(processExists(pid)).toBe(true);
@@ -131,6 +138,12 @@ describe("ehw dev without a terminal", () => {
     expect(exit, output(run)).toEqual({ code: 0, signal: null });
     for (const [name, pid] of pids) expect(processExists(pid), `${name} (${pid}) still runs`).toBe(false);
     expect(run.stdout.at(-1)).toMatch(/^ehw dev: stopped everything it started; data kept in \//);
+    // Each worker's output went to its log file, not to ours, and its ledger to its own file.
+    expect(run.stdout.some((l) => l.includes('"msg"'))).toBe(false);
+    for (const worker of ["worker-1", "worker-2"]) {
+      expect(await readFile(join(run.dataDir, "logs", `${worker}.log`), "utf8")).toContain('"msg"');
+      expect(await readFile(join(run.dataDir, "ledger", `${worker}.jsonl`), "utf8")).toMatch(/^\{"p":"\d"/);
+    }
   });
 
   it("quits by itself after --duration-ms", async () => {
