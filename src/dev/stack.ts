@@ -6,13 +6,11 @@
 import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pino } from "pino";
 import { ProcessError, toError } from "../errors.js";
 import type { PartitionStatusRow } from "../inspect/status-rows.js";
-import { type AzuriteProcess, startAzurite } from "../local/azurite.js";
-import { type EmulatorProcess, startEmulatorProcess } from "../local/emulator-process.js";
 import { stopAll } from "../local/index.js";
 import type { Logger } from "../observability/logger.js";
+import { type Infra, openStackLog, startInfra } from "./infra.js";
 import { type DevAction, pickWorker } from "./keys.js";
 import type { DevOptions } from "./options.js";
 import { createPartitionSampler, type PartitionSampler, samplingError } from "./partition-sampler.js";
@@ -69,55 +67,46 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   );
 }
 
-/**
- * The stack's own log file (Azurite's and the emulator's output, lifecycle events). The
- * destination is ended, not its descriptor closed: a writer left holding a closed descriptor that
- * the process reuses for a socket blocks the event loop in its busy-write retry.
- */
-function openStackLog(dataDir: string): { logger: Logger; close: () => Promise<void> } {
-  const destination = pino.destination({
-    dest: join(dataDir, "logs", "stack.log"),
-    append: true,
-    sync: false,
-  });
-  const logger = pino(
-    { level: "debug", base: { component: "ehw-dev" }, timestamp: pino.stdTimeFunctions.isoTime },
-    destination,
-  );
+/** What the banner and the view header show. */
+function devInfo(options: DevOptions, dataDir: string, infra: Infra): DevInfo {
   return {
-    logger,
-    close: () =>
-      new Promise((done) => {
-        destination.once("close", () => done());
-        destination.end();
-      }),
+    dataDir,
+    eventHubConnectionString: infra.emulator.connectionString,
+    hub: options.hub,
+    storageConnectionString: infra.azurite.connectionString,
+    containerName: DEV_CONTAINER_NAME,
+    ratePerSecond: options.ratePerSecond,
   };
 }
 
-interface Infra {
-  azurite: AzuriteProcess;
-  emulator: EmulatorProcess;
-}
-
-async function startInfra(options: DevOptions, dataDir: string, logger: Logger): Promise<Infra> {
-  const [azurite, emulator] = await Promise.allSettled([
-    startAzurite({ port: options.storagePort, dataDir: join(dataDir, "azurite"), logger }),
-    startEmulatorProcess({
-      port: options.eventHubPort,
-      dataDir: join(dataDir, "emulator"),
-      hubs: [{ name: options.hub, partitionCount: options.partitions }],
-      logger,
-    }),
-  ]);
-  if (azurite.status === "fulfilled" && emulator.status === "fulfilled") {
-    return { azurite: azurite.value, emulator: emulator.value };
-  }
-  const started = [
-    ...(azurite.status === "fulfilled" ? [{ name: "azurite", stop: () => azurite.value.stop() }] : []),
-    ...(emulator.status === "fulfilled" ? [{ name: "emulator", stop: () => emulator.value.stop() }] : []),
-  ];
-  await stopAll(started).catch((err: unknown) => logger.warn({ err }, "cleanup after a failed start"));
-  throw azurite.status === "rejected" ? azurite.reason : (emulator as PromiseRejectedResult).reason;
+/** The worker pool, its workers' command lines, and their ledgers feeding `seen`. */
+function createWorkerPool(
+  options: DevOptions,
+  info: DevInfo,
+  seen: SeenEvents,
+  onChange: (() => void) | undefined,
+): WorkerPool {
+  const statusLines = runSupportsStatusLines();
+  return new WorkerPool({
+    dataDir: info.dataDir,
+    ledger: options.handler === "ledger",
+    onLedgerLine: (line) => {
+      const event = ledgerEventOf(line);
+      if (event !== undefined) seen.record(event.partitionId, event.sequenceNumber);
+    },
+    onChange,
+    argsFor: (ownerId) =>
+      devWorkerArgs({
+        ownerId,
+        eventHubConnectionString: info.eventHubConnectionString,
+        hub: options.hub,
+        storageConnectionString: info.storageConnectionString,
+        dataDir: info.dataDir,
+        handler: options.handler,
+        checkpointEvery: options.checkpointEvery,
+        statusLines,
+      }),
+  });
 }
 
 /** A running dev stack; create with {@link DevStack.start}. */
@@ -156,14 +145,7 @@ export class DevStack {
       await stackLog.close();
       throw err;
     }
-    const info: DevInfo = {
-      dataDir,
-      eventHubConnectionString: infra.emulator.connectionString,
-      hub: options.hub,
-      storageConnectionString: infra.azurite.connectionString,
-      containerName: DEV_CONTAINER_NAME,
-      ratePerSecond: options.ratePerSecond,
-    };
+    const info = devInfo(options, dataDir, infra);
     const sampler = createPartitionSampler({
       eventHubConnectionString: info.eventHubConnectionString,
       eventHubHost: `${infra.emulator.host}:${infra.emulator.amqpPort}`,
@@ -172,28 +154,8 @@ export class DevStack {
       containerName: DEV_CONTAINER_NAME,
       ownershipExpirationMs: DEV_WORKER_TIMING.ownershipExpirationMs,
     });
-    const statusLines = runSupportsStatusLines();
     const seen = new SeenEvents();
-    const pool = new WorkerPool({
-      dataDir,
-      ledger: options.handler === "ledger",
-      onLedgerLine: (line) => {
-        const event = ledgerEventOf(line);
-        if (event !== undefined) seen.record(event.partitionId, event.sequenceNumber);
-      },
-      onChange: hooks.onChange,
-      argsFor: (ownerId) =>
-        devWorkerArgs({
-          ownerId,
-          eventHubConnectionString: info.eventHubConnectionString,
-          hub: options.hub,
-          storageConnectionString: info.storageConnectionString,
-          dataDir,
-          handler: options.handler,
-          checkpointEvery: options.checkpointEvery,
-          statusLines,
-        }),
-    });
+    const pool = createWorkerPool(options, info, seen, hooks.onChange);
     const stack = new DevStack(options, info, infra, sampler, pool, stackLog, seen);
     try {
       await stack.startClients(hooks);
