@@ -115,20 +115,29 @@ export function buildRuns(ledgers: readonly WorkerLedger[], options: BuildRunsOp
   return runs;
 }
 
-/** A run that followed another on the same partition, and how many events it processed again. */
+/**
+ * A hand-over from one run to a later one on the same partition, and how many events the later one
+ * processed again that the earlier one had processed.
+ */
 export interface Handover {
   readonly partitionId: string;
-  /** The run that processed the partition before (the latest to end by this run's start). */
+  /**
+   * The run that had processed the duplicated events before (the previous processing of each);
+   * for a run without duplicates, the latest run to end by its start. Undefined for none.
+   */
   readonly from: ProcessingRun | undefined;
   readonly to: ProcessingRun;
-  /** Events of `to` that an earlier run had processed already (extra processings). */
+  /** Events of `to` whose previous processing was in `from` (extra processings). */
   readonly duplicates: number;
   /** Up to 5 duplicated sequence numbers, for messages. */
   readonly sampleSequenceNumbers: readonly number[];
 }
 
-/** Extra processings per run: for each (p, s), every occurrence after the first in time order. */
-function duplicatesPerRun(runs: readonly ProcessingRun[]): Map<number, number[]> {
+/**
+ * Extra processings: for each (p, s), every occurrence after the first in time order, keyed by the
+ * run it landed in and then by the run of the occurrence just before it.
+ */
+function duplicatesPerRun(runs: readonly ProcessingRun[]): Map<number, Map<number, number[]>> {
   const occurrences = new Map<string, Map<number, Array<{ t: number; run: number }>>>();
   for (const run of runs) {
     let bySeq = occurrences.get(run.partitionId);
@@ -142,14 +151,21 @@ function duplicatesPerRun(runs: readonly ProcessingRun[]): Map<number, number[]>
       else list.push({ t: entry.t, run: run.id });
     }
   }
-  const perRun = new Map<number, number[]>();
+  const perRun = new Map<number, Map<number, number[]>>();
   for (const bySeq of occurrences.values()) {
     for (const [s, list] of bySeq) {
       if (list.length < 2) continue;
       list.sort((a, b) => a.t - b.t || a.run - b.run);
-      for (const later of list.slice(1)) {
-        const seqs = perRun.get(later.run);
-        if (seqs === undefined) perRun.set(later.run, [s]);
+      for (let i = 1; i < list.length; i++) {
+        const later = list[i] as { run: number };
+        const earlier = list[i - 1] as { run: number };
+        let bySource = perRun.get(later.run);
+        if (bySource === undefined) {
+          bySource = new Map();
+          perRun.set(later.run, bySource);
+        }
+        const seqs = bySource.get(earlier.run);
+        if (seqs === undefined) bySource.set(earlier.run, [s]);
         else seqs.push(s);
       }
     }
@@ -170,7 +186,11 @@ function predecessor(run: ProcessingRun, samePartition: readonly ProcessingRun[]
   return best;
 }
 
-/** Every run but the first of each partition, with its predecessor and its duplicates (extra processings). */
+/**
+ * The hand-overs of every partition: for each run with duplicates, one per run that had processed
+ * them before (a run may redo the leftovers of an older steal as well as its predecessor's work,
+ * and each is judged on its own); for each later run without duplicates, one from its predecessor.
+ */
 export function findHandovers(runs: readonly ProcessingRun[]): Handover[] {
   const byPartition = new Map<string, ProcessingRun[]>();
   for (const run of runs) {
@@ -178,21 +198,36 @@ export function findHandovers(runs: readonly ProcessingRun[]): Handover[] {
     if (list === undefined) byPartition.set(run.partitionId, [run]);
     else list.push(run);
   }
+  const byId = new Map(runs.map((run) => [run.id, run]));
   const dups = duplicatesPerRun(runs);
   const handovers: Handover[] = [];
   for (const list of byPartition.values()) {
     list.sort((a, b) => a.startMs - b.startMs || a.id - b.id);
     list.forEach((run, i) => {
-      const seqs = (dups.get(run.id) ?? []).sort((a, b) => a - b);
-      // The first run is no hand-over, unless overlapping runs put extra processings in it.
-      if (i === 0 && seqs.length === 0) return;
-      handovers.push({
-        partitionId: run.partitionId,
-        from: predecessor(run, list),
-        to: run,
-        duplicates: seqs.length,
-        sampleSequenceNumbers: seqs.slice(0, 5),
-      });
+      const bySource = dups.get(run.id);
+      if (bySource === undefined) {
+        // The first run of a partition is no hand-over.
+        if (i > 0) {
+          handovers.push({
+            partitionId: run.partitionId,
+            from: predecessor(run, list),
+            to: run,
+            duplicates: 0,
+            sampleSequenceNumbers: [],
+          });
+        }
+        return;
+      }
+      for (const [source, seqs] of bySource) {
+        seqs.sort((a, b) => a - b);
+        handovers.push({
+          partitionId: run.partitionId,
+          from: byId.get(source),
+          to: run,
+          duplicates: seqs.length,
+          sampleSequenceNumbers: seqs.slice(0, 5),
+        });
+      }
     });
   }
   return handovers.sort((a, b) => a.to.startMs - b.to.startMs);

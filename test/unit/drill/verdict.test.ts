@@ -178,3 +178,31 @@ describe("hand-over attribution", () => {
     ]);
   });
 });
+
+describe("duplicates left over by an older steal", () => {
+  it("are charged to the run that processed them first, not to a SIGTERM in between", () => {
+    const base = cleanObservations();
+    // w3 processed partition 1 to 130 and lost it to w5, which went back to 100 and had reached
+    // 120 when it was SIGTERMed (final checkpoint 120). w6 goes on from 121: 121..130 are w3's
+    // leftovers, not the stopped worker's.
+    const ledgers = [
+      ledger("w3", span("0", 0, 199, "w3", 1000), span("1", 0, 130, "w3", 1000)),
+      ledger("w5", span("1", 100, 120, "w5", 5000)),
+      ledger("w6", span("1", 121, 199, "w6", 9000)),
+    ];
+    const faults = [term(0, 7000, "w5", ["1"])];
+    const verdict = computeVerdict({ ...base, faults, ledgers });
+    const summary = verdict.duplicates.handovers.map((h) => [
+      h.fromWorker,
+      h.toWorker,
+      h.cause,
+      h.duplicates,
+    ]);
+    expect(summary).toEqual([
+      ["w3", "w5", "initial", 21],
+      ["w3", "w6", "rebalance", 10],
+    ]);
+    expect(verdict.duplicates.byCause).toEqual({ initial: 21, "rebalance@0": 10 });
+    expect(verdict.failures).toEqual([]);
+  });
+});
