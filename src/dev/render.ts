@@ -152,23 +152,50 @@ export function ownerLabel(row: PartitionRow): string {
   return row.ownerExited ? `${row.owner} (exited)` : row.owner;
 }
 
-function partitionLines(rows: PartitionRow[] | undefined, budget: number, color: boolean): string[] {
-  const head = `  ${pad("partition", 11)}${pad("owner", 22)}${pad("checkpoint", 12)}${pad("last enqueued", 15)}lag`;
-  const lines = [paint(head, "bold", color)];
-  if (rows === undefined) return [...lines, "  (not known yet)"];
-  const shown = rows.length > budget ? rows.slice(0, Math.max(0, budget - 1)) : rows;
-  for (const p of shown) {
-    const owner = paint(
-      pad(ownerLabel(p), 22),
-      p.owner === undefined || p.expired || p.ownerExited ? "yellow" : undefined,
-      color,
-    );
-    lines.push(
-      `  ${pad(p.partitionId, 11)}${owner}${pad(formatNumber(p.checkpoint), 12)}${pad(formatNumber(p.lastEnqueued), 15)}${formatNumber(p.lag)}`,
-    );
+function partitionRowLine(p: PartitionRow, color: boolean): string {
+  const owner = paint(pad(ownerLabel(p), 22), ownerStyle(p), color);
+  return `  ${pad(p.partitionId, 11)}${owner}${pad(formatNumber(p.checkpoint), 12)}${pad(formatNumber(p.lastEnqueued), 15)}${formatNumber(p.lag)}`;
+}
+
+function ownerStyle(p: PartitionRow): Style | undefined {
+  return p.owner === undefined || p.expired || p.ownerExited ? "yellow" : undefined;
+}
+
+/** Width of one cell of the compact partition list. */
+const COMPACT_CELL = 34;
+
+/** Partitions as cells side by side ("3 worker-2  lag 40"), for terminals too short for the table. */
+function compactPartitionLines(
+  rows: PartitionRow[],
+  budget: number,
+  columns: number,
+  color: boolean,
+): string[] {
+  const perLine = Math.max(1, Math.floor((columns - 2) / COMPACT_CELL));
+  const lines = [paint("  partition owner, lag (the terminal is too short for the table)", "bold", color)];
+  const capacity = Math.max(0, budget) * perLine;
+  const shown = rows.length > capacity ? rows.slice(0, Math.max(0, capacity - perLine)) : rows;
+  for (let i = 0; i < shown.length; i += perLine) {
+    const cells = shown.slice(i, i + perLine).map((p) => {
+      const text = pad(`${pad(p.partitionId, 4)}${ownerLabel(p)}`, 24);
+      return pad(`${paint(text, ownerStyle(p), color)}lag ${formatNumber(p.lag)}`, COMPACT_CELL);
+    });
+    lines.push(`  ${cells.join("").trimEnd()}`);
   }
   if (shown.length < rows.length) lines.push(`  … ${rows.length - shown.length} more partitions`);
   return lines;
+}
+
+function partitionLines(
+  rows: PartitionRow[] | undefined,
+  budget: number,
+  columns: number,
+  color: boolean,
+): string[] {
+  const head = `  ${pad("partition", 11)}${pad("owner", 22)}${pad("checkpoint", 12)}${pad("last enqueued", 15)}lag`;
+  if (rows === undefined) return [paint(head, "bold", color), "  (not known yet)"];
+  if (rows.length > budget) return compactPartitionLines(rows, budget, columns, color);
+  return [paint(head, "bold", color), ...rows.map((p) => partitionRowLine(p, color))];
 }
 
 /** The totals as one line, shared by the live view and the plain summary. */
@@ -215,7 +242,7 @@ export function renderLiveView(view: DevView, info: DevInfo, layout: LiveLayout)
   const used = fixed.reduce((sum, line) => sum + wrappedRows(line, columns), 0);
   // One line stays free so that the terminal never scrolls the view.
   const budget = Math.max(1, layout.rows - used - 2);
-  const partitions = partitionLines(view.partitions, budget, color).map((l) => clipLine(l, columns));
+  const partitions = partitionLines(view.partitions, budget, columns, color).map((l) => clipLine(l, columns));
   return [
     ...header,
     "",

@@ -170,6 +170,18 @@ describe("renderLiveView", () => {
     expect(wide.every((l) => l.startsWith("eventhub") || l.startsWith("storage"))).toBe(true);
   });
 
+  it("lists partitions side by side when the table does not fit", () => {
+    const eight = Array.from({ length: 8 }, (_, i) => partition(String(i), { lag: i }));
+    const lines = renderLiveView(view({ partitions: eight }), info, { ...layout, rows: 24, columns: 80 });
+    const compact = lines.filter((l) => /^ {2}\d +worker-1/.test(l));
+    expect(compact).toHaveLength(4);
+    expect(compact[0]).toMatch(/^ {2}0 +worker-1 +lag 0 +1 +worker-1 +lag 1/);
+    expect(lines.some((l) => l.includes("more partitions"))).toBe(false);
+    expect(
+      lines.reduce((sum, l) => sum + Math.max(1, Math.ceil(visibleLength(l) / 80)), 0),
+    ).toBeLessThanOrEqual(24);
+  });
+
   it("says when partitions are not known yet, and colours states when asked", () => {
     const plain = renderLiveView(view({ partitions: undefined }), info, layout);
     expect(plain).toContain("  (not known yet)");
