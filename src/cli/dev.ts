@@ -17,7 +17,8 @@ const USAGE = `usage: ehw dev [options]
 
 Starts a local Event Hubs emulator and Azurite, a producer sending a steady stream of events, and
 several worker processes ('ehw run') sharing the hub's partitions. On a terminal it shows a live
-view (keys: a add a worker, s stop one with SIGTERM, k kill one with SIGKILL, q quit); otherwise it
+view with keys: a adds a worker; s stops one with SIGTERM and k kills one with SIGKILL (type its
+number and Enter, or Enter alone for the newest); q or Ctrl-C quits. Otherwise (a pipe, CI) it
 prints a summary every --summary-interval-ms.
 
 options:
@@ -34,7 +35,7 @@ options:
   --eventhub-port N        emulator AMQP port (default 0 = any free port)
   --storage-port N         Azurite blob port (default 0 = any free port)
   --summary-interval-ms N  milliseconds between plain summaries (default ${DEV_DEFAULTS.summaryIntervalMs})
-  --duration-ms N          quit after N milliseconds (default: run until quit)
+  --duration-ms N          quit N milliseconds after everything started (default: run until quit)
   --plain                  plain summaries even on a terminal
   --help                   show this help
 
