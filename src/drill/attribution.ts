@@ -7,7 +7,8 @@ import type { FaultKind, FaultRecord } from "./types.js";
 
 /**
  * Why processing of a partition restarted:
- * - `kill` / `term`: the previous run's worker was the victim of that fault;
+ * - `kill` / `term`: the previous run's worker was the victim of that fault and owned the partition
+ *   then;
  * - `reconnect`: the same worker started over (after a hub restart, a detach or a storage restart
  *   when `fault` is set; on its own otherwise);
  * - `rebalance`: another, still running worker took the partition over (a steal, e.g. by a worker
@@ -65,10 +66,16 @@ export function classifyHandover(
   const from = handover.from;
   const atMs = handover.to.startMs;
   if (from === undefined) return { cause: "initial", fault: undefined };
+  // The victim's hand-overs are those of partitions it owned at the fault; one it went on
+  // processing after its ownership record named another worker is not handed over by the fault.
   const victimFault = latestFault(
     faults,
     atMs,
-    (f) => (f.kind === "kill" || f.kind === "term") && f.victim === from.workerId && f.atMs >= from.startMs,
+    (f) =>
+      (f.kind === "kill" || f.kind === "term") &&
+      f.victim === from.workerId &&
+      f.atMs >= from.startMs &&
+      (f.victimPartitions === undefined || f.victimPartitions.includes(handover.partitionId)),
   );
   if (victimFault !== undefined) return { cause: victimFault.kind as "kill" | "term", fault: victimFault };
   if (from.workerId === handover.to.workerId) {

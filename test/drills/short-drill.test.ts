@@ -50,7 +50,13 @@ function heldAt(lines: readonly LogLine[], atMs: number): Set<string> {
   for (const line of lines) {
     if (Date.parse(line.time) > atMs || line.partitionId === undefined) continue;
     if (line.msg === "partition claimed") held.add(line.partitionId);
-    if (line.msg === "partition released" || line.msg === "partition lost to another worker") {
+    // A worker whose ownership record names another owner no longer holds the partition, even if
+    // it goes on processing; what it did there is not the graceful stop's to hand over.
+    if (
+      line.msg === "partition released" ||
+      line.msg === "partition lost to another worker" ||
+      line.msg === "ownership record names another owner"
+    ) {
       held.delete(line.partitionId);
     }
   }

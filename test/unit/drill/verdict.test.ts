@@ -206,3 +206,20 @@ describe("duplicates left over by an older steal", () => {
     expect(verdict.failures).toEqual([]);
   });
 });
+
+describe("a victim processing a partition it no longer owned", () => {
+  it("hands it over as a rebalance with the crash bound, not as the SIGTERM's", () => {
+    const base = cleanObservations();
+    // w1 still processes partition 1 although the fault's sample shows it owned only partition 0.
+    const faults = [term(0, 3000, "w1", ["0"])];
+    const ledgers = [base.ledgers[0] as never, ledger("w2", span("1", 90, 199, "w2", 15_000))];
+    const verdict = computeVerdict({ ...base, faults, ledgers });
+    expect(verdict.duplicates.handovers[0]).toMatchObject({
+      cause: "rebalance",
+      faultIndex: 0,
+      bound: 25,
+      duplicates: 10,
+    });
+    expect(verdict.failures).toEqual([]);
+  });
+});
