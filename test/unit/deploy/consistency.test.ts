@@ -4,7 +4,7 @@
  * accepts, the metrics port and probe paths, drain deadlines against grace periods, and the blob
  * layout KEDA reads against the one the worker writes. No Docker engine or cluster is needed.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -29,6 +29,7 @@ import {
   OUR_IMAGE,
   only,
   parseDockerfile,
+  ROOT,
   readRepoFile,
   runtimeStage,
 } from "./files.js";
@@ -196,6 +197,61 @@ describe("commands and flags", () => {
       const code = await module.main([...args, "--help"], {});
       expect(code, `${where}: ehw ${command} ${args.join(" ")}`).toBe(0);
     }
+  });
+});
+
+describe("image contents", () => {
+  /** Bare package names src/ loads at run time: value imports, dynamic imports, require.resolve. */
+  function runtimePackages(): Map<string, string[]> {
+    const found = new Map<string, string[]>();
+    const files = readdirSync(join(ROOT, "src"), { recursive: true, encoding: "utf8" }).filter((f) =>
+      f.endsWith(".ts"),
+    );
+    for (const file of files) {
+      const text = readRepoFile(join("src", file));
+      const patterns = [
+        /^import\s+(?!type\b)[^;]*?from\s+"([^"]+)"/gm,
+        /\bimport\(\s*"([^"]+)"\s*\)/g,
+        /\brequire\.resolve\(\s*"([^"]+)"\s*\)/g,
+      ];
+      for (const pattern of patterns) {
+        for (const match of text.matchAll(pattern)) {
+          const specifier = match[1] ?? "";
+          if (specifier.startsWith(".") || specifier.startsWith("node:")) continue;
+          const name = specifier
+            .split("/")
+            .slice(0, specifier.startsWith("@") ? 2 : 1)
+            .join("/");
+          found.set(name, [...(found.get(name) ?? []), file]);
+        }
+      }
+    }
+    return found;
+  }
+
+  it("every package the built worker loads is a production dependency (the image omits dev ones)", () => {
+    const pkg = JSON.parse(readRepoFile("package.json")) as { dependencies: Record<string, string> };
+    const used = runtimePackages();
+    expect(used.size).toBeGreaterThan(3);
+    // tsx is resolved only when ehw runs from its TypeScript sources, never from dist/.
+    expect(used.get("tsx") ?? []).toEqual(used.has("tsx") ? ["local/cli-command.ts"] : []);
+    used.delete("tsx");
+    const missing = [...used.keys()].filter((name) => pkg.dependencies[name] === undefined);
+    expect(missing).toEqual([]);
+  });
+
+  it("the runtime stage copies the built output, production modules and package.json (ESM type)", () => {
+    const copies = dockerfile.filter((i) => i.keyword === "COPY").map((i) => i.args);
+    expect(copies).toEqual(
+      expect.arrayContaining([
+        "--from=deps /app/node_modules ./node_modules",
+        "--from=build /src/dist ./dist",
+        "package.json ./",
+      ]),
+    );
+    const deps = parseDockerfile(readRepoFile("Dockerfile")).filter((i) => i.keyword === "RUN");
+    expect(deps.map((i) => i.args).join("\n")).toContain("npm ci --omit=dev");
+    expect(JSON.parse(readRepoFile("package.json")).type).toBe("module");
   });
 });
 
