@@ -6,6 +6,9 @@
  * `TEST_HUB_IMAGE=ours` (default) builds this repository's Dockerfile and runs `ehw hub`;
  * `TEST_HUB_IMAGE=microsoft` runs Microsoft's Event Hubs emulator, which declares its hubs in
  * docker/ms-emulator/Config.json and has no admin endpoint for runtime hubs or faults.
+ *
+ * testcontainers publishes the mapped ports on every interface of the engine's host (it has no
+ * option to bind them to loopback); the tests connect through 127.0.0.1 only.
  */
 import { fileURLToPath } from "node:url";
 import {
