@@ -95,7 +95,9 @@ async function main(): Promise<number> {
   console.log("\n=== figures ===");
   for (const o of outcomes) {
     const status = o.code === 0 ? "ok" : `exit ${o.code}`;
-    console.log(`${o.name} (${status}, ${o.seconds.toFixed(0)} s): ${o.figures ?? "(no figures line)"}`);
+    console.log(
+      `${o.name} (${status}, ${o.seconds.toFixed(0)} s): ${o.figures ?? "(no JSON figures line; see its table above)"}`,
+    );
   }
   return outcomes.every((o) => o.code === 0) ? 0 : 1;
 }
