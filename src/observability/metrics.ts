@@ -55,8 +55,11 @@ export function partitionLag(
 
 /** The plain-number counters of one partition; the observer its processor reports to. */
 export class PartitionStats implements PartitionObserver {
-  /** Whether this worker owns the partition now. */
-  owned = false;
+  /**
+   * Claims not closed yet. Usually 0 or 1, but the SDK may open a new pump for a partition before
+   * the old pump's close arrives, so the close of the old one must not unown the new one.
+   */
+  openClaims = 0;
   /** Events received since the worker started (all ownerships). */
   receivedCount = 0;
   /** Sequence number of the last event received in this ownership (the checkpoint until the first). */
@@ -99,6 +102,11 @@ export class PartitionStats implements PartitionObserver {
   checkpointWritten(outcome: CheckpointWriteOutcome, seconds: number): void {
     this.checkpointWrites[outcome] += 1;
     this.checkpointDurations.observe(seconds);
+  }
+
+  /** Whether this worker owns the partition now. */
+  get owned(): boolean {
+    return this.openClaims > 0;
   }
 
   /** Current lag in events, when known. */
@@ -188,7 +196,7 @@ export class WorkerMetrics implements WorkerObserver {
 
   partitionClaimed(partitionId: string, checkpointSequenceNumber?: number): PartitionObserver {
     const stats = this.partition(partitionId);
-    stats.owned = true;
+    stats.openClaims += 1;
     // Until the first batch, the checkpoint is where reading resumes; the last owner's
     // last-enqueued value says nothing about this ownership.
     stats.lastReceivedSequenceNumber = checkpointSequenceNumber;
@@ -199,7 +207,7 @@ export class WorkerMetrics implements WorkerObserver {
 
   partitionClosed(partitionId: string, reason: string): void {
     const stats = this.partitions.get(partitionId);
-    if (stats !== undefined) stats.owned = false;
+    if (stats !== undefined && stats.openClaims > 0) stats.openClaims -= 1;
     this.countOwnershipChange(reason);
   }
 

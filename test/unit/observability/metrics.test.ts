@@ -154,6 +154,21 @@ describe("WorkerMetrics", () => {
     expect(sampleValue(text, "ehw_events_received_total", { partition: "0" })).toBe(8);
   });
 
+  it("keeps a partition owned when the close of an older claim arrives after a new claim", async () => {
+    const m = metrics();
+    m.partitionClaimed("0");
+    m.partitionClaimed("0").received(3, 12, 20);
+    m.partitionClosed("0", "OwnershipLost");
+    const text = await m.text();
+    expect(sampleValue(text, "ehw_owned_partitions")).toBe(1);
+    expect(sampleValue(text, "ehw_partition_lag_events", { partition: "0" })).toBe(8);
+    m.partitionClosed("0", "Shutdown");
+    m.partitionClosed("0", "Shutdown");
+    expect(sampleValue(await m.text(), "ehw_owned_partitions")).toBe(0);
+    m.partitionClaimed("0");
+    expect(sampleValue(await m.text(), "ehw_owned_partitions")).toBe(1);
+  });
+
   it("reads in-flight and queued gauges from the watched status at scrape time", async () => {
     const m = metrics();
     let partitions: PartitionStatus[] = [];
