@@ -1,12 +1,23 @@
 /**
  * The checkpoint store the SDK and the partition processors write through. It wraps the real store
- * (BlobCheckpointStore) and adds the two rules BlobCheckpointStore does not enforce, because its
- * `updateCheckpoint` writes unconditionally: a worker that no longer owns a partition never writes
- * its checkpoint, and a checkpoint never moves backwards.
+ * (BlobCheckpointStore) for listing and for ETag-conditional claims, and does itself, in the same
+ * blob layout, the two writes BlobCheckpointStore makes unconditionally:
+ *
+ * - a first claim (no ETag) is BlobCheckpointStore's unconditional upload, so two greedy workers
+ *   claiming a never-owned partition within milliseconds would both "win" and both start a pump;
+ *   here it is a conditional create, and the loser is left out of the result like any 412;
+ * - `updateCheckpoint` is BlobCheckpointStore's unconditional setMetadata, so a worker that lost a
+ *   partition could still write, and move the checkpoint back; here each write first checks the
+ *   ownership blob, then writes only above the stored sequence number, under the stored ETag.
+ *
+ * Whenever it learns that a partition is no longer this worker's (a checkpoint write finds another
+ * owner, a listing names another owner, a renewal loses its ETag race) it says so through `onLost`,
+ * so that processing stops at once rather than when the SDK notices the stolen link.
  */
 import type { Checkpoint, CheckpointStore, OperationOptions, PartitionOwnership } from "@azure/event-hubs";
-import { CheckpointError, type EhwErrorOptions } from "../errors.js";
+import { CheckpointError, EhwError, type EhwErrorOptions } from "../errors.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
+import type { PartitionRecords } from "./blob-records.js";
 
 /**
  * The guard refused a checkpoint (not written): this worker does not own the partition, or the
@@ -22,10 +33,34 @@ export class CheckpointRefusedError extends CheckpointError {
   }
 }
 
+/**
+ * Thrown from `processEvents` once a partition is known to be lost. Its `code` is the one the SDK's
+ * PartitionPump tests (`err.code === "ReceiverDisconnectedError"` with `retryable` not set): the
+ * pump then stops with CloseReason.OwnershipLost and stops receiving, and since the load balancer
+ * renews only partitions it is receiving from, it stops renewing the partition too.
+ */
+export class PartitionLostError extends EhwError {
+  /** The SDK reads `retryable` (not our `retriable`): false closes the pump. */
+  readonly retryable = false;
+
+  constructor(partitionId: string, reason: string) {
+    super("ReceiverDisconnectedError", `partition ${partitionId} is owned by another worker (${reason})`, {
+      retriable: false,
+      context: { partitionId },
+    });
+  }
+}
+
 /** Options of {@link GuardedCheckpointStore}. */
 export interface GuardedCheckpointStoreOptions {
   /** Owner id of this worker (the client's `identifier`); claims under another id are ignored. */
   readonly ownerId: string;
+  /** Conditional reads and writes of the ownership and checkpoint blobs. */
+  readonly records: PartitionRecords;
+  /** Called once each time the store learns that a partition it held is held no more. */
+  readonly onLost?: (partitionId: string, reason: string) => void;
+  /** Conditional checkpoint writes tried before giving up on a contended blob; default 3. */
+  readonly maxWriteAttempts?: number;
   /** Logger; default silent. */
   readonly logger?: Logger;
 }
@@ -38,15 +73,23 @@ export interface CheckpointWriter {
   markLost(partitionId: string): void;
 }
 
+/** Marks "known: there is no checkpoint blob" in the ETag cache (a missing entry means unknown). */
+const ABSENT = null;
+
 /**
  * A CheckpointStore wrapper for one subscription (one namespace, hub and consumer group; partitions
- * are keyed by id alone). Ownership listing and claiming pass through; claim results tell which
- * partitions this owner holds. `updateCheckpoint` refuses, with {@link CheckpointRefusedError}, a
- * partition this owner does not hold and a sequence number below the last one written or read.
+ * are keyed by id alone); see the module comment. `updateCheckpoint` refuses, with
+ * {@link CheckpointRefusedError}, a partition this owner does not hold (locally, or according to
+ * its ownership blob) and a sequence number below the last one written or read; a stored
+ * checkpoint at or above the position is left as it is.
  */
 export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter {
   private readonly held = new Set<string>();
+  /** The last ownership this owner claimed or listed per partition: its ETag releases it. */
+  private readonly claims = new Map<string, PartitionOwnership>();
   private readonly last = new Map<string, number>();
+  private readonly checkpointEtags = new Map<string, string | typeof ABSENT>();
+  private readonly writes = new Map<string, Promise<unknown>>();
   private readonly logger: Logger;
 
   constructor(
@@ -75,6 +118,21 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     if (this.held.delete(partitionId)) this.logger.debug({ partitionId }, "partition marked lost");
   }
 
+  /**
+   * Gives the partition up now, as the SDK's own abandon does at close (owner id "" under the last
+   * ETag seen), so that the next load-balancing loop anywhere may claim it instead of waiting for
+   * the ownership to expire. Resolves false when there was nothing to release or the record had
+   * already changed (412).
+   */
+  async relinquish(partitionId: string): Promise<boolean> {
+    const claim = this.claims.get(partitionId);
+    this.held.delete(partitionId);
+    this.claims.delete(partitionId);
+    if (claim === undefined) return false;
+    const released = await this.inner.claimOwnership([{ ...claim, ownerId: "" }]);
+    return released.length > 0;
+  }
+
   async listOwnership(
     fullyQualifiedNamespace: string,
     eventHubName: string,
@@ -87,16 +145,17 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
       consumerGroup,
       options,
     );
-    // Another owner's record means the partition was taken even if our receiver has not noticed yet;
-    // refusing checkpoints from that moment narrows the window in which a loser could write one.
     for (const ownership of list) {
-      if (this.held.has(ownership.partitionId) && ownership.ownerId !== this.options.ownerId) {
-        this.logger.info(
-          { partitionId: ownership.partitionId, newOwner: ownership.ownerId || "(none)" },
-          "ownership record names another owner",
-        );
-        this.held.delete(ownership.partitionId);
+      if (!this.held.has(ownership.partitionId)) continue;
+      if (ownership.ownerId === this.options.ownerId) {
+        this.claims.set(ownership.partitionId, { ...ownership });
+        continue;
       }
+      // Another owner's record means the partition was taken even if our receiver has not noticed
+      // yet (the SDK learns it only when the link is stolen): stop processing it now.
+      this.lose(ownership.partitionId, "ownership record names another owner", {
+        newOwner: ownership.ownerId || "(none)",
+      });
     }
     return list;
   }
@@ -105,16 +164,19 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     partitionOwnership: PartitionOwnership[],
     options?: OperationOptions,
   ): Promise<PartitionOwnership[]> {
-    const claimed = await this.inner.claimOwnership(partitionOwnership, options);
-    const won = new Set(claimed.filter((o) => o.ownerId === this.options.ownerId).map((o) => o.partitionId));
+    const claimed: PartitionOwnership[] = [];
+    const conditional: PartitionOwnership[] = [];
     for (const request of partitionOwnership) {
-      if (request.ownerId === this.options.ownerId && won.has(request.partitionId)) {
-        this.held.add(request.partitionId);
+      // The load balancer sends no ETag for a partition that has no ownership blob yet.
+      if (request.etag === undefined && request.ownerId !== "") {
+        const created = await this.options.records.createOwnership(request);
+        if (created !== undefined) claimed.push(created);
       } else {
-        // A renewal that lost its ETag race (412), or an abandon (owner ""): no longer ours.
-        this.held.delete(request.partitionId);
+        conditional.push(request);
       }
     }
+    if (conditional.length > 0) claimed.push(...(await this.inner.claimOwnership(conditional, options)));
+    this.recordClaims(partitionOwnership, claimed);
     return claimed;
   }
 
@@ -134,16 +196,27 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     return list;
   }
 
-  async updateCheckpoint(checkpoint: Checkpoint, options?: OperationOptions): Promise<void> {
+  /**
+   * Writes a checkpoint if this worker owns the partition (locally and in its ownership blob) and
+   * the stored checkpoint is below it. Writes of one partition run one after another.
+   */
+  updateCheckpoint(checkpoint: Checkpoint, _options?: OperationOptions): Promise<void> {
+    const { partitionId } = checkpoint;
+    const before = this.writes.get(partitionId) ?? Promise.resolve();
+    const next = before.catch(() => undefined).then(() => this.guardedWrite(checkpoint));
+    this.writes.set(partitionId, next);
+    void next
+      .catch(() => undefined)
+      .then(() => {
+        if (this.writes.get(partitionId) === next) this.writes.delete(partitionId);
+      });
+    return next;
+  }
+
+  private async guardedWrite(checkpoint: Checkpoint): Promise<void> {
     const { partitionId, sequenceNumber } = checkpoint;
     const context = { partitionId, sequenceNumber };
-    if (!this.held.has(partitionId)) {
-      throw new CheckpointRefusedError(
-        "not-owner",
-        `checkpoint for partition ${partitionId} at sequence number ${sequenceNumber} not written: this worker (${this.options.ownerId}) does not own the partition`,
-        { context },
-      );
-    }
+    this.refuseUnlessHeld(checkpoint);
     const previous = this.last.get(partitionId);
     if (previous !== undefined && sequenceNumber < previous) {
       throw new CheckpointRefusedError(
@@ -154,14 +227,100 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     }
     if (previous === sequenceNumber) return;
     try {
-      await this.inner.updateCheckpoint(checkpoint, options);
+      const owner = await this.options.records.readOwnership(checkpoint);
+      if (owner?.ownerId !== this.options.ownerId) {
+        this.lose(partitionId, "checkpoint refused: ownership record names another owner", {
+          newOwner: owner?.ownerId || "(none)",
+        });
+      }
+      this.refuseUnlessHeld(checkpoint);
+      await this.writeAbove(checkpoint);
     } catch (err) {
+      if (err instanceof EhwError) throw err;
       throw new CheckpointError(
         `checkpoint for partition ${partitionId} at sequence number ${sequenceNumber} not written: ${describeStoreError(err)}`,
         { cause: err, retriable: true, context },
       );
     }
-    this.remember(partitionId, sequenceNumber);
+  }
+
+  /**
+   * The conditional write: under the checkpoint blob's ETag (or only if it is absent), and only
+   * above the stored sequence number. The ETag of our own last write is tried first, which saves a
+   * read per checkpoint while nobody else writes; a 412 re-reads and decides again.
+   */
+  private async writeAbove(checkpoint: Checkpoint): Promise<void> {
+    const { partitionId, sequenceNumber } = checkpoint;
+    const { records } = this.options;
+    const attempts = this.options.maxWriteAttempts ?? 3;
+    let etag = this.checkpointEtags.get(partitionId);
+    for (let attempt = 1; attempt <= attempts; attempt += 1) {
+      if (etag === undefined) {
+        const stored = await records.readCheckpoint(checkpoint);
+        if (stored !== undefined && stored.sequenceNumber >= sequenceNumber) {
+          this.checkpointEtags.set(partitionId, stored.etag);
+          this.remember(partitionId, stored.sequenceNumber);
+          this.logger.debug(
+            { partitionId, sequenceNumber, stored: stored.sequenceNumber },
+            "stored checkpoint at or past this one; not written",
+          );
+          return;
+        }
+        etag = stored?.etag ?? ABSENT;
+      }
+      const written = await records.writeCheckpoint(checkpoint, etag ?? undefined);
+      if (written !== undefined) {
+        this.checkpointEtags.set(partitionId, written);
+        this.remember(partitionId, sequenceNumber);
+        return;
+      }
+      etag = undefined;
+      this.checkpointEtags.delete(partitionId);
+    }
+    throw new CheckpointError(
+      `checkpoint for partition ${partitionId} at sequence number ${sequenceNumber} not written: the checkpoint blob changed under ${attempts} conditional writes in a row`,
+      { retriable: true, context: { partitionId, sequenceNumber } },
+    );
+  }
+
+  private refuseUnlessHeld(checkpoint: Checkpoint): void {
+    if (this.held.has(checkpoint.partitionId)) return;
+    const { partitionId, sequenceNumber } = checkpoint;
+    throw new CheckpointRefusedError(
+      "not-owner",
+      `checkpoint for partition ${partitionId} at sequence number ${sequenceNumber} not written: this worker (${this.options.ownerId}) does not own the partition`,
+      { context: { partitionId, sequenceNumber } },
+    );
+  }
+
+  /** Held partitions follow the claim results; a renewal missing from them lost an ETag race. */
+  private recordClaims(
+    requests: readonly PartitionOwnership[],
+    claimed: readonly PartitionOwnership[],
+  ): void {
+    const won = new Map<string, PartitionOwnership>();
+    for (const o of claimed) if (o.ownerId === this.options.ownerId) won.set(o.partitionId, o);
+    for (const request of requests) {
+      const { partitionId } = request;
+      const ownership = won.get(partitionId);
+      if (request.ownerId === this.options.ownerId && ownership !== undefined) {
+        this.held.add(partitionId);
+        this.claims.set(partitionId, { ...ownership });
+      } else if (request.ownerId === this.options.ownerId) {
+        this.lose(partitionId, "ownership renewal lost its ETag race", {});
+      } else {
+        // An abandon (owner ""): given up on purpose, nothing to stop.
+        this.held.delete(partitionId);
+        this.claims.delete(partitionId);
+      }
+    }
+  }
+
+  private lose(partitionId: string, reason: string, fields: Record<string, unknown>): void {
+    this.claims.delete(partitionId);
+    if (!this.held.delete(partitionId)) return;
+    this.logger.info({ partitionId, ...fields }, reason);
+    this.options.onLost?.(partitionId, reason);
   }
 
   private remember(partitionId: string, sequenceNumber: number): void {

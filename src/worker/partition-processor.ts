@@ -7,7 +7,7 @@
  * fetches the partition's next batch, so this is the backpressure.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
-import type { CheckpointWriter } from "../checkpoint/guarded-store.js";
+import { type CheckpointWriter, PartitionLostError } from "../checkpoint/guarded-store.js";
 import { type CheckpointPosition, CompletedPrefixTracker } from "../checkpoint/tracker.js";
 import { EhwError, toError } from "../errors.js";
 import type { HandlerRegistry } from "../handlers/registry.js";
@@ -107,6 +107,7 @@ export class PartitionProcessor {
   private lastTracked: number | undefined;
   private counts = { inFlight: 0, queued: 0, processed: 0, failed: 0 };
   private deadlineAtMs: number | undefined;
+  private lostReason: string | undefined;
   private closing: Promise<PartitionCloseResult> | undefined;
   private resolveClosed: () => void = () => {};
   private readonly closed = new Promise<void>((resolve) => {
@@ -159,7 +160,11 @@ export class PartitionProcessor {
    * closes, so the SDK fetches nothing more; while closing it resolves at once.
    */
   async enqueue(events: ReceivedEventData[]): Promise<void> {
-    if (this.state === "stopped") return this.closed;
+    this.throwIfLost();
+    if (this.state === "stopped") {
+      await this.closed;
+      return this.throwIfLost();
+    }
     if (this.state !== "running") return;
     const units = groupIntoUnits(
       this.trackAll(events),
@@ -174,8 +179,23 @@ export class PartitionProcessor {
       this.pump();
     }
     await this.waitForRoom();
+    this.throwIfLost();
     // The state may have changed while awaiting; TypeScript's narrowing does not know that.
     if ((this.state as PartitionState) === "stopped") await this.closed;
+    this.throwIfLost();
+  }
+
+  /**
+   * The partition is known to be another worker's (the guarded store found another owner): stop
+   * as on OwnershipLost — abort in-flight handlers, drop the queue, write nothing — and make the
+   * pending or next `enqueue` throw {@link PartitionLostError}, which closes the SDK's pump with
+   * OwnershipLost so that it stops receiving and renewing. Idempotent.
+   */
+  markLost(reason: string): void {
+    if (this.state === "lost") return;
+    this.lostReason = reason;
+    this.stopAsLost();
+    this.closing ??= Promise.resolve({ drained: false, lastCheckpoint: this.checkpointer.lastCheckpoint });
   }
 
   /**
@@ -199,13 +219,24 @@ export class PartitionProcessor {
   }
 
   private async closeLost(): Promise<PartitionCloseResult> {
+    this.stopAsLost();
+    return { drained: false, lastCheckpoint: this.checkpointer.lastCheckpoint };
+  }
+
+  private stopAsLost(): void {
     this.options.store.markLost(this.partitionId);
     this.checkpointer.disable();
     this.abort.abort(new EhwError("OWNERSHIP_LOST", `partition ${this.partitionId} was lost`));
     this.dropQueued();
     this.setState("lost");
     this.resolveClosed();
-    return { drained: false, lastCheckpoint: this.checkpointer.lastCheckpoint };
+  }
+
+  /** Throws PartitionLostError once the partition is lost, so that `processEvents` rejects. */
+  private throwIfLost(): void {
+    if (this.state === "lost") {
+      throw new PartitionLostError(this.partitionId, this.lostReason ?? "lost");
+    }
   }
 
   private async closeForShutdown(): Promise<PartitionCloseResult> {
@@ -223,7 +254,8 @@ export class PartitionProcessor {
     this.checkpointer.stopTimer();
     await this.checkpointer.flush();
     this.checkpointer.disable();
-    this.setState("closed");
+    // Lost while draining: it stays lost (nothing was written after the loss).
+    if (this.state !== "lost") this.setState("closed");
     this.resolveClosed();
     return { drained, lastCheckpoint: this.checkpointer.lastCheckpoint };
   }

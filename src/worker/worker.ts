@@ -14,6 +14,7 @@ import type {
   SubscriptionEventHandlers,
 } from "@azure/event-hubs";
 import type { TokenCredential } from "@azure/identity";
+import { BlobPartitionRecords } from "../checkpoint/blob-records.js";
 import {
   createBlobCheckpointStore,
   createContainerClient,
@@ -55,6 +56,14 @@ export class Worker {
   private current: WorkerState = "starting";
   private readonly logger: Logger;
   private readonly processors = new Map<string, PartitionProcessor>();
+  /**
+   * The processor of each SDK pump, keyed by the pump's context object: after a loss the SDK may
+   * start a new pump for the partition before the old one's processClose, which must close the
+   * old processor, not the new one.
+   */
+  private readonly byPump = new WeakMap<PartitionContext, PartitionProcessor>();
+  /** The last error the SDK reported per partition: the cause of an unexpected pump close. */
+  private readonly lastErrors = new Map<string, Record<string, unknown>>();
   private readonly failureHandler: FailureHandler;
   private registry: HandlerRegistry | undefined;
   private client: EventHubConsumerClient | undefined;
@@ -139,6 +148,8 @@ export class Worker {
       await prepareCheckpointContainer(containerClient, config.storage, this.logger);
       this.store = new GuardedCheckpointStore(createBlobCheckpointStore(containerClient), {
         ownerId: this.ownerId,
+        records: new BlobPartitionRecords(containerClient),
+        onLost: (partitionId, reason) => this.processors.get(partitionId)?.markLost(reason),
         logger: this.logger,
       });
       this.client = createConsumerClient(config, this.store, this.options.credential);
@@ -176,14 +187,15 @@ export class Worker {
   private handlers(): SubscriptionEventHandlers {
     return {
       processInitialize: async (ctx) => {
-        this.openPartition(ctx.partitionId);
+        this.openPartition(ctx);
       },
       processEvents: async (events: ReceivedEventData[], ctx: PartitionContext) => {
-        const processor = this.processors.get(ctx.partitionId) ?? this.openPartition(ctx.partitionId);
+        const processor = this.byPump.get(ctx) ?? this.openPartition(ctx);
+        // Rejects with PartitionLostError once the guarded store knows the partition is lost.
         await processor.enqueue(events);
       },
       processClose: async (reason, ctx) => {
-        await this.closePartition(ctx.partitionId, reason);
+        await this.closePartition(ctx, reason);
       },
       processError: async (error, ctx) => {
         this.reportError(error, ctx.partitionId);
@@ -191,8 +203,9 @@ export class Worker {
     };
   }
 
-  private openPartition(partitionId: string): PartitionProcessor {
+  private openPartition(ctx: PartitionContext): PartitionProcessor {
     const { config } = this;
+    const { partitionId } = ctx;
     const store = this.store;
     const registry = this.registry;
     const client = this.client;
@@ -216,6 +229,7 @@ export class Worker {
     });
     if (this.drainDeadlineAtMs !== undefined) processor.setDrainDeadline(this.drainDeadlineAtMs);
     this.processors.set(partitionId, processor);
+    this.byPump.set(ctx, processor);
     this.logger.info(
       { ...this.idField, partitionId, reason: "claimed", checkpoint: store.lastSequenceNumber(partitionId) },
       "partition claimed",
@@ -223,12 +237,14 @@ export class Worker {
     return processor;
   }
 
-  private async closePartition(partitionId: string, reason: string): Promise<void> {
-    const processor = this.processors.get(partitionId);
+  private async closePartition(ctx: PartitionContext, reason: string): Promise<void> {
+    const { partitionId } = ctx;
+    const processor = this.byPump.get(ctx);
     if (processor === undefined) return;
     const result = await processor.close(reason);
     if (this.processors.get(partitionId) === processor) this.processors.delete(partitionId);
     if (this.current === "draining" && !result.drained) this.allDrained = false;
+    if (reason === "Shutdown" && this.current === "running") await this.relinquish(partitionId);
     this.logger.info(
       {
         ...this.idField,
@@ -241,6 +257,33 @@ export class Worker {
     );
   }
 
+  /**
+   * A pump closed with Shutdown while the worker runs: the SDK closes a pump so when receiving
+   * failed with a non-retryable error (an AggregateError once its retries are spent, e.g. after a
+   * hub restart; partitionPump.js). The ownership record still names us, but the load balancer
+   * renews only partitions it receives from and claims none it thinks we own, so the partition
+   * would sit idle until the record expires. Giving it up (owner "", like the SDK's abandon at
+   * close) lets the next load-balancing loop — ours or another worker's — claim it at once.
+   */
+  private async relinquish(partitionId: string): Promise<void> {
+    const store = this.store;
+    const cause = this.lastErrors.get(partitionId);
+    this.lastErrors.delete(partitionId);
+    if (store === undefined || this.processors.has(partitionId)) return;
+    try {
+      const released = await store.relinquish(partitionId);
+      this.logger.warn(
+        { ...this.idField, partitionId, released, cause },
+        "partition closed unexpectedly (the SDK stopped receiving); ownership given up for re-claiming",
+      );
+    } catch (err) {
+      this.logger.warn(
+        { ...this.idField, partitionId, cause, err },
+        "partition closed unexpectedly; giving up its ownership failed (it will expire)",
+      );
+    }
+  }
+
   private onPartitionState(status: PartitionStatus): void {
     if (status.state !== "stopped") return;
     this.logger.error(
@@ -251,8 +294,14 @@ export class Worker {
 
   private reportError(error: Error, partitionId: string): void {
     const code = (error as { code?: unknown }).code;
-    const err = { name: error.name, code, message: redactSecrets(error.message) };
+    // An AggregateError (the SDK's spent retries) has an empty message: its parts say what failed.
+    const parts = (error as { errors?: unknown }).errors;
+    const inner = Array.isArray(parts)
+      ? parts.map((e: { name?: unknown; code?: unknown }) => String(e?.code ?? e?.name))
+      : undefined;
+    const err = { name: error.name, code, message: redactSecrets(error.message), errors: inner };
     const where = { ...this.idField, partitionId: partitionId || undefined };
+    if (partitionId) this.lastErrors.set(partitionId, err);
     // Stealing shows up as ReceiverDisconnectedError, then processClose("OwnershipLost"): rebalancing.
     if (code === "ReceiverDisconnectedError") {
       this.logger.info({ ...where, err }, "partition taken over by another worker");

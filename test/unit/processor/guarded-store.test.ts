@@ -5,8 +5,13 @@ import { checkpointAt, MemoryCheckpointStore, ownershipRequest } from "./memory-
 
 function setup() {
   const inner = new MemoryCheckpointStore();
-  const store = new GuardedCheckpointStore(inner, { ownerId: "me" });
-  return { inner, store };
+  const lost: Array<{ partitionId: string; reason: string }> = [];
+  const store = new GuardedCheckpointStore(inner, {
+    ownerId: "me",
+    records: inner,
+    onLost: (partitionId, reason) => lost.push({ partitionId, reason }),
+  });
+  return { inner, store, lost };
 }
 
 describe("GuardedCheckpointStore", () => {
@@ -108,9 +113,141 @@ describe("GuardedCheckpointStore", () => {
 
   it("passes claim errors through", async () => {
     const { inner, store } = setup();
-    inner.claimOwnership = async () => {
+    inner.createOwnership = async () => {
       throw Object.assign(new Error("forbidden"), { statusCode: 403 });
     };
     await expect(store.claimOwnership([ownershipRequest("0", "me")])).rejects.toThrow("forbidden");
+    await inner.claimOwnership([ownershipRequest("1", "other")]);
+    const etag = inner.ownerships.get("1")?.etag;
+    inner.claimOwnership = async () => {
+      throw Object.assign(new Error("busy"), { statusCode: 503 });
+    };
+    await expect(store.claimOwnership([ownershipRequest("1", "me", etag)])).rejects.toThrow("busy");
   });
 });
+
+describe("GuardedCheckpointStore claims of a never-owned partition", () => {
+  it("creates the ownership only if absent: the second claimer is left out, like a 412", async () => {
+    const { inner, store } = setup();
+    const rival = new GuardedCheckpointStore(inner, { ownerId: "rival", records: inner });
+    // Both saw no ownership blob, so both requests carry no ETag.
+    const [mine, theirs] = await Promise.all([
+      store.claimOwnership([ownershipRequest("0", "me")]),
+      rival.claimOwnership([ownershipRequest("0", "rival")]),
+    ]);
+    expect(mine.map((o) => o.ownerId)).toEqual(["me"]);
+    expect(mine[0]?.etag).toBeDefined();
+    expect(mine[0]?.lastModifiedTimeInMs).toBeTypeOf("number");
+    expect(theirs).toEqual([]);
+    expect(rival.owns("0")).toBe(false);
+    expect(inner.ownerships.get("0")?.ownerId).toBe("me");
+  });
+
+  it("passes claims that carry an ETag to the wrapped store", async () => {
+    const { inner, store } = setup();
+    await inner.claimOwnership([ownershipRequest("0", "other")]);
+    const etag = inner.ownerships.get("0")?.etag;
+    const claimed = await store.claimOwnership([ownershipRequest("0", "me", etag)]);
+    expect(claimed.map((o) => o.ownerId)).toEqual(["me"]);
+    expect(store.owns("0")).toBe(true);
+  });
+});
+
+describe("GuardedCheckpointStore conditional checkpoints", () => {
+  it("does not write below or at a stored checkpoint another writer left, and moves its own floor up", async () => {
+    const { inner, store } = setup();
+    await store.claimOwnership([ownershipRequest("0", "me")]);
+    inner.overwriteCheckpoint(checkpointAt("0", 40));
+    await store.updateCheckpoint(checkpointAt("0", 30));
+    expect(written(inner)).toEqual([]);
+    expect(inner.checkpoints.get("0")?.sequenceNumber).toBe(40);
+    expect(store.lastSequenceNumber("0")).toBe(40);
+    await store.updateCheckpoint(checkpointAt("0", 41));
+    expect(written(inner)).toEqual([41]);
+  });
+
+  it("re-reads after a 412 and decides again", async () => {
+    const { inner, store } = setup();
+    await store.claimOwnership([ownershipRequest("0", "me")]);
+    await store.updateCheckpoint(checkpointAt("0", 10));
+    // Another writer moves the blob to 25 between our read and our conditional write.
+    inner.beforeConditionalWrite = () => {
+      inner.beforeConditionalWrite = undefined;
+      inner.overwriteCheckpoint(checkpointAt("0", 25));
+    };
+    await store.updateCheckpoint(checkpointAt("0", 20));
+    expect(inner.conflicts).toBe(1);
+    expect(inner.checkpoints.get("0")?.sequenceNumber).toBe(25);
+    // With the blob at 25, a later position is written under the ETag just read.
+    inner.beforeConditionalWrite = () => {
+      inner.beforeConditionalWrite = undefined;
+      inner.overwriteCheckpoint(checkpointAt("0", 26));
+    };
+    await store.updateCheckpoint(checkpointAt("0", 30));
+    expect(inner.conflicts).toBe(2);
+    expect(written(inner)).toEqual([10, 30]);
+  });
+
+  it("gives up with a retriable error when every conditional write loses", async () => {
+    const { inner, store } = setup();
+    await store.claimOwnership([ownershipRequest("0", "me")]);
+    let n = 100;
+    inner.beforeConditionalWrite = () => {
+      n += 1;
+      inner.overwriteCheckpoint(checkpointAt("0", 0));
+    };
+    const error = await store.updateCheckpoint(checkpointAt("0", n)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect((error as CheckpointError).retriable).toBe(true);
+    expect(inner.conflicts).toBe(3);
+  });
+
+  it("reads the checkpoint blob only when its own last ETag failed", async () => {
+    const { inner, store } = setup();
+    await store.claimOwnership([ownershipRequest("0", "me")]);
+    for (const seq of [1, 2, 3, 4]) await store.updateCheckpoint(checkpointAt("0", seq));
+    expect(written(inner)).toEqual([1, 2, 3, 4]);
+    expect(inner.checkpointReads).toBe(1);
+  });
+
+  it("refuses, writes nothing and reports the loss when the ownership blob names another owner", async () => {
+    const { inner, store, lost } = setup();
+    await store.claimOwnership([ownershipRequest("0", "me")]);
+    await store.updateCheckpoint(checkpointAt("0", 5));
+    const etag = inner.ownerships.get("0")?.etag;
+    await inner.claimOwnership([ownershipRequest("0", "thief", etag)]);
+    const error = await store.updateCheckpoint(checkpointAt("0", 9)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckpointRefusedError);
+    expect((error as CheckpointRefusedError).reason).toBe("not-owner");
+    expect(written(inner)).toEqual([5]);
+    expect(store.owns("0")).toBe(false);
+    expect(lost.map((l) => l.partitionId)).toEqual(["0"]);
+  });
+
+  it("reports a loss found by a listing or a renewal that lost its ETag race, once", async () => {
+    const { inner, store, lost } = setup();
+    await store.claimOwnership([ownershipRequest("0", "me"), ownershipRequest("1", "me")]);
+    const etag0 = inner.ownerships.get("0")?.etag;
+    await inner.claimOwnership([ownershipRequest("0", "thief", etag0)]);
+    await store.listOwnership("ns", "hub", "$default");
+    await store.listOwnership("ns", "hub", "$default");
+    const etag1 = inner.ownerships.get("1")?.etag;
+    await inner.claimOwnership([ownershipRequest("1", "thief", etag1)]);
+    await store.claimOwnership([ownershipRequest("1", "me", etag1)]);
+    expect(lost.map((l) => l.partitionId)).toEqual(["0", "1"]);
+  });
+
+  it("relinquishes a held partition under its last ETag (owner emptied)", async () => {
+    const { inner, store, lost } = setup();
+    await store.claimOwnership([ownershipRequest("0", "me")]);
+    expect(await store.relinquish("0")).toBe(true);
+    expect(inner.ownerships.get("0")?.ownerId).toBe("");
+    expect(store.owns("0")).toBe(false);
+    expect(lost).toEqual([]);
+    expect(await store.relinquish("0")).toBe(false);
+  });
+});
+
+function written(inner: MemoryCheckpointStore): number[] {
+  return inner.writes.map((w) => w.sequenceNumber);
+}

@@ -114,7 +114,13 @@ export interface HarnessOptions {
 /** A processor for partition "0" over a guarded in-memory store that owns the partition. */
 export async function harness(options: HarnessOptions = {}) {
   const inner = new MemoryCheckpointStore();
-  const store = new GuardedCheckpointStore(inner, { ownerId: "me" });
+  let lostTo: PartitionProcessor | undefined;
+  // Wired as the worker wires it: the store's loss stops the processor.
+  const store = new GuardedCheckpointStore(inner, {
+    ownerId: "me",
+    records: inner,
+    onLost: (_partitionId, reason) => lostTo?.markLost(reason),
+  });
   await store.claimOwnership([ownershipRequest("0", "me")]);
   const handler = options.handler ?? new GatedHandler();
   const pipeline = options.pipeline ?? createPipeline("default", [{ name: "main", handler }]);
@@ -141,6 +147,7 @@ export async function harness(options: HarnessOptions = {}) {
     windowSize: options.windowSize,
   };
   const processor = new PartitionProcessor(processorOptions);
+  lostTo = processor;
   return { inner, store, handler, processor, exhausted, pipeline };
 }
 

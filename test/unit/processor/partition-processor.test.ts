@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { PartitionLostError } from "../../../src/checkpoint/guarded-store.js";
 import type { EventHandler } from "../../../src/handlers/contract.js";
 import { createPipeline } from "../../../src/handlers/pipeline.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { events, GatedHandler, harness, settled, written } from "./harness.js";
+import { ownershipRequest } from "./memory-store.js";
 
 describe("PartitionProcessor ordering", () => {
   it("runs one event at a time, in sequence order, under partition ordering", async () => {
@@ -90,7 +92,11 @@ describe("PartitionProcessor checkpoints", () => {
       processing: { ordering: "partition", checkpointEvery: 5 },
     });
     (handler as GatedHandler).autoRelease = true;
-    await processor.enqueue(events(0, 10));
+    // Two batches, the second after the first checkpoint: a write takes a few store round trips,
+    // and completions during it would be coalesced into it.
+    await processor.enqueue(events(0, 5));
+    await waitFor(() => written(inner).at(-1) === 4);
+    await processor.enqueue(events(5, 5));
     await waitFor(() => written(inner).at(-1) === 9);
     expect(written(inner)).toEqual([4, 9]);
   });
@@ -234,6 +240,52 @@ describe("PartitionProcessor close", () => {
     await waitFor(() => processor.status().inFlight === 0);
     expect(written(inner)).toEqual([]);
     expect(store.owns("0")).toBe(false);
+  });
+
+  it("a loss the store finds (another owner listed) aborts at once and makes the next enqueue throw", async () => {
+    const { processor, handler, inner, store } = await harness({
+      processing: { ordering: "partition", checkpointEvery: 100 },
+    });
+    const gated = handler as GatedHandler;
+    await processor.enqueue(events(0, 3));
+    await waitFor(() => gated.starts.length === 1);
+    const etag = inner.ownerships.get("0")?.etag;
+    await inner.claimOwnership([ownershipRequest("0", "thief", etag)]);
+    await store.listOwnership("ns", "hub", "$default");
+    expect(gated.starts[0]?.signal.aborted).toBe(true);
+    expect(processor.status()).toMatchObject({ state: "lost", queued: 0 });
+    const error = await processor.enqueue(events(3, 2)).catch((e: unknown) => e);
+    // What the SDK's PartitionPump needs to close with OwnershipLost and stop receiving.
+    expect(error).toBeInstanceOf(PartitionLostError);
+    expect((error as PartitionLostError).code).toBe("ReceiverDisconnectedError");
+    expect((error as { retryable?: unknown }).retryable).toBe(false);
+    // An empty batch (the SDK's maxWaitTime passing) also throws, so an idle partition stops too.
+    await expect(processor.enqueue([])).rejects.toBeInstanceOf(PartitionLostError);
+    gated.release(0, 1, 2, 3, 4);
+    await waitFor(() => processor.status().inFlight === 0);
+    expect(gated.starts.map((c) => c.seq)).toEqual([0]);
+    expect(written(inner)).toEqual([]);
+    // The SDK's close that follows is quiet and idempotent.
+    expect(await processor.close("OwnershipLost")).toMatchObject({ drained: false });
+  });
+
+  it("an enqueue waiting for room rejects when a refused checkpoint shows the partition lost", async () => {
+    const { processor, handler, inner } = await harness({
+      processing: { ordering: "partition", checkpointEvery: 1 },
+      windowSize: 2,
+    });
+    const gated = handler as GatedHandler;
+    const etag = inner.ownerships.get("0")?.etag;
+    await inner.claimOwnership([ownershipRequest("0", "thief", etag)]);
+    const pending = processor.enqueue(events(0, 6));
+    const outcome = pending.catch((e: unknown) => e);
+    expect(await settled(pending)).toBe(false);
+    // Event 0 completes; its checkpoint write reads the ownership blob and finds the thief.
+    gated.release(0);
+    expect(await outcome).toBeInstanceOf(PartitionLostError);
+    expect(processor.status().state).toBe("lost");
+    expect(written(inner)).toEqual([]);
+    expect(gated.starts.map((c) => c.seq)).toEqual([0, 1]);
   });
 
   it("Shutdown drains in-flight and queued events, then writes a final checkpoint", async () => {
