@@ -6,6 +6,7 @@
 import { EhwError, HandlerFailedError, toError } from "../errors.js";
 import type { PipelineRunContext } from "../handlers/pipeline.js";
 import type { Logger } from "../observability/logger.js";
+import { DeadlineWatch } from "./deadline-watch.js";
 import { backoffDelayMs, sleep } from "./retry.js";
 import type { WorkUnit } from "./work-units.js";
 
@@ -88,43 +89,89 @@ export async function runWithAttempts(
   return { kind: "exhausted", attempts: attempt, error: new HandlerFailedError("no attempts allowed") };
 }
 
+/** Deadlines of all running attempts in this process, on one timer. */
+const deadlines = new DeadlineWatch();
+
+/**
+ * Attempt controllers by the partition signal they follow. One listener per partition signal
+ * aborts them all; `AbortSignal.any` per attempt would do the same, but on Node 20 each call leaves
+ * an entry on the long-lived parent signal that is never released (nodejs/node#55351), so a
+ * worker's memory grew with every event it handled.
+ */
+const followers = new WeakMap<AbortSignal, Set<AbortController>>();
+
+function follow(parent: AbortSignal, child: AbortController): () => void {
+  let set = followers.get(parent);
+  if (set === undefined) {
+    const children = new Set<AbortController>();
+    set = children;
+    followers.set(parent, children);
+    parent.addEventListener(
+      "abort",
+      () => {
+        for (const c of children) c.abort(parent.reason);
+        children.clear();
+      },
+      { once: true },
+    );
+  }
+  set.add(child);
+  const children = set;
+  return () => {
+    children.delete(child);
+  };
+}
+
 /** One attempt, bounded by the time limit; its signal also fires when the limit passes. */
-async function runAttempt(
-  unit: WorkUnit,
-  attempt: number,
-  timeoutMs: number,
-  ctx: AttemptContext,
-): Promise<void> {
-  if (timeoutMs <= 0) {
-    await unit.pipeline.run(unit.events, { ...ctx.base, attempt, signal: ctx.signal });
-    return;
-  }
-  const timeout = new AbortController();
-  const signal = AbortSignal.any([ctx.signal, timeout.signal]);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const first = unit.events[0];
-      const error = new HandlerFailedError(
-        `pipeline "${unit.pipeline.name}" timed out after ${timeoutMs} ms on partition ${ctx.base.partitionId} at sequence number ${first?.sequenceNumber}, attempt ${attempt}`,
-        {
-          retriable: true,
-          context: {
-            pipeline: unit.pipeline.name,
-            partitionId: ctx.base.partitionId,
-            sequenceNumber: first?.sequenceNumber,
-            attempt,
-          },
-        },
-      );
-      timeout.abort(error);
+function runAttempt(unit: WorkUnit, attempt: number, timeoutMs: number, ctx: AttemptContext): Promise<void> {
+  if (timeoutMs <= 0) return unit.pipeline.run(unit.events, { ...ctx.base, attempt, signal: ctx.signal });
+  const controller = new AbortController();
+  const unfollow = follow(ctx.signal, controller);
+  if (ctx.signal.aborted) controller.abort(ctx.signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const removeDeadline = deadlines.add(timeoutMs, () => {
+      const error = timeoutError(unit, attempt, timeoutMs, ctx);
+      unfollow();
+      // The attempt that lost the race keeps running in the background; its signal has fired.
+      controller.abort(error);
       reject(error);
-    }, timeoutMs);
+    });
+    const settle = (): void => {
+      removeDeadline();
+      unfollow();
+    };
+    let running: Promise<void>;
+    try {
+      running = unit.pipeline.run(unit.events, { ...ctx.base, attempt, signal: controller.signal });
+    } catch (err) {
+      // A pipeline that throws instead of rejecting fails the attempt the same way.
+      running = Promise.reject(err);
+    }
+    running.then(
+      () => {
+        settle();
+        resolve();
+      },
+      (err: unknown) => {
+        settle();
+        reject(err);
+      },
+    );
   });
-  try {
-    // The attempt that lost the race keeps running in the background; its signal has fired.
-    await Promise.race([unit.pipeline.run(unit.events, { ...ctx.base, attempt, signal }), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
+}
+
+function timeoutError(unit: WorkUnit, attempt: number, timeoutMs: number, ctx: AttemptContext): Error {
+  const first = unit.events[0];
+  return new HandlerFailedError(
+    `pipeline "${unit.pipeline.name}" timed out after ${timeoutMs} ms on partition ${ctx.base.partitionId} at sequence number ${first?.sequenceNumber}, attempt ${attempt}`,
+    {
+      retriable: true,
+      context: {
+        pipeline: unit.pipeline.name,
+        partitionId: ctx.base.partitionId,
+        sequenceNumber: first?.sequenceNumber,
+        attempt,
+      },
+    },
+  );
 }

@@ -1,0 +1,60 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { DeadlineWatch } from "../../../src/worker/deadline-watch.js";
+
+describe("DeadlineWatch", () => {
+  let now = 0;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    now = 0;
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const advance = (ms: number): void => {
+    now += ms;
+    vi.advanceTimersByTime(ms);
+  };
+
+  it("expires each deadline once, in its own time, and forgets removed ones", () => {
+    const watch = new DeadlineWatch(() => now);
+    const fired: string[] = [];
+    watch.add(100, () => fired.push("a"));
+    const removeB = watch.add(50, () => fired.push("b"));
+    watch.add(200, () => fired.push("c"));
+    removeB();
+    advance(60);
+    expect(fired).toEqual([]);
+    advance(40);
+    expect(fired).toEqual(["a"]);
+    advance(100);
+    expect(fired).toEqual(["a", "c"]);
+    advance(1000);
+    expect(fired).toEqual(["a", "c"]);
+    expect(watch.size).toBe(0);
+  });
+
+  it("re-arms for a deadline earlier than the one it waits for", () => {
+    const watch = new DeadlineWatch(() => now);
+    const fired: number[] = [];
+    watch.add(1000, () => fired.push(1000));
+    watch.add(10, () => fired.push(10));
+    advance(10);
+    expect(fired).toEqual([10]);
+    advance(990);
+    expect(fired).toEqual([10, 1000]);
+  });
+
+  it("keeps no entry for attempts that finished before their deadline", () => {
+    const watch = new DeadlineWatch(() => now);
+    let fired = 0;
+    for (let i = 0; i < 10_000; i += 1) {
+      const remove = watch.add(60_000, () => {
+        fired += 1;
+      });
+      remove();
+    }
+    expect(watch.size).toBe(0);
+    advance(61_000);
+    expect(fired).toBe(0);
+  });
+});
