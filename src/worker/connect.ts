@@ -8,6 +8,7 @@ import {
   EventHubConsumerClient,
   type EventHubConsumerClientOptions,
   type EventHubProperties,
+  type RetryOptions,
 } from "@azure/event-hubs";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { ConfigError, ConnectionError, type EhwError } from "../errors.js";
@@ -54,24 +55,51 @@ export function createConsumerClient(
       timeoutInMs: sdkRetry.tryTimeoutMs,
     },
   };
-  if (eventHubs.connectionString !== undefined) {
-    return new EventHubConsumerClient(
-      eventHubs.consumerGroup,
-      eventHubs.connectionString,
-      eventHubs.eventHubName,
-      store,
-      options,
-    );
-  }
   const namespace = eventHubs.fullyQualifiedNamespace ?? eventHubs.endpointHost;
-  return new EventHubConsumerClient(
-    eventHubs.consumerGroup,
-    namespace,
-    eventHubs.eventHubName,
-    credential ?? new DefaultAzureCredential(),
-    store,
-    options,
-  );
+  const client =
+    eventHubs.connectionString !== undefined
+      ? new EventHubConsumerClient(
+          eventHubs.consumerGroup,
+          eventHubs.connectionString,
+          eventHubs.eventHubName,
+          store,
+          options,
+        )
+      : new EventHubConsumerClient(
+          eventHubs.consumerGroup,
+          namespace,
+          eventHubs.eventHubName,
+          credential ?? new DefaultAzureCredential(),
+          store,
+          options,
+        );
+  retryLoadBalancerWith(client, options.retryOptions ?? {});
+  return client;
+}
+
+/** The part of the SDK's connection context {@link retryLoadBalancerWith} reaches into. */
+interface ManagementSessionLike {
+  getEventHubProperties(options?: { retryOptions?: RetryOptions }): Promise<unknown>;
+}
+
+/**
+ * Makes the load balancer's hub lookups use the client's retry options. Each loop of the SDK's
+ * load balancer starts with `this._context.managementSession.getEventHubProperties({ abortSignal })`
+ * (eventProcessor.js, `_runLoopWithLoadBalancing`) and passes no `retryOptions`, so core-amqp's
+ * defaults apply: after one refused connection (a hub restart) the loop sleeps 30 s before it
+ * retries, and no partition is claimed or renewed meanwhile — the ~28 s stalls, during which
+ * ownerships expire and greedy workers steal back and forth. The session is created once with the
+ * connection context and kept across reconnects, so wrapping its method once is enough. Returns
+ * false (and changes nothing) when the SDK's shape is not the expected one.
+ */
+export function retryLoadBalancerWith(client: EventHubConsumerClient, retryOptions: RetryOptions): boolean {
+  const context = (client as unknown as { _context?: { managementSession?: unknown } })._context;
+  const session = context?.managementSession as ManagementSessionLike | undefined;
+  if (session === undefined || typeof session.getEventHubProperties !== "function") return false;
+  const original = session.getEventHubProperties.bind(session);
+  session.getEventHubProperties = (opts = {}) =>
+    original({ ...opts, retryOptions: opts.retryOptions ?? retryOptions });
+  return true;
 }
 
 /**
