@@ -4,6 +4,7 @@
  * accepts, the metrics port and probe paths, drain deadlines against grace periods, and the blob
  * layout KEDA reads against the one the worker writes. No Docker engine or cluster is needed.
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -167,6 +168,12 @@ describe("commands and flags", () => {
     list.push(...invocationsIn(shellLines(readRepoFile("docs/containers.md"), true), "docs/containers.md"));
     return list;
   }
+
+  it("the drill script parses as bash", () => {
+    const result = spawnSync("bash", ["-n", join(ROOT, "docker", "drill.sh")], { encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
 
   it("the image runs the built CLI in exec form, `ehw run` by default", () => {
     expect(
