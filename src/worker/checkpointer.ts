@@ -33,6 +33,8 @@ export interface PartitionCheckpointerOptions {
   readonly logger: Logger;
   /** Epoch milliseconds; default Date.now. */
   readonly clock?: () => number;
+  /** Called when the store refused a write because this worker does not own the partition. */
+  readonly onNotOwner?: () => void;
 }
 
 /** Pause after a failed write before the next try, milliseconds (capped by the interval). */
@@ -140,6 +142,8 @@ export class PartitionCheckpointer {
           "checkpoint refused: partition not owned",
         );
         this.disable();
+        // Nothing it processes from now on can be checkpointed: the partition must stop too.
+        this.options.onNotOwner?.();
         return false;
       }
       if (err instanceof CheckpointRefusedError) {

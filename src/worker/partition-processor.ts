@@ -132,6 +132,7 @@ export class PartitionProcessor {
       checkpointIntervalMs: processing.checkpointIntervalMs,
       logger: this.logger,
       clock: this.clock,
+      onNotOwner: () => this.markLost("checkpoint refused: partition not owned"),
     });
     this.attemptOptions = processing;
   }

@@ -288,6 +288,20 @@ describe("PartitionProcessor close", () => {
     expect(gated.starts.map((c) => c.seq)).toEqual([0, 1]);
   });
 
+  it("a checkpoint refused because the partition is not held stops the partition too", async () => {
+    const { processor, handler, inner, store } = await harness({
+      processing: { ordering: "partition", checkpointEvery: 1 },
+    });
+    const gated = handler as GatedHandler;
+    // Dropped without telling the processor, as a loss recorded by another path would be.
+    store.markLost("0");
+    await processor.enqueue(events(0, 3));
+    gated.release(0);
+    await waitFor(() => processor.status().state === "lost");
+    await expect(processor.enqueue(events(3, 1))).rejects.toBeInstanceOf(PartitionLostError);
+    expect(written(inner)).toEqual([]);
+  });
+
   it("Shutdown drains in-flight and queued events, then writes a final checkpoint", async () => {
     const { processor, handler, inner } = await harness({
       processing: { ordering: "partition", checkpointEvery: 100 },
