@@ -7,7 +7,7 @@
  * unconditional setMetadata, so neither can lose a race.
  */
 import type { Checkpoint, PartitionOwnership } from "@azure/event-hubs";
-import type { ContainerClient } from "@azure/storage-blob";
+import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 
 /** Which consumer group's partition a record belongs to. */
 export interface PartitionKey {
@@ -62,10 +62,16 @@ export function recordBlobName(type: "ownership" | "checkpoint", key: PartitionK
 
 /** {@link PartitionRecords} over the checkpoint container. */
 export class BlobPartitionRecords implements PartitionRecords {
+  /**
+   * Blob clients by name, kept: constructing one builds a new request pipeline, a cost each
+   * checkpoint would otherwise pay twice (one client per partition and record type is enough).
+   */
+  private readonly clients = new Map<string, BlockBlobClient>();
+
   constructor(private readonly containerClient: ContainerClient) {}
 
   async createOwnership(ownership: PartitionOwnership): Promise<PartitionOwnership | undefined> {
-    const blob = this.containerClient.getBlockBlobClient(recordBlobName("ownership", ownership));
+    const blob = this.blob(recordBlobName("ownership", ownership));
     try {
       // The same empty block blob BlobCheckpointStore uploads for a first claim, made conditional.
       const response = await blob.upload("", 0, {
@@ -106,7 +112,7 @@ export class BlobPartitionRecords implements PartitionRecords {
     checkpoint: Checkpoint,
     expectedEtag: string | undefined,
   ): Promise<string | undefined> {
-    const blob = this.containerClient.getBlockBlobClient(recordBlobName("checkpoint", checkpoint));
+    const blob = this.blob(recordBlobName("checkpoint", checkpoint));
     const metadata = {
       sequencenumber: String(checkpoint.sequenceNumber),
       offset: String(checkpoint.offset),
@@ -126,11 +132,20 @@ export class BlobPartitionRecords implements PartitionRecords {
     }
   }
 
+  private blob(name: string): BlockBlobClient {
+    let client = this.clients.get(name);
+    if (client === undefined) {
+      client = this.containerClient.getBlockBlobClient(name);
+      this.clients.set(name, client);
+    }
+    return client;
+  }
+
   private async properties(
     name: string,
   ): Promise<{ metadata: Record<string, string>; etag: string } | undefined> {
     try {
-      const props = await this.containerClient.getBlobClient(name).getProperties();
+      const props = await this.blob(name).getProperties();
       return { metadata: props.metadata ?? {}, etag: props.etag ?? "" };
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
