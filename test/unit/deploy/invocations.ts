@@ -2,7 +2,7 @@
  * The `ehw` command lines that the deployment files and the container docs run, and the CLI's
  * own command map, so that a renamed command or flag breaks a test instead of a deployment.
  */
-import { readRepoFile } from "./files.js";
+import { COMMANDS } from "../../../src/cli/commands.js";
 
 /** One `ehw` invocation found in a file: the subcommand and its arguments. */
 export interface Invocation {
@@ -12,21 +12,9 @@ export interface Invocation {
   readonly args: readonly string[];
 }
 
-/**
- * The subcommands of `src/cli/index.ts` and the module each loads. Read as text: importing the
- * entry point would run the CLI.
- */
-export function cliCommandModules(text = readRepoFile("src/cli/index.ts")): Map<string, string> {
-  const block = /const COMMANDS[^=]*=\s*\{([\s\S]*?)\n\};/.exec(text)?.[1];
-  if (block === undefined) throw new Error("src/cli/index.ts: COMMANDS map not found");
-  const commands = new Map<string, string>();
-  for (const match of block.matchAll(
-    /(?:^|\n)\s{2}([a-z][a-z-]*): \{[\s\S]*?import\("\.\/([\w-]+)\.js"\)/g,
-  )) {
-    commands.set(match[1] as string, match[2] as string);
-  }
-  if (commands.size === 0) throw new Error("src/cli/index.ts: no command found in COMMANDS");
-  return commands;
+/** The subcommands of the CLI and the module each loads (`src/cli/<name>.ts`). */
+export function cliCommandModules(): Map<string, string> {
+  return new Map(Object.keys(COMMANDS).map((name) => [name, name]));
 }
 
 /** Shell lines of a text with `\` continuations joined; in Markdown, only fenced sh/bash/shell blocks. */
