@@ -225,6 +225,7 @@ export class PartitionProcessor {
   }
 
   private stopAsLost(): void {
+    if (this.state === "lost") return;
     this.options.store.markLost(this.partitionId);
     this.checkpointer.disable();
     this.abort.abort(new EhwError("OWNERSHIP_LOST", `partition ${this.partitionId} was lost`));

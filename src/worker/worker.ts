@@ -245,6 +245,8 @@ export class Worker {
     if (this.processors.get(partitionId) === processor) this.processors.delete(partitionId);
     if (this.current === "draining" && !result.drained) this.allDrained = false;
     if (reason === "Shutdown" && this.current === "running") await this.relinquish(partitionId);
+    // A loss was logged when the processor went lost (onPartitionLost), possibly long before.
+    if (processor.status().state === "lost") return;
     this.logger.info(
       {
         ...this.idField,
@@ -253,7 +255,7 @@ export class Worker {
         drained: result.drained,
         checkpoint: result.lastCheckpoint?.sequenceNumber,
       },
-      reason === "OwnershipLost" ? "partition lost to another worker" : "partition released",
+      "partition released",
     );
   }
 
@@ -285,10 +287,31 @@ export class Worker {
   }
 
   private onPartitionState(status: PartitionStatus): void {
+    if (status.state === "lost") return this.onPartitionLost(status);
     if (status.state !== "stopped") return;
     this.logger.error(
       { ...this.idField, partitionId: status.partitionId, checkpoint: status.lastCheckpoint?.sequenceNumber },
       "partition stopped by a failed event; the worker keeps running its other partitions",
+    );
+  }
+
+  /**
+   * A processor went lost (the SDK's OwnershipLost, or the guarded store found another owner): it
+   * processes nothing more, so it leaves the status at once. The SDK's processClose for it may come
+   * much later — its receiver's close can wait for the detach to be answered.
+   */
+  private onPartitionLost(status: PartitionStatus): void {
+    const { partitionId } = status;
+    if (this.processors.get(partitionId)?.status().state === "lost") this.processors.delete(partitionId);
+    this.logger.info(
+      {
+        ...this.idField,
+        partitionId,
+        reason: "OwnershipLost",
+        drained: false,
+        checkpoint: status.lastCheckpoint?.sequenceNumber,
+      },
+      "partition lost to another worker",
     );
   }
 
