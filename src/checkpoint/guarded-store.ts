@@ -8,7 +8,8 @@
  *   here it is a conditional create, and the loser is left out of the result like any 412;
  * - `updateCheckpoint` is BlobCheckpointStore's unconditional setMetadata, so a worker that lost a
  *   partition could still write, and move the checkpoint back; here each write first checks the
- *   ownership blob, then writes only above the stored sequence number, under the stored ETag.
+ *   ownership blob (or trusts a check or claim of the last `ownershipCheckIntervalMs`), then writes
+ *   only above the stored sequence number, under the stored ETag.
  *
  * Whenever it learns that a partition is no longer this worker's (a checkpoint write finds another
  * owner, a listing names another owner, a renewal loses its ETag race) it says so through `onLost`,
@@ -61,6 +62,21 @@ export interface GuardedCheckpointStoreOptions {
   readonly onLost?: (partitionId: string, reason: string) => void;
   /** Conditional checkpoint writes tried before giving up on a contended blob; default 3. */
   readonly maxWriteAttempts?: number;
+  /**
+   * Milliseconds for which a confirmation that this owner holds a partition — its ownership blob
+   * read before a checkpoint, a successful claim or renewal, a listing naming it — is trusted, so
+   * that a checkpoint in that time skips the ownership read (about as costly as the write itself,
+   * and at ~100 events per checkpoint the largest cost per event). Default 0: read before every
+   * write. The trade-off of a positive value: a worker that has learned of a loss (listing,
+   * renewal, refused write, OwnershipLost) still never writes; but after a steal it has not heard
+   * of yet it may, within this window, write a checkpoint for events it did finish. That write is
+   * still conditional and never moves the checkpoint back, and the new owner's later writes pass
+   * it; at worst the new owner's start position was older than the blob is now, which only means
+   * duplicates it would have had anyway.
+   */
+  readonly ownershipCheckIntervalMs?: number;
+  /** Monotonic milliseconds for the ownership-check window; default `performance.now`. */
+  readonly clock?: () => number;
   /** Logger; default silent. */
   readonly logger?: Logger;
 }
@@ -90,6 +106,10 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
   private readonly last = new Map<string, number>();
   private readonly checkpointEtags = new Map<string, string | typeof ABSENT>();
   private readonly writes = new Map<string, Promise<unknown>>();
+  /** When ownership of a held partition was last confirmed (clock milliseconds). */
+  private readonly confirmedAt = new Map<string, number>();
+  private readonly checkIntervalMs: number;
+  private readonly clock: () => number;
   private readonly logger: Logger;
 
   constructor(
@@ -97,6 +117,8 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     private readonly options: GuardedCheckpointStoreOptions,
   ) {
     this.logger = (options.logger ?? silentLogger()).child({ component: "checkpoint-store" });
+    this.checkIntervalMs = options.ownershipCheckIntervalMs ?? 0;
+    this.clock = options.clock ?? (() => performance.now());
   }
 
   /** Whether this owner holds the partition, as far as the claims and losses seen tell. */
@@ -115,6 +137,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
   }
 
   markLost(partitionId: string): void {
+    this.confirmedAt.delete(partitionId);
     if (this.held.delete(partitionId)) this.logger.debug({ partitionId }, "partition marked lost");
   }
 
@@ -128,6 +151,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     const claim = this.claims.get(partitionId);
     this.held.delete(partitionId);
     this.claims.delete(partitionId);
+    this.confirmedAt.delete(partitionId);
     if (claim === undefined) return false;
     const released = await this.inner.claimOwnership([{ ...claim, ownerId: "" }]);
     return released.length > 0;
@@ -149,6 +173,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
       if (!this.held.has(ownership.partitionId)) continue;
       if (ownership.ownerId === this.options.ownerId) {
         this.claims.set(ownership.partitionId, { ...ownership });
+        this.confirm(ownership.partitionId);
         continue;
       }
       // Another owner's record means the partition was taken even if our receiver has not noticed
@@ -227,13 +252,16 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     }
     if (previous === sequenceNumber) return;
     try {
-      const owner = await this.options.records.readOwnership(checkpoint);
-      if (owner?.ownerId !== this.options.ownerId) {
-        this.lose(partitionId, "checkpoint refused: ownership record names another owner", {
-          newOwner: owner?.ownerId || "(none)",
-        });
+      if (!this.recentlyConfirmed(partitionId)) {
+        const owner = await this.options.records.readOwnership(checkpoint);
+        if (owner?.ownerId === this.options.ownerId) this.confirm(partitionId);
+        else {
+          this.lose(partitionId, "checkpoint refused: ownership record names another owner", {
+            newOwner: owner?.ownerId || "(none)",
+          });
+        }
+        this.refuseUnlessHeld(checkpoint);
       }
-      this.refuseUnlessHeld(checkpoint);
       await this.writeAbove(checkpoint);
     } catch (err) {
       if (err instanceof EhwError) throw err;
@@ -306,18 +334,33 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
       if (request.ownerId === this.options.ownerId && ownership !== undefined) {
         this.held.add(partitionId);
         this.claims.set(partitionId, { ...ownership });
+        this.confirm(partitionId);
       } else if (request.ownerId === this.options.ownerId) {
         this.lose(partitionId, "ownership renewal lost its ETag race", {});
       } else {
         // An abandon (owner ""): given up on purpose, nothing to stop.
         this.held.delete(partitionId);
         this.claims.delete(partitionId);
+        this.confirmedAt.delete(partitionId);
       }
     }
   }
 
+  /** Notes that this owner was just seen to hold the partition (only when the window is on). */
+  private confirm(partitionId: string): void {
+    if (this.checkIntervalMs > 0) this.confirmedAt.set(partitionId, this.clock());
+  }
+
+  /** Whether a confirmation of a held partition is recent enough to skip the ownership read. */
+  private recentlyConfirmed(partitionId: string): boolean {
+    if (this.checkIntervalMs <= 0 || !this.held.has(partitionId)) return false;
+    const at = this.confirmedAt.get(partitionId);
+    return at !== undefined && this.clock() - at < this.checkIntervalMs;
+  }
+
   private lose(partitionId: string, reason: string, fields: Record<string, unknown>): void {
     this.claims.delete(partitionId);
+    this.confirmedAt.delete(partitionId);
     if (!this.held.delete(partitionId)) return;
     this.logger.info({ partitionId, ...fields }, reason);
     this.options.onLost?.(partitionId, reason);

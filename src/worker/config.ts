@@ -235,6 +235,7 @@ function compileProcessing(raw: RawWorkerOptions): ProcessingConfig {
     retryBaseDelayMs,
     retryMaxDelayMs,
     handlerTimeoutMs: int(raw, "handlerTimeoutMs", 0),
+    ownershipCheckIntervalMs: int(raw, "ownershipCheckIntervalMs", 0),
   };
 }
 

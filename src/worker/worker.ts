@@ -150,6 +150,7 @@ export class Worker {
         ownerId: this.ownerId,
         records: new BlobPartitionRecords(containerClient),
         onLost: (partitionId, reason) => this.processors.get(partitionId)?.markLost(reason),
+        ownershipCheckIntervalMs: config.processing.ownershipCheckIntervalMs,
         logger: this.logger,
       });
       this.client = createConsumerClient(config, this.store, this.options.credential);

@@ -97,6 +97,11 @@ export const SETTINGS = {
     defaultText: "30000",
     meaning: "upper bound of a handler retry backoff in milliseconds, ≥ retryBaseDelayMs",
   }),
+  ownershipCheckIntervalMs: spec("ownership-check-interval-ms", {
+    defaultText: "1000",
+    meaning:
+      "milliseconds a confirmed ownership is trusted before a checkpoint reads the ownership blob again, ≥ 0 (0 = before every checkpoint)",
+  }),
   handlerTimeoutMs: spec("handler-timeout-ms", {
     defaultText: "60000",
     meaning: "milliseconds one handler attempt may take before it counts as failed; 0 = no limit",

@@ -68,6 +68,11 @@ export interface ProcessingConfig {
   readonly retryMaxDelayMs: number;
   /** Time limit of one handler attempt, milliseconds; default 60000; 0 = none. */
   readonly handlerTimeoutMs: number;
+  /**
+   * Milliseconds a confirmed ownership is trusted before a checkpoint reads the ownership blob
+   * again; default 1000; 0 = read before every checkpoint. See GuardedCheckpointStoreOptions.
+   */
+  readonly ownershipCheckIntervalMs: number;
 }
 
 /** SDK load balancing. */
@@ -127,6 +132,7 @@ export const WORKER_DEFAULTS = {
   retryBaseDelayMs: 200,
   retryMaxDelayMs: 30_000,
   handlerTimeoutMs: 60_000,
+  ownershipCheckIntervalMs: 1000,
   drainTimeoutMs: 30_000,
   strategy: "balanced",
   updateIntervalMs: 10_000,

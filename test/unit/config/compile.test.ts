@@ -23,6 +23,7 @@ describe("compileWorkerConfig defaults", () => {
       retryBaseDelayMs: 200,
       retryMaxDelayMs: 30_000,
       handlerTimeoutMs: 60_000,
+      ownershipCheckIntervalMs: 1000,
     });
     expect(config.shutdown.drainTimeoutMs).toBe(30_000);
     expect(config.loadBalancing).toEqual({

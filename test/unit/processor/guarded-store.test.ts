@@ -248,6 +248,74 @@ describe("GuardedCheckpointStore conditional checkpoints", () => {
   });
 });
 
+describe("GuardedCheckpointStore ownership-check window", () => {
+  function windowed(intervalMs: number) {
+    const inner = new MemoryCheckpointStore();
+    let now = 0;
+    let reads = 0;
+    const readOwnership = inner.readOwnership.bind(inner);
+    inner.readOwnership = async (key) => {
+      reads += 1;
+      return readOwnership(key);
+    };
+    const lost: string[] = [];
+    const store = new GuardedCheckpointStore(inner, {
+      ownerId: "me",
+      records: inner,
+      ownershipCheckIntervalMs: intervalMs,
+      clock: () => now,
+      onLost: (partitionId) => lost.push(partitionId),
+    });
+    return { inner, store, lost, reads: () => reads, advance: (ms: number) => (now += ms) };
+  }
+
+  it("reads the ownership blob before every write when the window is 0", async () => {
+    const { store, reads } = windowed(0);
+    await store.claimOwnership([ownershipRequest("0", "me")]);
+    for (const seq of [1, 2, 3]) await store.updateCheckpoint(checkpointAt("0", seq));
+    expect(reads()).toBe(3);
+  });
+
+  it("trusts a claim or a read for the window, then reads again", async () => {
+    const { inner, store, reads, advance } = windowed(1000);
+    await store.claimOwnership([ownershipRequest("0", "me")]);
+    await store.updateCheckpoint(checkpointAt("0", 1));
+    advance(999);
+    await store.updateCheckpoint(checkpointAt("0", 2));
+    expect(reads()).toBe(0);
+    advance(1);
+    await store.updateCheckpoint(checkpointAt("0", 3));
+    await store.updateCheckpoint(checkpointAt("0", 4));
+    expect(reads()).toBe(1);
+    expect(written(inner)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("refuses after the window once the blob names another owner", async () => {
+    const { inner, store, lost, advance } = windowed(1000);
+    await store.claimOwnership([ownershipRequest("0", "me")]);
+    await store.updateCheckpoint(checkpointAt("0", 5));
+    const etag = inner.ownerships.get("0")?.etag;
+    await inner.claimOwnership([ownershipRequest("0", "thief", etag)]);
+    advance(1000);
+    const error = await store.updateCheckpoint(checkpointAt("0", 9)).catch((e: unknown) => e);
+    expect((error as CheckpointRefusedError).reason).toBe("not-owner");
+    expect(written(inner)).toEqual([5]);
+    expect(lost).toEqual(["0"]);
+  });
+
+  it("never trusts the window for a loss it has learned of", async () => {
+    const { inner, store } = windowed(60_000);
+    await store.claimOwnership([ownershipRequest("0", "me"), ownershipRequest("1", "me")]);
+    store.markLost("0");
+    await expect(store.updateCheckpoint(checkpointAt("0", 1))).rejects.toBeInstanceOf(CheckpointRefusedError);
+    const etag = inner.ownerships.get("1")?.etag;
+    await inner.claimOwnership([ownershipRequest("1", "thief", etag)]);
+    await store.listOwnership("ns", "hub", "$default");
+    await expect(store.updateCheckpoint(checkpointAt("1", 1))).rejects.toBeInstanceOf(CheckpointRefusedError);
+    expect(written(inner)).toEqual([]);
+  });
+});
+
 function written(inner: MemoryCheckpointStore): number[] {
   return inner.writes.map((w) => w.sequenceNumber);
 }
