@@ -6,7 +6,14 @@ import type { EventHandler, HandlerContext, ReceivedEventData } from "./contract
 export type PipelineKind = "event" | "batch";
 
 /** What the worker passes to {@link Pipeline.run}; the pipeline adds its name and scopes the logger. */
-export type PipelineRunContext = Omit<HandlerContext, "pipeline">;
+export interface PipelineRunContext extends Omit<HandlerContext, "pipeline"> {
+  /**
+   * Throws the abort reason when `signal` has fired, without reading `signal`. Optional: a context
+   * that builds its signal only when a handler asks for it offers this, so that the checks between
+   * steps do not build it for every event.
+   */
+  readonly throwIfAborted?: () => void;
+}
 
 /** One handler of a pipeline, under its instance name. */
 export interface PipelineStep {
@@ -105,9 +112,11 @@ export function createPipeline(name: string, steps: readonly PipelineStep[]): Pi
     }
     if (events.length === 0) return;
     const loggers = loggersFor(ctx.logger);
-    for (const [i, step] of ordered.entries()) {
-      ctx.signal.throwIfAborted();
-      const handlerCtx: HandlerContext = { ...ctx, pipeline: name, logger: loggers[i] ?? ctx.logger };
+    for (let i = 0; i < ordered.length; i += 1) {
+      const step = ordered[i]!;
+      if (ctx.throwIfAborted !== undefined) ctx.throwIfAborted();
+      else ctx.signal.throwIfAborted();
+      const handlerCtx = handlerContext(ctx, name, loggers[i] ?? ctx.logger);
       try {
         if (kind === "batch") await step.handler.handleBatch!(events, handlerCtx);
         else await step.handler.handle!(events[0]!, handlerCtx);
@@ -118,4 +127,24 @@ export function createPipeline(name: string, steps: readonly PipelineStep[]): Pi
   };
 
   return { name, kind, handlerNames: ordered.map((s) => s.name), run };
+}
+
+/**
+ * A handler's context, built field by field rather than by spreading the run context: a spread
+ * costs more per event, and it would read `signal`, which the run context may build only on demand.
+ * `signal` stays an own enumerable property (a getter), so a handler that spreads its context
+ * still passes the signal on.
+ */
+function handlerContext(ctx: PipelineRunContext, pipeline: string, logger: Logger): HandlerContext {
+  return {
+    partitionId: ctx.partitionId,
+    eventHubName: ctx.eventHubName,
+    consumerGroup: ctx.consumerGroup,
+    pipeline,
+    attempt: ctx.attempt,
+    logger,
+    get signal(): AbortSignal {
+      return ctx.signal;
+    },
+  };
 }

@@ -122,38 +122,104 @@ function follow(parent: AbortSignal, child: AbortController): () => void {
   };
 }
 
+/**
+ * The context of one attempt under a time limit. Its `signal` fires on the partition's signal or
+ * when the attempt's own limit passes; the AbortController behind it is built only when something
+ * reads `signal` (most handlers never do, and one controller per event was a measurable share of
+ * the per-event cost), and follows the partition's signal only while the attempt runs.
+ */
+class AttemptRunContext implements PipelineRunContext {
+  readonly partitionId: string;
+  readonly eventHubName: string;
+  readonly consumerGroup: string;
+  readonly logger: Logger;
+  private controller: AbortController | undefined;
+  private unfollow: (() => void) | undefined;
+  private fired = false;
+  private firedReason: unknown;
+  private settled = false;
+
+  constructor(
+    base: AttemptContext["base"],
+    readonly attempt: number,
+    private readonly parent: AbortSignal,
+  ) {
+    this.partitionId = base.partitionId;
+    this.eventHubName = base.eventHubName;
+    this.consumerGroup = base.consumerGroup;
+    this.logger = base.logger;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller !== undefined) return this.controller.signal;
+    const controller = new AbortController();
+    this.controller = controller;
+    if (this.fired) controller.abort(this.firedReason);
+    else if (this.parent.aborted) controller.abort(this.parent.reason);
+    // Read after the attempt ended: it no longer follows the partition, as a settled attempt's would not.
+    else if (!this.settled) this.unfollow = follow(this.parent, controller);
+    return controller.signal;
+  }
+
+  /** Throws what `signal` would have fired with, without building it. */
+  throwIfAborted(): void {
+    if (this.fired) throw this.firedReason;
+    this.parent.throwIfAborted();
+  }
+
+  /** The attempt's own limit passed: its signal fires with `reason`. */
+  fire(reason: unknown): void {
+    this.fired = true;
+    this.firedReason = reason;
+    this.settle();
+    this.controller?.abort(reason);
+  }
+
+  /** The attempt ended: its signal stops following the partition's. */
+  settle(): void {
+    this.settled = true;
+    this.unfollow?.();
+    this.unfollow = undefined;
+  }
+}
+
 /** One attempt, bounded by the time limit; its signal also fires when the limit passes. */
 function runAttempt(unit: WorkUnit, attempt: number, timeoutMs: number, ctx: AttemptContext): Promise<void> {
-  if (timeoutMs <= 0) return unit.pipeline.run(unit.events, { ...ctx.base, attempt, signal: ctx.signal });
-  const controller = new AbortController();
-  const unfollow = follow(ctx.signal, controller);
-  if (ctx.signal.aborted) controller.abort(ctx.signal.reason);
+  const { base } = ctx;
+  if (timeoutMs <= 0) {
+    return unit.pipeline.run(unit.events, {
+      partitionId: base.partitionId,
+      eventHubName: base.eventHubName,
+      consumerGroup: base.consumerGroup,
+      logger: base.logger,
+      attempt,
+      signal: ctx.signal,
+    });
+  }
+  const runCtx = new AttemptRunContext(base, attempt, ctx.signal);
   return new Promise<void>((resolve, reject) => {
     const removeDeadline = deadlines.add(timeoutMs, () => {
       const error = timeoutError(unit, attempt, timeoutMs, ctx);
-      unfollow();
       // The attempt that lost the race keeps running in the background; its signal has fired.
-      controller.abort(error);
+      runCtx.fire(error);
       reject(error);
     });
-    const settle = (): void => {
-      removeDeadline();
-      unfollow();
-    };
     let running: Promise<void>;
     try {
-      running = unit.pipeline.run(unit.events, { ...ctx.base, attempt, signal: controller.signal });
+      running = unit.pipeline.run(unit.events, runCtx);
     } catch (err) {
       // A pipeline that throws instead of rejecting fails the attempt the same way.
       running = Promise.reject(err);
     }
     running.then(
       () => {
-        settle();
+        removeDeadline();
+        runCtx.settle();
         resolve();
       },
       (err: unknown) => {
-        settle();
+        removeDeadline();
+        runCtx.settle();
         reject(err);
       },
     );

@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import type { EventHandler, HandlerContext } from "../../../src/handlers/contract.js";
+import { createPipeline } from "../../../src/handlers/pipeline.js";
+import { silentLogger } from "../../../src/observability/logger.js";
+import { type AttemptContext, runWithAttempts } from "../../../src/worker/attempts.js";
+import type { WorkUnit } from "../../../src/worker/work-units.js";
+import { fakeEvent } from "../handlers/events.js";
+
+const options = { maxAttempts: 2, retryBaseDelayMs: 0, retryMaxDelayMs: 0, handlerTimeoutMs: 50 };
+
+function unitOf(...handlers: EventHandler[]): WorkUnit {
+  const steps = handlers.map((handler, i) => ({ name: `h${i}`, handler }));
+  return { pipeline: createPipeline("p", steps), events: [fakeEvent(7)], key: undefined };
+}
+
+function attemptContext(signal: AbortSignal): AttemptContext {
+  const logger = silentLogger();
+  return {
+    base: { partitionId: "3", eventHubName: "hub", consumerGroup: "$Default", logger },
+    signal,
+    logger,
+    random: () => 0,
+  };
+}
+
+describe("runWithAttempts with a time limit", () => {
+  it("gives every step the attempt's fields, also to a handler that spreads its context", async () => {
+    const seen: HandlerContext[] = [];
+    const unit = unitOf({
+      async handle(_event, ctx) {
+        seen.push({ ...ctx });
+      },
+    });
+    const outcome = await runWithAttempts(unit, options, attemptContext(new AbortController().signal));
+    expect(outcome).toEqual({ kind: "done", attempts: 1 });
+    expect(seen[0]).toMatchObject({ partitionId: "3", eventHubName: "hub", pipeline: "p", attempt: 1 });
+    expect(seen[0]?.signal).toBeInstanceOf(AbortSignal);
+    expect(seen[0]?.signal.aborted).toBe(false);
+  });
+
+  it("fires the signal of an attempt that outlives its limit, read before or after the limit", async () => {
+    const signals: AbortSignal[] = [];
+    const unit = unitOf({
+      handle(_event, ctx) {
+        if (ctx.attempt === 1) signals.push(ctx.signal);
+        // Attempt 2 reads its signal only once it has timed out.
+        return new Promise<void>((resolve) => {
+          if (ctx.attempt === 2) setTimeout(() => signals.push(ctx.signal), 80);
+          setTimeout(resolve, 120);
+        });
+      },
+    });
+    const outcome = await runWithAttempts(unit, options, attemptContext(new AbortController().signal));
+    expect(outcome.kind).toBe("exhausted");
+    await expect.poll(() => signals.length).toBe(2);
+    for (const signal of signals) {
+      expect(signal.aborted).toBe(true);
+      expect(String(signal.reason)).toContain("timed out after 50 ms");
+    }
+  });
+
+  it("fires a signal read during the attempt when the partition's signal fires", async () => {
+    const partition = new AbortController();
+    let signal: AbortSignal | undefined;
+    const unit = unitOf({
+      handle(_event, ctx) {
+        signal = ctx.signal;
+        partition.abort(new Error("lost"));
+        return new Promise<void>(() => {});
+      },
+    });
+    const running = runWithAttempts(
+      unit,
+      { ...options, handlerTimeoutMs: 60_000 },
+      attemptContext(partition.signal),
+    );
+    await expect.poll(() => signal?.aborted).toBe(true);
+    expect(String(signal?.reason)).toContain("lost");
+    void running;
+  });
+
+  it("does not start the next step once the partition's signal fired, without reading the signal", async () => {
+    const partition = new AbortController();
+    const ran: string[] = [];
+    const unit = unitOf(
+      {
+        async handle() {
+          ran.push("first");
+          partition.abort(new Error("lost"));
+        },
+      },
+      {
+        async handle() {
+          ran.push("second");
+        },
+      },
+    );
+    const outcome = await runWithAttempts(unit, options, attemptContext(partition.signal));
+    expect(outcome.kind).toBe("aborted");
+    expect(ran).toEqual(["first"]);
+  });
+});
