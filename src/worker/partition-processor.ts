@@ -12,7 +12,12 @@ import { type CheckpointPosition, CompletedPrefixTracker } from "../checkpoint/t
 import { EhwError, toError } from "../errors.js";
 import type { HandlerRegistry } from "../handlers/registry.js";
 import type { Logger } from "../observability/logger.js";
-import { type AttemptOptions, type AttemptOutcome, runWithAttempts } from "./attempts.js";
+import {
+  type AttemptContext,
+  type AttemptOptions,
+  type AttemptOutcome,
+  runWithAttempts,
+} from "./attempts.js";
 import { PartitionCheckpointer, type PartitionIdentity } from "./checkpointer.js";
 import type { ProcessingConfig } from "./config.js";
 import type { FailureDecision, FailureHandler } from "./failure.js";
@@ -102,8 +107,19 @@ export class PartitionProcessor {
   private readonly checkpointer: PartitionCheckpointer;
   private readonly abort = new AbortController();
   private readonly attemptOptions: AttemptOptions;
+  /** What every attempt of this partition shares; built once, not per event. */
+  private readonly attemptContext: AttemptContext;
   private readonly clock: () => number;
   private waiters: Array<() => void> = [];
+  /** The window's bound: see `windowSize`. */
+  private readonly windowSize: number;
+  /**
+   * Window slots taken: one per queued or running unit, except that a run of an event pipeline
+   * (`each`) takes one per event not yet finished, as its events did when each was its own unit.
+   */
+  private taken = 0;
+  /** The loops of `each` units now running. */
+  private readonly runs = new Set<EachRun>();
   private lastTracked: number | undefined;
   private counts = { inFlight: 0, queued: 0, processed: 0, failed: 0 };
   private deadlineAtMs: number | undefined;
@@ -118,10 +134,11 @@ export class PartitionProcessor {
     const { processing, identity } = options;
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger.child({ component: "processor", partitionId: identity.partitionId });
+    this.windowSize = options.windowSize ?? Math.max(processing.concurrency, processing.maxBatchSize);
     this.scheduler = new OrderingScheduler<WorkUnit>({
       ordering: processing.ordering,
       concurrency: processing.concurrency,
-      maxPending: options.windowSize ?? Math.max(processing.concurrency, processing.maxBatchSize),
+      maxPending: this.windowSize,
       keyOf: (unit) => unit.key,
     });
     this.checkpointer = new PartitionCheckpointer({
@@ -135,6 +152,17 @@ export class PartitionProcessor {
       onNotOwner: () => this.markLost("checkpoint refused: partition not owned"),
     });
     this.attemptOptions = processing;
+    this.attemptContext = {
+      base: {
+        partitionId: identity.partitionId,
+        eventHubName: identity.eventHubName,
+        consumerGroup: identity.consumerGroup,
+        logger: this.logger,
+      },
+      signal: this.abort.signal,
+      logger: this.logger,
+      random: options.random,
+    };
   }
 
   /** Partition id. */
@@ -173,13 +201,15 @@ export class PartitionProcessor {
       this.options.processing.ordering,
     );
     for (const unit of units) {
-      await this.waitForRoom();
+      // Awaiting only when full: an await per unit costs a turn of the microtask queue each.
+      if (!this.hasRoom()) await this.waitForRoom();
       if (this.state !== "running") break;
       this.scheduler.enqueue(unit);
       this.counts.queued += unit.events.length;
+      this.taken += slotsOf(unit);
       this.pump();
     }
-    await this.waitForRoom();
+    if (!this.hasRoom()) await this.waitForRoom();
     this.throwIfLost();
     // The state may have changed while awaiting; TypeScript's narrowing does not know that.
     if ((this.state as PartitionState) === "stopped") await this.closed;
@@ -283,6 +313,10 @@ export class PartitionProcessor {
   private pump(): void {
     if (this.state !== "running" && this.state !== "draining") return;
     for (const unit of this.scheduler.next()) {
+      if (unit.each === true) {
+        void this.executeEach(unit);
+        continue;
+      }
       this.counts.queued -= unit.events.length;
       this.counts.inFlight += unit.events.length;
       void this.execute(unit);
@@ -292,32 +326,69 @@ export class PartitionProcessor {
   private async execute(unit: WorkUnit): Promise<void> {
     let complete = false;
     try {
-      const outcome = await runWithAttempts(unit, this.attemptOptions, {
-        base: {
-          partitionId: this.partitionId,
-          eventHubName: this.options.identity.eventHubName,
-          consumerGroup: this.options.identity.consumerGroup,
-          logger: this.logger,
-        },
-        signal: this.abort.signal,
-        logger: this.logger,
-        random: this.options.random,
-      });
-      complete = outcome.kind === "done" || (await this.afterExhausted(unit, outcome)) === "resolved";
-      if (complete && this.state !== "lost") {
-        for (const event of unit.events) this.tracker.complete(event.sequenceNumber);
-        if (outcome.kind === "done") this.counts.processed += unit.events.length;
-      }
-    } catch (err) {
-      // Only a broken invariant gets here; stop rather than risk a checkpoint past unfinished work.
-      this.logger.error({ err }, "unexpected processor error");
-      this.stopPartition(toError(err));
+      complete = await this.runUnit(unit);
     } finally {
       this.counts.inFlight -= unit.events.length;
+      this.taken -= 1;
       this.scheduler.done(unit);
       if (complete) this.checkpointer.poke();
       this.pump();
       this.notify();
+    }
+  }
+
+  /**
+   * Runs a run of an event pipeline's events one after another in one loop: each event exactly as
+   * if it were a unit of its own (own attempts and time limit, own failure decision, completed and
+   * checkpointed as it finishes, its window slot freed), without a scheduling round trip per event.
+   * The loop ends early when the partition stops, is lost or closing past its deadline; events it
+   * did not start are dropped like queued units.
+   */
+  private async executeEach(unit: WorkUnit): Promise<void> {
+    const { events } = unit;
+    const run: EachRun = { events, started: 0 };
+    this.runs.add(run);
+    try {
+      while (run.started < events.length && this.mayStart()) {
+        const event = events[run.started]!;
+        run.started += 1;
+        this.counts.queued -= 1;
+        this.counts.inFlight += 1;
+        const complete = await this.runUnit({ pipeline: unit.pipeline, events: [event], key: unit.key });
+        this.counts.inFlight -= 1;
+        this.taken -= 1;
+        if (complete) this.checkpointer.poke();
+        this.notify();
+      }
+    } finally {
+      this.runs.delete(run);
+      this.dropUnstarted(run);
+      this.scheduler.done(unit);
+      this.pump();
+      this.notify();
+    }
+  }
+
+  /** Whether the next event of a running loop may start. */
+  private mayStart(): boolean {
+    return (this.state === "running" || this.state === "draining") && !this.abort.signal.aborted;
+  }
+
+  /** Runs one unit to its end; true when it counts as complete (done, or failed and resolved). */
+  private async runUnit(unit: WorkUnit): Promise<boolean> {
+    try {
+      const outcome = await runWithAttempts(unit, this.attemptOptions, this.attemptContext);
+      const complete = outcome.kind === "done" || (await this.afterExhausted(unit, outcome)) === "resolved";
+      if (complete && this.state !== "lost") {
+        for (const event of unit.events) this.tracker.complete(event.sequenceNumber);
+        if (outcome.kind === "done") this.counts.processed += unit.events.length;
+      }
+      return complete;
+    } catch (err) {
+      // Only a broken invariant gets here; stop rather than risk a checkpoint past unfinished work.
+      this.logger.error({ err }, "unexpected processor error");
+      this.stopPartition(toError(err));
+      return false;
     }
   }
 
@@ -355,8 +426,21 @@ export class PartitionProcessor {
     );
   }
 
+  /** Drops the queued units and the events running loops have not started. */
   private dropQueued(): void {
-    for (const unit of this.scheduler.clearQueued()) this.counts.queued -= unit.events.length;
+    for (const unit of this.scheduler.clearQueued()) {
+      this.counts.queued -= unit.events.length;
+      this.taken -= slotsOf(unit);
+    }
+    for (const run of this.runs) this.dropUnstarted(run);
+  }
+
+  /** Drops the events of a loop it has not started; the loop then ends after its current event. */
+  private dropUnstarted(run: EachRun): void {
+    const left = run.events.length - run.started;
+    this.counts.queued -= left;
+    this.taken -= left;
+    run.started = run.events.length;
   }
 
   private setState(state: PartitionState): void {
@@ -366,6 +450,8 @@ export class PartitionProcessor {
   }
 
   private notify(): void {
+    // Called after every event: without waiters, nothing to swap or allocate.
+    if (this.waiters.length === 0) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
@@ -383,8 +469,13 @@ export class PartitionProcessor {
     });
   }
 
+  /** Whether another unit may be queued: see `windowSize` and `taken`. */
+  private hasRoom(): boolean {
+    return this.taken < this.windowSize && this.scheduler.hasRoom();
+  }
+
   private async waitForRoom(): Promise<void> {
-    while (this.state === "running" && !this.scheduler.hasRoom()) await this.changed();
+    while (this.state === "running" && !this.hasRoom()) await this.changed();
   }
 
   private async waitIdleUntilDeadline(): Promise<boolean> {
@@ -395,4 +486,16 @@ export class PartitionProcessor {
     }
     return true;
   }
+}
+
+/** Progress of one running loop over an `each` unit. */
+interface EachRun {
+  readonly events: readonly ReceivedEventData[];
+  /** Events started so far; set to the length when the rest is dropped. */
+  started: number;
+}
+
+/** Window slots a unit takes: one per event for a run of an event pipeline, else one. */
+function slotsOf(unit: WorkUnit): number {
+  return unit.each === true ? unit.events.length : 1;
 }

@@ -1,8 +1,11 @@
 /**
- * Pure grouping of one SDK batch into units of work: one unit per event routed to an event
- * pipeline; events routed to a batch pipeline are grouped into runs that keep the ordering mode's
- * promise (consecutive in the partition under `partition`, consecutive per key under `key`, all of
- * the batch's events of that pipeline under `none`).
+ * Pure grouping of one SDK batch into units of work. Events routed to a batch pipeline are grouped
+ * into runs that keep the ordering mode's promise (consecutive in the partition under `partition`,
+ * consecutive per key under `key`, all of the batch's events of that pipeline under `none`). Events
+ * routed to an event pipeline are grouped the same way under `partition` and `key` — they would run
+ * one after another anyway — into units marked `each`, which the processor runs event by event in
+ * one loop, so that the scheduling round trip is paid per run rather than per event; under `none`
+ * each such event is a unit of its own, free to run in parallel.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Pipeline } from "../handlers/pipeline.js";
@@ -12,10 +15,15 @@ import type { OrderingMode } from "./scheduler.js";
 export interface WorkUnit {
   /** The pipeline that runs the unit. */
   readonly pipeline: Pipeline;
-  /** Events, in sequence order; exactly one for an event pipeline. */
+  /** Events, in sequence order; for an event pipeline one, or a run when `each` is set. */
   readonly events: ReceivedEventData[];
   /** Ordering key (the partition key shared by every event), undefined when none. */
   readonly key: string | undefined;
+  /**
+   * Set on a run of an event pipeline's events: each event is run on its own (own attempts, own
+   * time limit, own failure decision, completed as it finishes), in order, one at a time.
+   */
+  readonly each?: boolean;
 }
 
 /** The ordering key of an event: its partition key; null and undefined mean none. */
@@ -39,18 +47,23 @@ export function groupIntoUnits(
     const pipeline = route(event);
     const key = keyOfEvent(event);
     const lane = laneOf(ordering, key, pipeline.name);
-    if (pipeline.kind === "event") {
+    if (pipeline.kind === "event" && ordering === "none") {
       units.push({ pipeline, events: [event], key });
       // An event unit ends any run in its lane: a later batch event must not overtake it.
       open.delete(lane);
       continue;
     }
+    // One pipeline per open run: an event of another pipeline ends the run in its lane.
     const current = open.get(lane);
     if (current !== undefined && current.pipeline === pipeline) {
       current.events.push(event);
       continue;
     }
-    const unit: WorkUnit = { pipeline, events: [event], key: ordering === "key" ? key : undefined };
+    const unitKey = ordering === "key" ? key : undefined;
+    const unit: WorkUnit =
+      pipeline.kind === "event"
+        ? { pipeline, events: [event], key: unitKey, each: true }
+        : { pipeline, events: [event], key: unitKey };
     units.push(unit);
     open.set(lane, unit);
   }

@@ -74,6 +74,24 @@ describe("PartitionProcessor backpressure", () => {
   });
 });
 
+describe("PartitionProcessor backpressure under partition ordering", () => {
+  it("counts each event of a run towards the window", async () => {
+    const { processor, handler } = await harness({ processing: { ordering: "partition" }, windowSize: 4 });
+    const gated = handler as GatedHandler;
+    const full = processor.enqueue(events(0, 6));
+    expect(await settled(full)).toBe(false);
+    expect(processor.status()).toMatchObject({ inFlight: 1, queued: 5 });
+    gated.release(0, 1);
+    // Four events left pending: still full.
+    await waitFor(() => gated.ends.length === 2);
+    expect(await settled(full)).toBe(false);
+    gated.release(2);
+    await waitFor(() => settled(full));
+    gated.release(3, 4, 5);
+    await waitFor(() => gated.ends.length === 6);
+  });
+});
+
 describe("PartitionProcessor checkpoints", () => {
   it("never checkpoints past an event that is still running", async () => {
     const { processor, handler, inner } = await harness({ processing: { concurrency: 3 } });
@@ -99,6 +117,21 @@ describe("PartitionProcessor checkpoints", () => {
     await processor.enqueue(events(5, 5));
     await waitFor(() => written(inner).at(-1) === 9);
     expect(written(inner)).toEqual([4, 9]);
+  });
+
+  it("checkpoints within a run of one batch as its events finish", async () => {
+    const { processor, handler, inner } = await harness({
+      processing: { ordering: "partition", checkpointEvery: 2 },
+    });
+    const gated = handler as GatedHandler;
+    await processor.enqueue(events(0, 6));
+    gated.release(0, 1, 2, 3);
+    await waitFor(() => written(inner).at(-1) === 3);
+    // Event 4 is still running: the run goes on, the checkpoint does not pass it.
+    expect(gated.starts.map((c) => c.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect(processor.status()).toMatchObject({ inFlight: 1, queued: 1, processed: 4 });
+    gated.release(4, 5);
+    await waitFor(() => written(inner).at(-1) === 5);
   });
 
   it("checkpoints new progress after T ms when fewer than N completed", async () => {

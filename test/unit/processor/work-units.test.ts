@@ -23,6 +23,28 @@ describe("groupIntoUnits", () => {
     expect(shape(groupIntoUnits(events, route, "partition"))).toEqual(["bulk:0,1,2,3"]);
   });
 
+  it("under partition ordering makes one run of consecutive events of an event pipeline", () => {
+    const { events, route } = batch(["a", "b", "a", "b", "c"], [0, 1, 3, 4]);
+    const units = groupIntoUnits(events, route, "partition");
+    expect(shape(units)).toEqual(["single:0,1", "bulk:2", "single:3,4"]);
+    expect(units.map((u) => u.each)).toEqual([true, undefined, true]);
+  });
+
+  it("under key ordering makes one run per key of an event pipeline's events", () => {
+    const { events, route } = batch(["a", "b", "a", "a", null], [0, 1, 2, 4]);
+    const units = groupIntoUnits(events, route, "key");
+    expect(shape(units)).toEqual(["single:0,2", "single:1", "bulk:3", "single:4"]);
+    expect(units.map((u) => u.key)).toEqual(["a", "b", "a", undefined]);
+  });
+
+  it("under none ordering gives each event of an event pipeline its own unit, with its key", () => {
+    const { events } = batch(["a", "a", null]);
+    const units = groupIntoUnits(events, () => single, "none");
+    expect(shape(units)).toEqual(["single:0", "single:1", "single:2"]);
+    expect(units.map((u) => u.key)).toEqual(["a", "a", undefined]);
+    expect(units.some((u) => u.each)).toBe(false);
+  });
+
   it("gives each event of an event pipeline its own unit, with its key", () => {
     const { events } = batch(["a", null]);
     const units = groupIntoUnits(events, () => single, "key");
