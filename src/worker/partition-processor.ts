@@ -7,10 +7,9 @@
  * fetches the partition's next batch, so this is the backpressure.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
-import { type CheckpointWriter, PartitionLostError } from "../checkpoint/guarded-store.js";
-import { type CheckpointPosition, CompletedPrefixTracker } from "../checkpoint/tracker.js";
+import { PartitionLostError } from "../checkpoint/guarded-store.js";
+import { CompletedPrefixTracker } from "../checkpoint/tracker.js";
 import { EhwError, toError } from "../errors.js";
-import type { HandlerRegistry } from "../handlers/registry.js";
 import type { Logger } from "../observability/logger.js";
 import {
   type AttemptContext,
@@ -18,85 +17,25 @@ import {
   type AttemptOutcome,
   runWithAttempts,
 } from "./attempts.js";
-import { PartitionCheckpointer, type PartitionIdentity } from "./checkpointer.js";
-import type { ProcessingConfig } from "./config.js";
-import type { FailureDecision, FailureHandler } from "./failure.js";
+import { ChangeNotifier } from "./change-notifier.js";
+import { PartitionCheckpointer } from "./checkpointer.js";
+import type { FailureDecision } from "./failure.js";
+import type {
+  PartitionCloseResult,
+  PartitionProcessorOptions,
+  PartitionState,
+  PartitionStatus,
+} from "./partition-types.js";
 import { OrderingScheduler } from "./scheduler.js";
 import { groupIntoUnits, type WorkUnit } from "./work-units.js";
 
-/**
- * `running`: accepting and processing; `stopped`: an event exhausted its attempts and the failure
- * handler said stop — nothing new starts, ownership is kept; `draining`: closing for shutdown;
- * `closed`: closed after shutdown; `lost`: closed because the partition was lost.
- */
-export type PartitionState = "running" | "stopped" | "draining" | "closed" | "lost";
-
-/** A snapshot of a partition processor, for `worker.status()`. */
-export interface PartitionStatus {
-  readonly partitionId: string;
-  readonly state: PartitionState;
-  /** Events whose unit is running (attempting or backing off). */
-  readonly inFlight: number;
-  /** Events waiting for their turn. */
-  readonly queued: number;
-  /** Events handled successfully since the partition was claimed. */
-  readonly processed: number;
-  /** Events whose last attempt failed. */
-  readonly failed: number;
-  /** The last checkpoint this processor wrote, if any. */
-  readonly lastCheckpoint: CheckpointPosition | undefined;
-}
-
-/** Result of {@link PartitionProcessor.close}. */
-export interface PartitionCloseResult {
-  /** True when every accepted event finished before the drain deadline (always false when lost). */
-  readonly drained: boolean;
-  /** The last checkpoint written, if any. */
-  readonly lastCheckpoint: CheckpointPosition | undefined;
-}
-
-/** The processing settings a processor uses. */
-export type PartitionProcessingOptions = Pick<
-  ProcessingConfig,
-  | "ordering"
-  | "concurrency"
-  | "maxBatchSize"
-  | "maxAttempts"
-  | "retryBaseDelayMs"
-  | "retryMaxDelayMs"
-  | "handlerTimeoutMs"
-  | "checkpointEvery"
-  | "checkpointIntervalMs"
->;
-
-/** Options of {@link PartitionProcessor}. */
-export interface PartitionProcessorOptions {
-  /** Which partition (and whose blob) this is. */
-  readonly identity: PartitionIdentity;
-  /** Ordering, concurrency, retries, time limit and checkpoint policy. */
-  readonly processing: PartitionProcessingOptions;
-  /** Routes events to pipelines. */
-  readonly registry: Pick<HandlerRegistry, "route">;
-  /** The guarded checkpoint store. */
-  readonly store: CheckpointWriter;
-  /** Decides what happens after an event's last failed attempt. */
-  readonly failureHandler: FailureHandler;
-  /** Parent logger; the processor logs under `component: "processor", partitionId`. */
-  readonly logger: Logger;
-  /** Drain time when `close("Shutdown")` comes without a deadline set, milliseconds. */
-  readonly drainTimeoutMs: number;
-  /**
-   * Units queued plus in flight before `enqueue` awaits; default max(concurrency, maxBatchSize), so
-   * one whole batch fits behind the running work.
-   */
-  readonly windowSize?: number;
-  /** Epoch milliseconds; default Date.now. */
-  readonly clock?: () => number;
-  /** Uniform random source for backoff jitter; default Math.random. */
-  readonly random?: () => number;
-  /** Called after every state change with a fresh status. */
-  readonly onStateChange?: (status: PartitionStatus) => void;
-}
+export type {
+  PartitionCloseResult,
+  PartitionProcessingOptions,
+  PartitionProcessorOptions,
+  PartitionState,
+  PartitionStatus,
+} from "./partition-types.js";
 
 /** One owned partition's processing; see the module comment. */
 export class PartitionProcessor {
@@ -110,7 +49,7 @@ export class PartitionProcessor {
   /** What every attempt of this partition shares; built once, not per event. */
   private readonly attemptContext: AttemptContext;
   private readonly clock: () => number;
-  private waiters: Array<() => void> = [];
+  private readonly changes = new ChangeNotifier();
   /** The window's bound: see `windowSize`. */
   private readonly windowSize: number;
   /**
@@ -450,23 +389,7 @@ export class PartitionProcessor {
   }
 
   private notify(): void {
-    // Called after every event: without waiters, nothing to swap or allocate.
-    if (this.waiters.length === 0) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  private changed(timeoutMs?: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const wake = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.waiters.push(wake);
-      if (timeoutMs !== undefined) timer = setTimeout(wake, Math.max(0, timeoutMs));
-    });
+    this.changes.notify();
   }
 
   /** Whether another unit may be queued: see `windowSize` and `taken`. */
@@ -475,14 +398,14 @@ export class PartitionProcessor {
   }
 
   private async waitForRoom(): Promise<void> {
-    while (this.state === "running" && !this.hasRoom()) await this.changed();
+    while (this.state === "running" && !this.hasRoom()) await this.changes.changed();
   }
 
   private async waitIdleUntilDeadline(): Promise<boolean> {
     while (!this.scheduler.isIdle()) {
       const remaining = (this.deadlineAtMs ?? 0) - this.clock();
       if (remaining <= 0) return false;
-      await this.changed(remaining);
+      await this.changes.changed(remaining);
     }
     return true;
   }

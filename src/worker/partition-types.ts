@@ -1,0 +1,84 @@
+/**
+ * The public types of a partition processor: its states, status snapshot, close result and options.
+ */
+import type { CheckpointWriter } from "../checkpoint/guarded-store.js";
+import type { CheckpointPosition } from "../checkpoint/tracker.js";
+import type { HandlerRegistry } from "../handlers/registry.js";
+import type { Logger } from "../observability/logger.js";
+import type { PartitionIdentity } from "./checkpointer.js";
+import type { ProcessingConfig } from "./config.js";
+import type { FailureHandler } from "./failure.js";
+
+/**
+ * `running`: accepting and processing; `stopped`: an event exhausted its attempts and the failure
+ * handler said stop — nothing new starts, ownership is kept; `draining`: closing for shutdown;
+ * `closed`: closed after shutdown; `lost`: closed because the partition was lost.
+ */
+export type PartitionState = "running" | "stopped" | "draining" | "closed" | "lost";
+
+/** A snapshot of a partition processor, for `worker.status()`. */
+export interface PartitionStatus {
+  readonly partitionId: string;
+  readonly state: PartitionState;
+  /** Events whose unit is running (attempting or backing off). */
+  readonly inFlight: number;
+  /** Events waiting for their turn. */
+  readonly queued: number;
+  /** Events handled successfully since the partition was claimed. */
+  readonly processed: number;
+  /** Events whose last attempt failed. */
+  readonly failed: number;
+  /** The last checkpoint this processor wrote, if any. */
+  readonly lastCheckpoint: CheckpointPosition | undefined;
+}
+
+/** Result of {@link PartitionProcessor.close}. */
+export interface PartitionCloseResult {
+  /** True when every accepted event finished before the drain deadline (always false when lost). */
+  readonly drained: boolean;
+  /** The last checkpoint written, if any. */
+  readonly lastCheckpoint: CheckpointPosition | undefined;
+}
+
+/** The processing settings a processor uses. */
+export type PartitionProcessingOptions = Pick<
+  ProcessingConfig,
+  | "ordering"
+  | "concurrency"
+  | "maxBatchSize"
+  | "maxAttempts"
+  | "retryBaseDelayMs"
+  | "retryMaxDelayMs"
+  | "handlerTimeoutMs"
+  | "checkpointEvery"
+  | "checkpointIntervalMs"
+>;
+
+/** Options of {@link PartitionProcessor}. */
+export interface PartitionProcessorOptions {
+  /** Which partition (and whose blob) this is. */
+  readonly identity: PartitionIdentity;
+  /** Ordering, concurrency, retries, time limit and checkpoint policy. */
+  readonly processing: PartitionProcessingOptions;
+  /** Routes events to pipelines. */
+  readonly registry: Pick<HandlerRegistry, "route">;
+  /** The guarded checkpoint store. */
+  readonly store: CheckpointWriter;
+  /** Decides what happens after an event's last failed attempt. */
+  readonly failureHandler: FailureHandler;
+  /** Parent logger; the processor logs under `component: "processor", partitionId`. */
+  readonly logger: Logger;
+  /** Drain time when `close("Shutdown")` comes without a deadline set, milliseconds. */
+  readonly drainTimeoutMs: number;
+  /**
+   * Units queued plus in flight before `enqueue` awaits; default max(concurrency, maxBatchSize), so
+   * one whole batch fits behind the running work.
+   */
+  readonly windowSize?: number;
+  /** Epoch milliseconds; default Date.now. */
+  readonly clock?: () => number;
+  /** Uniform random source for backoff jitter; default Math.random. */
+  readonly random?: () => number;
+  /** Called after every state change with a fresh status. */
+  readonly onStateChange?: (status: PartitionStatus) => void;
+}
