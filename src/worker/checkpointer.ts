@@ -120,7 +120,14 @@ export class PartitionCheckpointer {
   }
 
   private async loop(): Promise<void> {
+    let first = true;
     do {
+      // Requests made while a write was in flight are coalesced into one more write, but only once
+      // the policy says so again: otherwise, with events flowing, each write would be followed at
+      // once by another holding only the few events finished during it, many more writes than one
+      // per N. What is not due yet is left to the interval timer (armForRest) or to `flush`.
+      if (!first && !this.policy.isDue(this.clock(), this.options.tracker.uncheckpointedCount)) return;
+      first = false;
       this.again = false;
       if (this.disabled) return;
       const position = this.options.tracker.pendingCheckpoint();

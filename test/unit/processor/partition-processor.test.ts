@@ -134,6 +134,32 @@ describe("PartitionProcessor checkpoints", () => {
     await waitFor(() => written(inner).at(-1) === 5);
   });
 
+  it("after a write, waits for N more completions rather than writing the few finished during it", async () => {
+    const { processor, handler, inner } = await harness({
+      processing: { ordering: "partition", checkpointEvery: 5, checkpointIntervalMs: 60_000 },
+      windowSize: 16,
+    });
+    const gated = handler as GatedHandler;
+    let release: () => void = () => {};
+    inner.gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await processor.enqueue(events(0, 12));
+    gated.release(0, 1, 2, 3, 4, 5, 6);
+    // The write at 4 is held; events 5 and 6 finish meanwhile.
+    await waitFor(() => gated.ends.length === 7);
+    inner.gate = undefined;
+    release();
+    await waitFor(() => written(inner).length === 1);
+    gated.release(7, 8);
+    await waitFor(() => gated.ends.length === 9);
+    expect(written(inner)).toEqual([4]);
+    gated.release(9);
+    await waitFor(() => written(inner).at(-1) === 9);
+    expect(written(inner)).toEqual([4, 9]);
+    gated.release(10, 11);
+  });
+
   it("checkpoints new progress after T ms when fewer than N completed", async () => {
     const { processor, handler, inner } = await harness({
       processing: { checkpointEvery: 1000, checkpointIntervalMs: 100 },
