@@ -15,7 +15,9 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 # Manifests first so the dependency layer is reused while only sources change.
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# `npm install` honours the lock's versions; `npm ci` refuses this lock because it cannot list
+# Biome's native binaries for every platform (some registries serve only Linux's).
+RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -24,7 +26,7 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime

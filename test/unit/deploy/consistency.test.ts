@@ -257,7 +257,7 @@ describe("image contents", () => {
       ]),
     );
     const deps = parseDockerfile(readRepoFile("Dockerfile")).filter((i) => i.keyword === "RUN");
-    expect(deps.map((i) => i.args).join("\n")).toContain("npm ci --omit=dev");
+    expect(deps.map((i) => i.args).join("\n")).toContain("npm install --omit=dev");
     expect(JSON.parse(readRepoFile("package.json")).type).toBe("module");
   });
 });
