@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { dirname, resolve } from "node:path";
+import { defaultDeadLetterContainer } from "../deadletter/naming.js";
 import { ConfigError } from "../errors.js";
 import {
   type CompiledHandlersConfig,
@@ -27,6 +28,7 @@ import {
   parseChoice,
   parseInteger,
   parseString,
+  reject,
   settingWithValue,
   sourceLabel,
 } from "./config/values.js";
@@ -42,6 +44,7 @@ export { SECTION_KEYS, SETTINGS } from "./config/settings.js";
 export type { StartPositionSpec } from "./config/start-position.js";
 export { describeStartPosition, toEventPosition } from "./config/start-position.js";
 export type {
+  DeadLetterConfig,
   EventHubsConfig,
   LoadBalancingConfig,
   LoadBalancingStrategy,
@@ -55,6 +58,7 @@ export { LOAD_BALANCING_STRATEGIES, LOG_LEVELS, ORDERING_MODES, WORKER_DEFAULTS 
 export type { OrderingMode } from "./scheduler.js";
 
 import {
+  type DeadLetterConfig,
   type EventHubsConfig,
   LOAD_BALANCING_STRATEGIES,
   LOG_LEVELS,
@@ -181,6 +185,24 @@ function compileStorage(raw: RawWorkerOptions): StorageConfig {
   });
   const createContainer = parseBoolean("createContainer", must(raw, "createContainer"));
   return { connectionString, accountUrl, containerName, createContainer };
+}
+
+/** The dead-letter container: the setting (Blob naming rules, not the checkpoint container) or the default. */
+function compileDeadLetter(raw: RawWorkerOptions, storage: StorageConfig): DeadLetterConfig {
+  const setting = raw.deadLetterContainer;
+  if (setting === undefined) return { containerName: defaultDeadLetterContainer(storage.containerName) };
+  const name = parseString("deadLetterContainer", setting);
+  if (name.length < 3 || name.length > 63 || !/^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/.test(name)) {
+    reject(
+      "deadLetterContainer",
+      setting,
+      "must be 3 to 63 characters of lower-case letters, digits and single hyphens, starting and ending with a letter or digit",
+    );
+  }
+  // Dead-letter documents beside ownership and checkpoint blobs would make both harder to read.
+  if (name === storage.containerName)
+    reject("deadLetterContainer", setting, "must differ from containerName");
+  return { containerName: name };
 }
 
 /** An integer setting with its minimum, returned with its raw form for cross checks. */
@@ -329,9 +351,11 @@ export function compileWorkerConfig(
   options: CompileWorkerConfigOptions,
 ): WorkerConfig {
   const full = applyWorkerDefaults(raw, options.randomUUID);
+  const storage = compileStorage(full);
   const config: WorkerConfig = {
     eventHubs: compileEventHubs(full),
-    storage: compileStorage(full),
+    storage,
+    deadLetter: compileDeadLetter(full, storage),
     processing: compileProcessing(full),
     loadBalancing: compileLoadBalancing(full),
     sdkRetry: compileSdkRetry(full),
@@ -361,6 +385,7 @@ export function describeConfig(config: WorkerConfig): Record<string, unknown> {
       containerName: storage.containerName,
       createContainer: storage.createContainer,
     },
+    deadLetter: { ...config.deadLetter },
     processing: {
       ...processing,
       startPosition: describeStartPosition(processing.startPosition),

@@ -62,6 +62,11 @@ export const SETTINGS = {
     defaultText: "true",
     meaning: "create the container when it does not exist (true | false)",
   }),
+  deadLetterContainer: spec("dead-letter-container", {
+    defaultText: "<containerName>-deadletter",
+    meaning:
+      "blob container (in the checkpoint storage account) for dead-lettered events, one JSON document per event; created like the checkpoint container",
+  }),
   checkpointEvery: spec("checkpoint-every", {
     defaultText: "100",
     meaning: "completed events between checkpoints, ≥ 1",

@@ -40,6 +40,12 @@ export interface StorageConfig {
   readonly createContainer: boolean;
 }
 
+/** Where dead-lettered events go (pipelines with the `deadletter` failure policy). */
+export interface DeadLetterConfig {
+  /** Blob container in the checkpoint storage account; default `<containerName>-deadletter`. */
+  readonly containerName: string;
+}
+
 /** Per-partition processing. */
 export interface ProcessingConfig {
   /** Checkpoint after this many events joined the completed prefix; default 100, ≥ 1. */
@@ -103,6 +109,7 @@ export interface SdkRetryConfig {
 export interface WorkerConfig {
   readonly eventHubs: EventHubsConfig;
   readonly storage: StorageConfig;
+  readonly deadLetter: DeadLetterConfig;
   readonly processing: ProcessingConfig;
   readonly loadBalancing: LoadBalancingConfig;
   readonly sdkRetry: SdkRetryConfig;
