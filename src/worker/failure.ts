@@ -23,6 +23,11 @@ export interface ExhaustedEvent {
   readonly partitionId: string;
   /** Pipeline name. */
   readonly pipeline: string;
+  /**
+   * Fired on ownership loss or at the drain deadline; work the handler does for the event (a
+   * dead-letter write being retried) gives up then, and the event is not counted as complete.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**

@@ -345,6 +345,7 @@ export class PartitionProcessor {
         attempts: outcome.attempts,
         partitionId: this.partitionId,
         pipeline: unit.pipeline.name,
+        signal: this.abort.signal,
       });
     } catch (err) {
       this.logger.error({ err, sequenceNumber: event.sequenceNumber }, "failure handler threw; stopping");
