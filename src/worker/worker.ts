@@ -21,12 +21,14 @@ import {
   prepareCheckpointContainer,
 } from "../checkpoint/blob-store.js";
 import { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
+import { withPoisonChecks } from "../deadletter/poison.js";
+import { prepareFailureHandling } from "../deadletter/worker-setup.js";
 import { EhwError } from "../errors.js";
 import { type HandlerRegistry, loadHandlerRegistry } from "../handlers/registry.js";
 import { type Logger, redactSecrets, silentLogger } from "../observability/logger.js";
 import { toEventPosition, type WorkerConfig } from "./config.js";
 import { createConsumerClient, probeEventHub } from "./connect.js";
-import { type FailureHandler, reportingFailureHandler } from "./failure.js";
+import type { FailureHandler } from "./failure.js";
 import type { StopOptions, StopResult, WorkerState, WorkerStatus } from "./lifecycle.js";
 import { PartitionProcessor, type PartitionStatus } from "./partition-processor.js";
 
@@ -36,7 +38,10 @@ export interface WorkerOptions {
   readonly logger?: Logger;
   /** Handlers already loaded; default: loaded from `config.handlers` at start and closed at stop. */
   readonly registry?: HandlerRegistry;
-  /** What happens after an event's last failed attempt; default: report and stop the partition. */
+  /**
+   * What happens after an event's last failed attempt; default: each pipeline's `onFailure` policy
+   * (`deadletter` into `config.deadLetter.containerName`, `stop`, or `skip`).
+   */
   readonly failureHandler?: FailureHandler;
   /** Credential for namespace / account URL auth; default a DefaultAzureCredential. */
   readonly credential?: TokenCredential;
@@ -64,7 +69,7 @@ export class Worker {
   private readonly byPump = new WeakMap<PartitionContext, PartitionProcessor>();
   /** The last error the SDK reported per partition: the cause of an unexpected pump close. */
   private readonly lastErrors = new Map<string, Record<string, unknown>>();
-  private readonly failureHandler: FailureHandler;
+  private failureHandler: FailureHandler | undefined;
   private registry: HandlerRegistry | undefined;
   private client: EventHubConsumerClient | undefined;
   private subscription: Subscription | undefined;
@@ -83,7 +88,7 @@ export class Worker {
     const parent = options.logger ?? silentLogger();
     this.logger = parent.child({ component: "worker" });
     this.idField = "workerId" in parent.bindings() ? {} : { workerId: this.ownerId };
-    this.failureHandler = options.failureHandler ?? reportingFailureHandler(this.logger);
+    this.failureHandler = options.failureHandler;
   }
 
   /** Lifecycle state. */
@@ -146,6 +151,19 @@ export class Worker {
         }));
       const containerClient = createContainerClient(config.storage, { credential: this.options.credential });
       await prepareCheckpointContainer(containerClient, config.storage, this.logger);
+      // Poison checks (maxEventBytes, expectJson) apply to injected registries as well.
+      this.registry = withPoisonChecks(this.registry, config.handlers);
+      this.failureHandler ??= (
+        await prepareFailureHandling({
+          handlers: config.handlers,
+          storage: config.storage,
+          deadLetterContainer: config.deadLetter.containerName,
+          eventHubName: config.eventHubs.eventHubName,
+          consumerGroup: config.eventHubs.consumerGroup,
+          logger: this.logger,
+          credential: this.options.credential,
+        })
+      ).failureHandler;
       this.store = new GuardedCheckpointStore(createBlobCheckpointStore(containerClient), {
         ownerId: this.ownerId,
         records: new BlobPartitionRecords(containerClient),
@@ -210,7 +228,13 @@ export class Worker {
     const store = this.store;
     const registry = this.registry;
     const client = this.client;
-    if (store === undefined || registry === undefined || client === undefined) {
+    const failureHandler = this.failureHandler;
+    if (
+      store === undefined ||
+      registry === undefined ||
+      client === undefined ||
+      failureHandler === undefined
+    ) {
       throw new EhwError("WORKER_MISUSE", "a partition opened before the worker started");
     }
     const processor = new PartitionProcessor({
@@ -223,7 +247,7 @@ export class Worker {
       processing: config.processing,
       registry,
       store,
-      failureHandler: this.failureHandler,
+      failureHandler,
       logger: this.logger,
       drainTimeoutMs: config.shutdown.drainTimeoutMs,
       onStateChange: (status) => this.onPartitionState(status),
