@@ -6,6 +6,7 @@
 import { EhwError, HandlerFailedError, toError } from "../errors.js";
 import type { PipelineRunContext } from "../handlers/pipeline.js";
 import type { Logger } from "../observability/logger.js";
+import type { PartitionObserver } from "../observability/observer.js";
 import { DeadlineWatch } from "./deadline-watch.js";
 import { backoffDelayMs, sleep } from "./retry.js";
 import type { WorkUnit } from "./work-units.js";
@@ -38,6 +39,8 @@ export interface AttemptContext {
   readonly logger: Logger;
   /** Uniform random source for backoff jitter; default Math.random. */
   readonly random?: () => number;
+  /** Receives the duration of every attempt (metrics); default none, and then nothing is timed. */
+  readonly observer?: Pick<PartitionObserver, "handlerAttempt">;
 }
 
 /** Runs the unit until an attempt succeeds, the budget is spent, or the signal fires. */
@@ -52,12 +55,15 @@ export async function runWithAttempts(
     if (ctx.signal.aborted) return { kind: "aborted", attempts: attempt };
     attempt += 1;
     let error: Error;
+    const startedAt = ctx.observer === undefined ? 0 : performance.now();
     try {
       await runAttempt(unit, attempt, options.handlerTimeoutMs, ctx);
       return { kind: "done", attempts: attempt };
     } catch (err) {
       if (ctx.signal.aborted) return { kind: "aborted", attempts: attempt };
       error = toError(err);
+    } finally {
+      ctx.observer?.handlerAttempt(unit.pipeline.name, (performance.now() - startedAt) / 1000);
     }
     // A handler may say that trying again cannot help by throwing one of our errors marked so.
     const retriable = !(error instanceof EhwError) || error.retriable;

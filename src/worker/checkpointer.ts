@@ -8,6 +8,7 @@ import { CheckpointRefusedError, type CheckpointWriter } from "../checkpoint/gua
 import { CheckpointPolicy } from "../checkpoint/policy.js";
 import type { CheckpointPosition, CompletedPrefixTracker } from "../checkpoint/tracker.js";
 import type { Logger } from "../observability/logger.js";
+import type { PartitionObserver } from "../observability/observer.js";
 
 /** Which partition's checkpoint blob is written. */
 export interface PartitionIdentity {
@@ -33,6 +34,8 @@ export interface PartitionCheckpointerOptions {
   readonly logger: Logger;
   /** Epoch milliseconds; default Date.now. */
   readonly clock?: () => number;
+  /** Receives every write's outcome and duration (metrics); default none. */
+  readonly observer?: Pick<PartitionObserver, "checkpointWritten">;
   /** Called when the store refused a write because this worker does not own the partition. */
   readonly onNotOwner?: () => void;
 }
@@ -139,10 +142,13 @@ export class PartitionCheckpointer {
   private async write(position: CheckpointPosition): Promise<boolean> {
     const { identity, store, tracker, logger } = this.options;
     const checkpoint: Checkpoint = { ...identity, ...position };
+    const startedAt = performance.now();
     try {
       await store.updateCheckpoint(checkpoint);
     } catch (err) {
       this.failures += 1;
+      const outcome = err instanceof CheckpointRefusedError ? "refused" : "failed";
+      this.options.observer?.checkpointWritten(outcome, (performance.now() - startedAt) / 1000);
       if (err instanceof CheckpointRefusedError && err.reason === "not-owner") {
         logger.warn(
           { sequenceNumber: position.sequenceNumber, err },
@@ -172,6 +178,7 @@ export class PartitionCheckpointer {
       this.arm(retryMs);
       return false;
     }
+    this.options.observer?.checkpointWritten("ok", (performance.now() - startedAt) / 1000);
     tracker.markCheckpointed(position.sequenceNumber);
     this.policy.markCheckpointed(this.clock());
     this.last = position;

@@ -5,6 +5,7 @@ import type { CheckpointWriter } from "../checkpoint/guarded-store.js";
 import type { CheckpointPosition } from "../checkpoint/tracker.js";
 import type { HandlerRegistry } from "../handlers/registry.js";
 import type { Logger } from "../observability/logger.js";
+import type { PartitionObserver } from "../observability/observer.js";
 import type { PartitionIdentity } from "./checkpointer.js";
 import type { ProcessingConfig } from "./config.js";
 import type { FailureHandler } from "./failure.js";
@@ -81,4 +82,6 @@ export interface PartitionProcessorOptions {
   readonly random?: () => number;
   /** Called after every state change with a fresh status. */
   readonly onStateChange?: (status: PartitionStatus) => void;
+  /** Receives counts and durations (metrics); default none, so nothing is measured. */
+  readonly observer?: PartitionObserver;
 }
