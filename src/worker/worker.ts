@@ -312,7 +312,10 @@ export class Worker {
   }
 
   private onPartitionState(status: PartitionStatus): void {
-    if (status.state === "lost") return this.onPartitionLost(status);
+    if (status.state === "lost") {
+      this.onPartitionLost(status);
+      return;
+    }
     if (status.state !== "stopped") return;
     this.logger.error(
       { ...this.idField, partitionId: status.partitionId, checkpoint: status.lastCheckpoint?.sequenceNumber },
