@@ -406,3 +406,32 @@ function repeatedFlags(
   }
   return [...repeated];
 }
+
+/**
+ * `ehw deadletter`'s options: {@link readRawInspectOptions} plus the worker's `deadLetterContainer`
+ * setting (`--dead-letter-container`, `EHW_DEAD_LETTER_CONTAINER`, or the config file key; flag >
+ * env > file), so the command finds the container the fleet writes to.
+ */
+export function readRawDeadLetterOptions(
+  command: string,
+  argv: string[],
+  commandFlags: Readonly<Record<string, CommandFlagSpec>>,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): RawInspectOptionsResult {
+  const flagName = SETTINGS.deadLetterContainer.flag.slice(2);
+  // `config` is a shared flag already; asking for it again returns its value to read the file.
+  const extra = { [flagName]: { type: "string" }, config: { type: "string" } } as const;
+  const read = readRawInspectOptions(command, argv, { ...commandFlags, ...extra }, env, cwd);
+  if (read.help) return read;
+  const { config, [flagName]: flagValue, ...flags } = read.flags;
+  const values: Record<string, string[]> = {};
+  if (typeof flagValue === "string") values[SETTINGS.deadLetterContainer.flag] = [flagValue];
+  if (typeof config === "string") values[CONFIG_FLAG] = [config];
+  const setting =
+    fromFlag(values, "deadLetterContainer") ??
+    fromEnv(env, "deadLetterContainer") ??
+    fromFile(readConfigFile(values, env, cwd), "deadLetterContainer");
+  const raw = setting === undefined ? read.raw : { ...read.raw, deadLetterContainer: setting };
+  return { raw, flags, help: false };
+}

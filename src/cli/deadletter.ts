@@ -21,7 +21,7 @@ import { createDeadLetterStore, type DeadLetterEntry, type DeadLetterStore } fro
 import { ConfigError, EhwError } from "../errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import { sendFailure } from "../producer/client.js";
-import { readRawInspectOptions } from "./config-source.js";
+import { readRawDeadLetterOptions } from "./config-source.js";
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -33,9 +33,10 @@ Lists or re-sends the events the worker dead-lettered (one JSON document per eve
 dead-letter container). Connection settings are the worker's: --eventhub-connection-string /
 EHW_EVENTHUB_CONNECTION_STRING (or --eventhub-namespace), --eventhub-name, --consumer-group,
 --storage-connection-string / EHW_STORAGE_CONNECTION_STRING (or --storage-account-url),
---container-name, and --config <worker config file>. Prefer env vars for connection strings.
+--container-name, --dead-letter-container / EHW_DEAD_LETTER_CONTAINER [default:
+<container-name>-deadletter], and --config <worker config file>. Prefer env vars for connection
+strings.
 
-  --dead-letter-container NAME  dead-letter container [default: <container-name>-deadletter]
   --partition ID                only documents of this source partition
   --pipeline NAME               only documents of this pipeline
   --limit N                     at most N documents (in partition, sequence number order)
@@ -64,7 +65,7 @@ function readOptions(argv: string[]): DeadLetterCommandOptions | number {
     return EXIT_USAGE;
   }
   try {
-    const read = readRawInspectOptions(
+    const read = readRawDeadLetterOptions(
       `deadletter ${action}`,
       rest,
       DEAD_LETTER_FLAGS[action],

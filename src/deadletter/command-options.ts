@@ -1,7 +1,7 @@
 /**
- * Options of `ehw deadletter list|replay`: the worker's connection settings (compiled by the
- * worker's own validation, so the command accepts exactly what `ehw run` accepts) plus the
- * command's own flags, validated here. Pure: the raw values come from the CLI's config source.
+ * Options of `ehw deadletter list|replay`: the worker's connection and dead-letter container
+ * settings (compiled by the worker's own validation, so the command accepts exactly what `ehw run`
+ * accepts) plus the command's own flags, validated here. Pure: the raw values come from the CLI's config source.
  */
 import { ConfigError } from "../errors.js";
 import {
@@ -10,7 +10,6 @@ import {
   type RawWorkerOptions,
   type StorageConfig,
 } from "../worker/config.js";
-import { defaultDeadLetterContainer } from "./naming.js";
 
 /** The two actions of `ehw deadletter`. */
 export type DeadLetterAction = "list" | "replay";
@@ -23,7 +22,6 @@ export interface RawDeadLetterFlags {
   readonly json?: boolean;
   readonly "to-hub"?: string;
   readonly "dry-run"?: boolean;
-  readonly "dead-letter-container"?: string;
 }
 
 /** Compiled options of `ehw deadletter`. */
@@ -34,7 +32,7 @@ export interface DeadLetterCommandOptions {
   readonly eventHubs: EventHubsConfig;
   /** The storage account (the checkpoint settings). */
   readonly storage: StorageConfig;
-  /** Dead-letter container; default `<containerName>-deadletter`. */
+  /** Dead-letter container: the worker's `deadLetterContainer` setting, default `<containerName>-deadletter`. */
   readonly deadLetterContainer: string;
   /** Only this partition's documents; default all. */
   readonly partitionId: string | undefined;
@@ -57,14 +55,12 @@ export const DEAD_LETTER_FLAGS = {
     pipeline: { type: "string" },
     limit: { type: "string" },
     json: { type: "boolean" },
-    "dead-letter-container": { type: "string" },
   },
   replay: {
     partition: { type: "string" },
     pipeline: { type: "string" },
     limit: { type: "string" },
     json: { type: "boolean" },
-    "dead-letter-container": { type: "string" },
     "to-hub": { type: "string" },
     "dry-run": { type: "boolean" },
   },
@@ -88,17 +84,6 @@ function positiveInteger(flag: string, value: string | undefined): number | unde
   return Number(value);
 }
 
-/** Blob container naming rules (3–63 of a-z, 0-9 and single hyphens, alphanumeric at both ends). */
-function containerName(flag: string, value: string): string {
-  if (!/^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/.test(value) || value.length < 3 || value.length > 63) {
-    fail(
-      flag,
-      `must be a blob container name (3-63 lower-case letters, digits, single hyphens), got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
-}
-
 /**
  * Compiles the command's options. Throws ConfigError naming the flag or setting; connection
  * strings never appear in a message.
@@ -113,15 +98,11 @@ export function compileDeadLetterCommandOptions(
   // reads; it means nothing here.
   const { ownershipExpirationMs: _unused, ...connection } = raw;
   const worker = compileWorkerConfig(connection, { baseDir, randomUUID: () => "deadletter" });
-  const container = nonEmpty("--dead-letter-container", flags["dead-letter-container"]);
   return {
     action,
     eventHubs: worker.eventHubs,
     storage: worker.storage,
-    deadLetterContainer:
-      container === undefined
-        ? defaultDeadLetterContainer(worker.storage.containerName)
-        : containerName("--dead-letter-container", container),
+    deadLetterContainer: worker.deadLetter.containerName,
     partitionId: nonEmpty("--partition", flags.partition),
     pipeline: nonEmpty("--pipeline", flags.pipeline),
     limit: positiveInteger("--limit", flags.limit),
