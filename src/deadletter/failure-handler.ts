@@ -87,12 +87,6 @@ export function usesDeadLetter(pipelines: readonly CompiledPipelineSpec[]): bool
   return pipelines.some((p) => (p.onFailure ?? DEFAULT_FAILURE_POLICY) === "deadletter");
 }
 
-/** The unit's own abort signal, when the processor passes one (ownership loss, drain deadline). */
-function unitSignal(failure: ExhaustedEvent): AbortSignal | undefined {
-  const signal = (failure as { signal?: unknown }).signal;
-  return signal instanceof AbortSignal ? signal : undefined;
-}
-
 /** Builds the handler; see the module comment. */
 export function policyFailureHandler(options: PolicyFailureHandlerOptions): PolicyFailureHandler {
   if (options.writer === undefined && usesDeadLetter(options.pipelines)) {
@@ -174,9 +168,7 @@ class PolicyFailures implements PolicyFailureHandler {
 
   /** Writes one document per event of the unit, in sequence order; rejects if any is not written. */
   private async deadLetter(failure: ExhaustedEvent): Promise<string[]> {
-    const signals = [this.options.signal, unitSignal(failure)].filter(
-      (s): s is AbortSignal => s !== undefined,
-    );
+    const signals = [this.options.signal, failure.signal].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
     const deadLetteredAtMs = this.clock();
     const first = failure.events[0] ?? failure.event;

@@ -1,7 +1,7 @@
 /**
- * The seam an event passes through once its last attempt failed. The default reports the failure
- * and stops the partition; dead-lettering plugs in here later ("resolved" = the event counts as
- * complete and the checkpoint may pass it).
+ * The seam an event passes through once its last attempt failed ("resolved" = the event counts as
+ * complete and the checkpoint may pass it). The worker's default applies each pipeline's policy
+ * (src/deadletter/failure-handler.ts); `reportingFailureHandler` reports and stops.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Logger } from "../observability/logger.js";
