@@ -7,6 +7,7 @@ import {
   compileHandlersConfig,
   type RawHandlersOptions,
 } from "../handlers/config.js";
+import { compileObservabilityConfig } from "../observability/config.js";
 import { redactSecrets } from "../observability/logger.js";
 import {
   checkAccountUrl,
@@ -362,6 +363,7 @@ export function compileWorkerConfig(
     shutdown: { drainTimeoutMs: int(full, "drainTimeoutMs", 0) },
     handlers: compileHandlers(full, options.baseDir),
     logLevel: parseChoice("logLevel", must(full, "logLevel"), LOG_LEVELS),
+    observability: compileObservabilityConfig(full),
   };
   return deepFreeze(config);
 }
@@ -405,6 +407,7 @@ export function describeConfig(config: WorkerConfig): Record<string, unknown> {
       routes: config.handlers.routes,
     },
     logLevel: config.logLevel,
+    observability: { ...config.observability },
   };
 }
 

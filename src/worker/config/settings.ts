@@ -149,6 +149,20 @@ export const SETTINGS = {
     defaultText: "info",
     meaning: "fatal | error | warn | info | debug | trace | silent",
   }),
+  metricsPort: spec("metrics-port", {
+    defaultText: "9464",
+    meaning:
+      "port on which ehw run serves /metrics, /healthz and /readyz: 0-65535 (0 = a free port, logged) | off",
+  }),
+  metricsHost: spec("metrics-host", {
+    defaultText: "127.0.0.1",
+    meaning:
+      "interface of the metrics and health server; 0.0.0.0 in containers, so scrapers and probes reach it",
+  }),
+  statusIntervalMs: spec("status-interval-ms", {
+    defaultText: "0",
+    meaning: "milliseconds between 'worker status' log lines of ehw run, ≥ 0 (0 = none)",
+  }),
   handler: spec("handler", {
     meaning: "shortcut for one handler in pipeline default: log | ledger | a module path | a package name",
   }),

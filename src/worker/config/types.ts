@@ -1,4 +1,5 @@
 import type { CompiledHandlersConfig } from "../../handlers/config.js";
+import type { ObservabilityConfig } from "../../observability/config.js";
 import type { OrderingMode } from "../scheduler.js";
 import type { SettingKey } from "./settings.js";
 import type { StartPositionSpec } from "./start-position.js";
@@ -121,6 +122,8 @@ export interface WorkerConfig {
   readonly handlers: CompiledHandlersConfig;
   /** Default `info`. */
   readonly logLevel: LogLevel;
+  /** The metrics and health server and the status line of `ehw run`. */
+  readonly observability: ObservabilityConfig;
 }
 
 /** Default values of the settings that have one (`ownerId`'s is generated per process). */
@@ -149,4 +152,7 @@ export const WORKER_DEFAULTS = {
   maxRetries: 10,
   tryTimeoutMs: 60_000,
   logLevel: "info",
+  metricsPort: 9464,
+  metricsHost: "127.0.0.1",
+  statusIntervalMs: 0,
 } as const satisfies Partial<Record<SettingKey, unknown>>;
