@@ -1,0 +1,101 @@
+/**
+ * The worker's own failure handling, built from its config alone: pipelines dead-letter by
+ * default into `<containerName>-deadletter`, and a pipeline's input checks apply.
+ */
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../../src/observability/logger.js";
+import { compileWorkerConfig, type RawWorkerOptions } from "../../../src/worker/config.js";
+import { Worker } from "../../../src/worker/worker.js";
+import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { checkpointOf, documentsIn, flags, sendToPartition0 } from "./support.js";
+
+const FAILING = fileURLToPath(new URL("../../fixtures/deadletter/failing.mjs", import.meta.url));
+const QUICK = {
+  updateIntervalMs: "1000",
+  ownershipExpirationMs: "4000",
+  strategy: "greedy",
+  retryDelayMs: "200",
+  maxWaitTimeMs: "100",
+  checkpointEvery: "1",
+  checkpointIntervalMs: "200",
+  maxAttempts: "2",
+  retryBaseDelayMs: "10",
+  retryMaxDelayMs: "20",
+};
+const workers: Worker[] = [];
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.stop({ deadlineMs: 2000 });
+});
+
+/** Quick timing as in the other dead-letter tests, the handler section from a config file, no injected parts. */
+function config(hubName: string, containerName: string, extra: Record<string, string> = {}) {
+  const { emulator, azurite } = testStack();
+  const raw: RawWorkerOptions = {
+    ...flags({
+      eventHubConnectionString: emulator.connectionString,
+      eventHubName: hubName,
+      storageConnectionString: azurite.connectionString,
+      containerName,
+      ...QUICK,
+      ...extra,
+    }),
+    handlerSections: {
+      value: {
+        handlers: { failing: { module: FAILING } },
+        pipelines: {
+          default: ["failing"],
+          small: { handlers: ["failing"], maxEventBytes: 32 },
+        },
+        routes: { property: "route", map: { small: "small" } },
+      },
+      source: { kind: "file", name: "handlers", path: FAILING },
+    },
+  };
+  return compileWorkerConfig(raw, { baseDir: process.cwd() });
+}
+
+describe("Worker failure handling from config", () => {
+  it("dead-letters into <containerName>-deadletter by default and applies maxEventBytes", async () => {
+    const { hubName } = await freshHub(1);
+    const { containerName, containerClient } = await freshContainer();
+    const worker = new Worker(config(hubName, containerName), { logger: silentLogger() });
+    workers.push(worker);
+    await worker.start();
+    await sendToPartition0(hubName, [
+      { body: { n: 0 } },
+      { body: { n: 1 }, properties: { fail: true } },
+      { body: { n: 2, pad: "x".repeat(64) }, properties: { route: "small" } },
+      { body: { n: 3 } },
+    ]);
+    await waitFor(async () => (await checkpointOf(containerClient, hubName))?.sequenceNumber === 3, {
+      timeoutMs: 30_000,
+      what: "a checkpoint at 3",
+    });
+    const docs = (await documentsIn(`${containerName}-deadletter`)).map((d) => d.doc);
+    expect(docs.map((d) => [d.sequenceNumber, d.pipeline, d.attempts])).toEqual([
+      [1, "default", 2],
+      [2, "small", 1],
+    ]);
+    expect(docs[1]?.error.name).toBe("PoisonEventError");
+    expect(worker.status().partitions[0]?.state).toBe("running");
+  });
+
+  it("uses the configured dead-letter container", async () => {
+    const { hubName } = await freshHub(1);
+    const { containerName, containerClient } = await freshContainer();
+    const deadLetterContainer = `${containerName}-dl2`;
+    const worker = new Worker(config(hubName, containerName, { deadLetterContainer }), {
+      logger: silentLogger(),
+    });
+    workers.push(worker);
+    await worker.start();
+    await sendToPartition0(hubName, [{ body: { n: 0 }, properties: { fail: true } }, { body: { n: 1 } }]);
+    await waitFor(async () => (await checkpointOf(containerClient, hubName))?.sequenceNumber === 1, {
+      timeoutMs: 30_000,
+      what: "a checkpoint at 1",
+    });
+    expect((await documentsIn(deadLetterContainer)).map((d) => d.doc.sequenceNumber)).toEqual([0]);
+  });
+});
