@@ -11,6 +11,7 @@ import { PartitionLostError } from "../checkpoint/guarded-store.js";
 import { CompletedPrefixTracker } from "../checkpoint/tracker.js";
 import { EhwError, toError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
+import type { UnitOutcome } from "../observability/observer.js";
 import {
   type AttemptContext,
   type AttemptOptions,
@@ -88,6 +89,7 @@ export class PartitionProcessor {
       checkpointIntervalMs: processing.checkpointIntervalMs,
       logger: this.logger,
       clock: this.clock,
+      observer: options.observer,
       onNotOwner: () => this.markLost("checkpoint refused: partition not owned"),
     });
     this.attemptOptions = processing;
@@ -101,6 +103,7 @@ export class PartitionProcessor {
       signal: this.abort.signal,
       logger: this.logger,
       random: options.random,
+      observer: options.observer,
     };
   }
 
@@ -123,22 +126,21 @@ export class PartitionProcessor {
   }
 
   /**
-   * Accepts a batch from the SDK (sequence order). Resolves once every event is scheduled and the
+   * Accepts a batch from the SDK (sequence order), with the partition's last enqueued sequence
+   * number when the SDK tracks it (for lag). Resolves once every event is scheduled and the
    * window has room again. While the partition is stopped it resolves only when the processor
    * closes, so the SDK fetches nothing more; while closing it resolves at once.
    */
-  async enqueue(events: ReceivedEventData[]): Promise<void> {
+  async enqueue(events: ReceivedEventData[], lastEnqueuedSequenceNumber?: number): Promise<void> {
     this.throwIfLost();
     if (this.state === "stopped") {
       await this.closed;
       return this.throwIfLost();
     }
     if (this.state !== "running") return;
-    const units = groupIntoUnits(
-      this.trackAll(events),
-      this.options.registry.route,
-      this.options.processing.ordering,
-    );
+    const fresh = this.trackAll(events);
+    this.options.observer?.received(fresh.length, this.lastTracked, lastEnqueuedSequenceNumber);
+    const units = groupIntoUnits(fresh, this.options.registry.route, this.options.processing.ordering);
     for (const unit of units) {
       // Awaiting only when full: an await per unit costs a turn of the microtask queue each.
       if (!this.hasRoom()) await this.waitForRoom();
@@ -317,7 +319,14 @@ export class PartitionProcessor {
   private async runUnit(unit: WorkUnit): Promise<boolean> {
     try {
       const outcome = await runWithAttempts(unit, this.attemptOptions, this.attemptContext);
-      const complete = outcome.kind === "done" || (await this.afterExhausted(unit, outcome)) === "resolved";
+      const decision = outcome.kind === "done" ? "resolved" : await this.afterExhausted(unit, outcome);
+      const complete = decision === "resolved";
+      this.options.observer?.unitEnded(
+        unit.pipeline.name,
+        unit.events.length,
+        unitOutcome(outcome, decision),
+        outcome.attempts,
+      );
       if (complete && this.state !== "lost") {
         for (const event of unit.events) this.tracker.complete(event.sequenceNumber);
         if (outcome.kind === "done") this.counts.processed += unit.events.length;
@@ -422,4 +431,11 @@ interface EachRun {
 /** Window slots a unit takes: one per event for a run of an event pipeline, else one. */
 function slotsOf(unit: WorkUnit): number {
   return unit.each === true ? unit.events.length : 1;
+}
+
+/** The metrics outcome of a unit: an exhausted unit the failure handler resolved was dead-lettered. */
+function unitOutcome(outcome: AttemptOutcome, decision: FailureDecision): UnitOutcome {
+  if (outcome.kind === "done") return "processed";
+  if (outcome.kind === "aborted") return "aborted";
+  return decision === "resolved" ? "deadLettered" : "failed";
 }
