@@ -14,6 +14,7 @@ import type {
   SubscriptionEventHandlers,
 } from "@azure/event-hubs";
 import type { TokenCredential } from "@azure/identity";
+import type { ContainerClient } from "@azure/storage-blob";
 import { BlobPartitionRecords } from "../checkpoint/blob-records.js";
 import {
   createBlobCheckpointStore,
@@ -26,6 +27,7 @@ import { prepareFailureHandling } from "../deadletter/worker-setup.js";
 import { EhwError } from "../errors.js";
 import { type HandlerRegistry, loadHandlerRegistry } from "../handlers/registry.js";
 import { type Logger, redactSecrets, silentLogger } from "../observability/logger.js";
+import type { WorkerObserver } from "../observability/observer.js";
 import { toEventPosition, type WorkerConfig } from "./config.js";
 import { createConsumerClient, probeEventHub } from "./connect.js";
 import type { FailureHandler } from "./failure.js";
@@ -49,6 +51,8 @@ export interface WorkerOptions {
   readonly handlerBaseDir?: string;
   /** Milliseconds the start-up check of the hub may take; default 15000. */
   readonly probeTimeoutMs?: number;
+  /** Receives ownership changes and per-partition counts (metrics); default none, so nothing is measured. */
+  readonly observer?: WorkerObserver;
 }
 
 /** Milliseconds allowed past the drain deadline for final checkpoints and abandoning ownership. */
@@ -74,6 +78,7 @@ export class Worker {
   private client: EventHubConsumerClient | undefined;
   private subscription: Subscription | undefined;
   private store: GuardedCheckpointStore | undefined;
+  private containerClient: ContainerClient | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<StopResult> | undefined;
   private drainDeadlineAtMs: number | undefined;
@@ -139,6 +144,20 @@ export class Worker {
     };
   }
 
+  /** Reads the hub's properties through the worker's client (readiness probes); rejects when it cannot. */
+  async probeEventHub(signal: AbortSignal): Promise<void> {
+    if (this.client === undefined) throw new EhwError("WORKER_NOT_RUNNING", "the worker has no client");
+    await this.client.getEventHubProperties({ abortSignal: signal });
+  }
+
+  /** Checks that the checkpoint container exists and answers (readiness probes); rejects otherwise. */
+  async probeCheckpointStore(signal: AbortSignal): Promise<void> {
+    if (this.containerClient === undefined) throw new EhwError("WORKER_NOT_RUNNING", "no checkpoint store");
+    if (!(await this.containerClient.exists({ abortSignal: signal }))) {
+      throw new EhwError("CHECKPOINT_CONTAINER_MISSING", "the checkpoint container does not exist");
+    }
+  }
+
   private async doStart(): Promise<void> {
     const { config } = this;
     try {
@@ -150,6 +169,7 @@ export class Worker {
           baseDir: this.options.handlerBaseDir,
         }));
       const containerClient = createContainerClient(config.storage, { credential: this.options.credential });
+      this.containerClient = containerClient;
       await prepareCheckpointContainer(containerClient, config.storage, this.logger);
       // Poison checks (maxEventBytes, expectJson) apply to injected registries as well.
       this.registry = withPoisonChecks(this.registry, config.handlers);
@@ -182,6 +202,8 @@ export class Worker {
         maxWaitTimeInSeconds: config.processing.maxWaitTimeMs / 1000,
         prefetchCount: config.processing.prefetchCount,
         startPosition: this.startPosition(hub.partitionIds),
+        // Lag metrics need the last-enqueued properties; they cost a little per delivery otherwise.
+        trackLastEnqueuedEventProperties: this.options.observer !== undefined,
       });
       this.setState("running");
     } catch (err) {
@@ -211,7 +233,7 @@ export class Worker {
       processEvents: async (events: ReceivedEventData[], ctx: PartitionContext) => {
         const processor = this.byPump.get(ctx) ?? this.openPartition(ctx);
         // Rejects with PartitionLostError once the guarded store knows the partition is lost.
-        await processor.enqueue(events);
+        await processor.enqueue(events, ctx.lastEnqueuedEventProperties?.sequenceNumber);
       },
       processClose: async (reason, ctx) => {
         await this.closePartition(ctx, reason);
@@ -251,6 +273,7 @@ export class Worker {
       logger: this.logger,
       drainTimeoutMs: config.shutdown.drainTimeoutMs,
       onStateChange: (status) => this.onPartitionState(status),
+      observer: this.options.observer?.partitionClaimed(partitionId, store.lastSequenceNumber(partitionId)),
     });
     if (this.drainDeadlineAtMs !== undefined) processor.setDrainDeadline(this.drainDeadlineAtMs);
     this.processors.set(partitionId, processor);
@@ -268,6 +291,7 @@ export class Worker {
     if (processor === undefined) return;
     const result = await processor.close(reason);
     if (this.processors.get(partitionId) === processor) this.processors.delete(partitionId);
+    this.options.observer?.partitionClosed(partitionId, reason);
     if (this.current === "draining" && !result.drained) this.allDrained = false;
     if (reason === "Shutdown" && this.current === "running") await this.relinquish(partitionId);
     // A loss was logged when the processor went lost (onPartitionLost), possibly long before.
