@@ -6,6 +6,13 @@
  * "partition released" or "partition lost to another worker" and fields `partitionId`, `reason`.
  * Errors that prevent a start go to stderr as one `ehw run: <message>` line.
  *
+ * Observability: unless metricsPort is `off` (default 9464 on 127.0.0.1; containers set metricsHost
+ * 0.0.0.0), an info line "metrics and health endpoints listening" with `host`, `port` and `url`
+ * comes before the worker starts; `/metrics`, `/healthz` and `/readyz` are served there until the
+ * process ends. A taken default port only logs a warning; a port that was set must bind (exit 1).
+ * With statusIntervalMs > 0, an info line "worker status" with `state` and `partitions` follows every
+ * statusIntervalMs milliseconds.
+ *
  * Exit codes:
  * - 0: stopped by a signal and every accepted event finished and was checkpointed in time;
  * - 1: could not start (storage or hub unreachable, credentials refused, a handler failed to
@@ -22,6 +29,7 @@
  */
 import { ConfigError, EhwError } from "../errors.js";
 import { createLogger, type Logger, redactSecrets } from "../observability/logger.js";
+import { startWorkerObservability, type WorkerObservability } from "../observability/worker-observability.js";
 import { compileWorkerConfig, describeConfig, type WorkerConfig } from "../worker/config.js";
 import { Worker } from "../worker/worker.js";
 import { readRawWorkerOptions, WORKER_OPTIONS_HELP } from "./config-source.js";
@@ -39,7 +47,15 @@ export async function main(argv: string[]): Promise<number> {
   if (typeof config === "number") return config;
   const logger = createLogger({ level: config.logLevel, base: { workerId: config.loadBalancing.ownerId } });
   logger.info({ config: describeConfig(config) }, "starting worker");
-  const worker = new Worker(config, { logger });
+  // Before the worker exists, so /readyz answers 503 while it starts; a port asked for must bind.
+  let observability: WorkerObservability;
+  try {
+    observability = await startWorkerObservability({ config: config.observability, logger });
+  } catch (err) {
+    return await failedStart(err, logger);
+  }
+  const worker = new Worker(config, { logger, observer: observability.metrics });
+  observability.attach(worker);
   const signals = listenForSignals(logger);
   try {
     const started = worker.start().then(
@@ -57,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     return await finish(drained ? 0 : EXIT_FAILURE, logger);
   } finally {
     signals.dispose();
+    await observability.close();
   }
 }
 
