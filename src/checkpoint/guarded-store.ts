@@ -195,7 +195,10 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
       // The load balancer sends no ETag for a partition that has no ownership blob yet.
       if (request.etag === undefined && request.ownerId !== "") {
         const created = await this.options.records.createOwnership(request);
-        if (created !== undefined) claimed.push(created);
+        if (created !== undefined) {
+          this.logger.debug({ partitionId: request.partitionId }, "ownership record created");
+          claimed.push(created);
+        }
       } else {
         conditional.push(request);
       }

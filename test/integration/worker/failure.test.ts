@@ -50,7 +50,8 @@ describe("ehw run, a failing handler", () => {
       configFile,
       JSON.stringify({
         handlers: { rec: { module: RECORDER, options: { file, failId: "1-5" } } },
-        pipelines: { default: ["rec"] },
+        // `stop`, not the default `deadletter`: this test is about the partition that stops.
+        pipelines: { default: { handlers: ["rec"], onFailure: "stop" } },
       }),
     );
     const env = ledgerWorkerEnv(hubName, containerName, "unused", {
