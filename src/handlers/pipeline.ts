@@ -1,4 +1,4 @@
-import { EhwError, HandlerFailedError, HandlerLoadError } from "../errors.js";
+import { EhwError, HandlerFailedError, HandlerLoadError, toError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { EventHandler, HandlerContext, ReceivedEventData } from "./contract.js";
 
@@ -68,7 +68,8 @@ function stepFailure(
 ): HandlerFailedError {
   const first = events[0];
   const where = first === undefined ? "" : ` at sequence number ${first.sequenceNumber}`;
-  const reason = err instanceof Error ? err.message : String(err);
+  // toError: a thrown object reads as its JSON, not "[object Object]".
+  const reason = toError(err).message;
   return new HandlerFailedError(
     `handler "${step}" of pipeline "${pipeline}" failed on partition ${ctx.partitionId}${where}, attempt ${ctx.attempt}: ${reason}`,
     {

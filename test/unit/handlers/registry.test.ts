@@ -220,6 +220,23 @@ describe("createPipeline", () => {
     expect((err as HandlerFailedError).retriable).toBe(false);
   });
 
+  it("names a thrown non-Error value by its content", async () => {
+    const pipeline = createPipeline("p", [
+      {
+        name: "thrower",
+        handler: {
+          handle() {
+            throw { status: 503 };
+          },
+        },
+      },
+    ]);
+    const err = await pipeline.run([fakeEvent(1)], runContext()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HandlerFailedError);
+    expect((err as HandlerFailedError).message).toContain('{"status":503}');
+    expect((err as HandlerFailedError).cause).toEqual({ status: 503 });
+  });
+
   it("does not start further handlers once the signal fired", async () => {
     const controller = new AbortController();
     const ran: string[] = [];
