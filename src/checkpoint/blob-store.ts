@@ -7,28 +7,10 @@
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
+import { errorCodes, isCredentialFailure, STORAGE_UNREACHABLE_CODES } from "../connectivity.js";
 import { ConfigError, ConnectionError, type EhwError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { StorageConfig } from "../worker/config.js";
-
-/** Network error codes that mean "the endpoint cannot be reached". */
-const UNREACHABLE_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "REQUEST_SEND_ERROR",
-]);
-
-/** Error names of @azure/identity when no credential could produce a token. */
-const CREDENTIAL_ERROR_NAMES = new Set([
-  "CredentialUnavailableError",
-  "AuthenticationError",
-  "AggregateAuthenticationError",
-]);
 
 /** Options of {@link createContainerClient}. */
 export interface ContainerClientOptions {
@@ -124,7 +106,7 @@ export function translateStorageError(err: unknown, where: StorageErrorContext):
   const status = fieldOf(err, "statusCode");
   const context = { host: where.host, containerName: where.containerName, statusCode: status };
   const codes = errorCodes(err);
-  if ([...codes].some((c) => UNREACHABLE_CODES.has(c))) {
+  if ([...codes].some((c) => STORAGE_UNREACHABLE_CODES.has(c))) {
     return new ConnectionError(
       `cannot reach blob storage at ${where.host} to ${where.operation} (${[...codes].join(", ")}): check the storage account name / BlobEndpoint and that the account is reachable from here`,
       { cause: err, retriable: true, context },
@@ -136,7 +118,7 @@ export function translateStorageError(err: unknown, where: StorageErrorContext):
       { cause: err, retriable: false, context },
     );
   }
-  if (errorNames(err).some((n) => CREDENTIAL_ERROR_NAMES.has(n))) {
+  if (isCredentialFailure(err)) {
     return new ConnectionError(
       `DefaultAzureCredential could not get a token for blob storage at ${where.host}: sign in (az login), or configure a managed / workload identity`,
       { cause: err, retriable: false, context },
@@ -206,28 +188,4 @@ function fieldOf(err: unknown, key: string): number | undefined {
   if (typeof err !== "object" || err === null) return undefined;
   const value = (err as Record<string, unknown>)[key];
   return typeof value === "number" ? value : undefined;
-}
-
-/** `code` values along the cause chain (network errors nest inside RestError and AggregateError). */
-function errorCodes(err: unknown, seen = new Set<unknown>()): Set<string> {
-  const codes = new Set<string>();
-  for (const e of chain(err, seen)) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string") codes.add(code);
-  }
-  return codes;
-}
-
-function errorNames(err: unknown): string[] {
-  return chain(err, new Set()).map((e) => String((e as { name?: unknown }).name));
-}
-
-function chain(err: unknown, seen: Set<unknown>): object[] {
-  if (typeof err !== "object" || err === null || seen.has(err)) return [];
-  seen.add(err);
-  const out: object[] = [err];
-  out.push(...chain((err as { cause?: unknown }).cause, seen));
-  const nested = (err as { errors?: unknown }).errors;
-  if (Array.isArray(nested)) for (const e of nested) out.push(...chain(e, seen));
-  return out;
 }

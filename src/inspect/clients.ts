@@ -13,6 +13,12 @@ import {
   createContainerClient,
   storageEndpointHost,
 } from "../checkpoint/blob-store.js";
+import {
+  EVENT_HUBS_UNREACHABLE_CODES,
+  errorCodes,
+  isCredentialFailure,
+  isUnreachable,
+} from "../connectivity.js";
 import { ConfigError, ConnectionError, type EhwError } from "../errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import { rootSdkError } from "../producer/client.js";
@@ -114,26 +120,6 @@ export function openInspectClients(
   };
 }
 
-/** Network error codes that mean "the endpoint cannot be reached". */
-const UNREACHABLE_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ServiceCommunicationError",
-  "ServiceUnavailableError",
-]);
-
-/** Error names of @azure/identity when no credential could produce a token. */
-const CREDENTIAL_ERROR_NAMES = new Set([
-  "CredentialUnavailableError",
-  "AuthenticationError",
-  "AggregateAuthenticationError",
-]);
-
 /** Where an Event Hubs call went and what it tried, for {@link translateEventHubsError}. */
 export interface EventHubsErrorContext {
   readonly host: string;
@@ -149,11 +135,7 @@ export interface EventHubsErrorContext {
 export function translateEventHubsError(err: unknown, where: EventHubsErrorContext): EhwError {
   if (err instanceof ConnectionError || err instanceof ConfigError) return err;
   const root = rootSdkError(err);
-  const errors = causeChain(err);
-  const codes = new Set(
-    errors.map((e) => (e as { code?: unknown }).code).filter((c) => typeof c === "string"),
-  );
-  const names = new Set(errors.map((e) => String((e as { name?: unknown }).name)));
+  const codes = errorCodes(err);
   const hub = `event hub '${where.eventHubName}' at ${where.host}`;
   const context = { host: where.host, eventHubName: where.eventHubName, codes: [...codes] };
   if (codes.has("MessagingEntityNotFoundError")) {
@@ -168,13 +150,13 @@ export function translateEventHubsError(err: unknown, where: EventHubsErrorConte
       { cause: err, retriable: false, context },
     );
   }
-  if ([...names].some((n) => CREDENTIAL_ERROR_NAMES.has(n))) {
+  if (isCredentialFailure(err)) {
     return new ConnectionError(
       `DefaultAzureCredential could not get a token for ${hub}: sign in (az login), or configure a managed / workload identity`,
       { cause: err, retriable: false, context },
     );
   }
-  if ([...codes].some((c) => UNREACHABLE_CODES.has(c))) {
+  if (isUnreachable(err, EVENT_HUBS_UNREACHABLE_CODES)) {
     return new ConnectionError(
       `cannot reach ${hub} to ${where.operation} (${[...codes].join(", ")}): check the Endpoint / namespace and that it is reachable from here`,
       { cause: err, retriable: true, context },
@@ -186,14 +168,4 @@ export function translateEventHubsError(err: unknown, where: EventHubsErrorConte
     retriable: true,
     context,
   });
-}
-
-/** The error, its causes and the members of aggregate errors (core-amqp retries nest them). */
-function causeChain(err: unknown, seen = new Set<unknown>()): object[] {
-  if (typeof err !== "object" || err === null || seen.has(err)) return [];
-  seen.add(err);
-  const out: object[] = [err, ...causeChain((err as { cause?: unknown }).cause, seen)];
-  const nested = (err as { errors?: unknown }).errors;
-  if (Array.isArray(nested)) for (const e of nested) out.push(...causeChain(e, seen));
-  return out;
 }

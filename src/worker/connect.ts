@@ -11,28 +11,14 @@ import {
   type RetryOptions,
 } from "@azure/event-hubs";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import {
+  EVENT_HUBS_UNREACHABLE_CODES,
+  errorCodes,
+  errorNames,
+  isCredentialFailure,
+} from "../connectivity.js";
 import { ConfigError, ConnectionError, type EhwError } from "../errors.js";
 import type { WorkerConfig } from "./config.js";
-
-/** Network error codes that mean "the endpoint cannot be reached". */
-const UNREACHABLE_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ServiceCommunicationError",
-  "ConnectionForcedError",
-  "ServiceUnavailableError",
-]);
-
-const CREDENTIAL_ERROR_NAMES = new Set([
-  "CredentialUnavailableError",
-  "AuthenticationError",
-  "AggregateAuthenticationError",
-]);
 
 /** The consumer client of a worker: identifier = owner id, load balancing and retries from config. */
 export function createConsumerClient(
@@ -122,8 +108,8 @@ export async function probeEventHub(
 /** Translates an Event Hubs SDK error met while probing; classified by code and name only. */
 export function translateEventHubsError(err: unknown, config: WorkerConfig, timeoutMs: number): EhwError {
   const { endpointHost: host, eventHubName, consumerGroup } = config.eventHubs;
-  const codes = collect(err, "code");
-  const names = collect(err, "name");
+  const codes = errorCodes(err);
+  const names = errorNames(err);
   const context = { host, eventHubName, codes: [...codes] };
   if (codes.has("MessagingEntityNotFoundError")) {
     return new ConfigError(
@@ -137,13 +123,13 @@ export function translateEventHubsError(err: unknown, config: WorkerConfig, time
       { cause: err, retriable: false, context },
     );
   }
-  if ([...names].some((n) => CREDENTIAL_ERROR_NAMES.has(n))) {
+  if (isCredentialFailure(err)) {
     return new ConnectionError(
       `DefaultAzureCredential could not get a token for Event Hubs at ${host}: sign in (az login), or configure a managed / workload identity`,
       { cause: err, retriable: false, context },
     );
   }
-  if ([...codes].some((c) => UNREACHABLE_CODES.has(c))) {
+  if ([...codes].some((c) => EVENT_HUBS_UNREACHABLE_CODES.has(c))) {
     return new ConnectionError(
       `cannot reach Event Hubs at ${host} (${[...codes].join(", ")}): check the namespace / Endpoint in the connection string and that it is reachable from here`,
       { cause: err, retriable: true, context },
@@ -160,21 +146,4 @@ export function translateEventHubsError(err: unknown, config: WorkerConfig, time
     `cannot read event hub "${eventHubName}" at ${host}${detail ? ` (${detail})` : ""}`,
     { cause: err, retriable: true, context },
   );
-}
-
-/** Values of one string field along the cause / AggregateError chain. */
-function collect(err: unknown, field: "code" | "name"): Set<string> {
-  const out = new Set<string>();
-  const seen = new Set<unknown>();
-  const visit = (e: unknown): void => {
-    if (typeof e !== "object" || e === null || seen.has(e)) return;
-    seen.add(e);
-    const value = (e as Record<string, unknown>)[field];
-    if (typeof value === "string") out.add(value);
-    visit((e as { cause?: unknown }).cause);
-    const nested = (e as { errors?: unknown }).errors;
-    if (Array.isArray(nested)) for (const inner of nested) visit(inner);
-  };
-  visit(err);
-  return out;
 }
