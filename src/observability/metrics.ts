@@ -340,7 +340,7 @@ export class WorkerMetrics implements WorkerObserver {
       ],
       [
         "partition_lag_events",
-        "Last enqueued sequence number minus the last received one, per owned partition.",
+        "Last enqueued sequence number (read every 5 s) minus the last received one, per owned partition.",
         "gauge",
         () =>
           this.ownedPartitions().flatMap((p) => {

@@ -21,8 +21,8 @@ export type UnitOutcome = "processed" | "failed" | "deadLettered" | "aborted";
 export interface PartitionObserver {
   /**
    * A batch from the SDK was accepted: `count` new events, the sequence number of the last one
-   * received so far, and the partition's last enqueued sequence number as the SDK reported it with
-   * the batch (`trackLastEnqueuedEventProperties`), when known.
+   * received so far, and the partition's last enqueued sequence number when known (the worker reads
+   * it from the partition's properties every few seconds and reports it with a count of 0).
    */
   received(
     count: number,

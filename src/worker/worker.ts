@@ -31,6 +31,7 @@ import type { WorkerObserver } from "../observability/observer.js";
 import { toEventPosition, type WorkerConfig } from "./config.js";
 import { createConsumerClient, probeEventHub } from "./connect.js";
 import type { FailureHandler } from "./failure.js";
+import { LagReader } from "./lag-reader.js";
 import type { StopOptions, StopResult, WorkerState, WorkerStatus } from "./lifecycle.js";
 import { PartitionProcessor, type PartitionStatus } from "./partition-processor.js";
 
@@ -77,6 +78,8 @@ export class Worker {
   private registry: HandlerRegistry | undefined;
   private client: EventHubConsumerClient | undefined;
   private subscription: Subscription | undefined;
+  /** Reads owned partitions' last enqueued sequence numbers for the lag metric; only with an observer. */
+  private lagReader: LagReader | undefined;
   private store: GuardedCheckpointStore | undefined;
   private containerClient: ContainerClient | undefined;
   private starting: Promise<void> | undefined;
@@ -192,6 +195,10 @@ export class Worker {
         logger: this.logger,
       });
       this.client = createConsumerClient(config, this.store, this.options.credential);
+      if (this.options.observer !== undefined) {
+        this.lagReader = new LagReader(this.client, this.logger);
+        this.lagReader.start();
+      }
       const hub = await probeEventHub(this.client, config, this.options.probeTimeoutMs ?? 15_000);
       this.logger.info(
         { ...this.idField, partitionIds: hub.partitionIds, namespace: this.client.fullyQualifiedNamespace },
@@ -202,8 +209,6 @@ export class Worker {
         maxWaitTimeInSeconds: config.processing.maxWaitTimeMs / 1000,
         prefetchCount: config.processing.prefetchCount,
         startPosition: this.startPosition(hub.partitionIds),
-        // Lag metrics need the last-enqueued properties; they cost a little per delivery otherwise.
-        trackLastEnqueuedEventProperties: this.options.observer !== undefined,
       });
       this.setState("running");
     } catch (err) {
@@ -233,7 +238,7 @@ export class Worker {
       processEvents: async (events: ReceivedEventData[], ctx: PartitionContext) => {
         const processor = this.byPump.get(ctx) ?? this.openPartition(ctx);
         // Rejects with PartitionLostError once the guarded store knows the partition is lost.
-        await processor.enqueue(events, ctx.lastEnqueuedEventProperties?.sequenceNumber);
+        await processor.enqueue(events);
       },
       processClose: async (reason, ctx) => {
         await this.closePartition(ctx, reason);
@@ -259,6 +264,10 @@ export class Worker {
     ) {
       throw new EhwError("WORKER_MISUSE", "a partition opened before the worker started");
     }
+    const observer = this.options.observer?.partitionClaimed(
+      partitionId,
+      store.lastSequenceNumber(partitionId),
+    );
     const processor = new PartitionProcessor({
       identity: {
         fullyQualifiedNamespace: client.fullyQualifiedNamespace,
@@ -273,8 +282,9 @@ export class Worker {
       logger: this.logger,
       drainTimeoutMs: config.shutdown.drainTimeoutMs,
       onStateChange: (status) => this.onPartitionState(status),
-      observer: this.options.observer?.partitionClaimed(partitionId, store.lastSequenceNumber(partitionId)),
+      observer,
     });
+    if (observer !== undefined) this.lagReader?.track(partitionId, observer);
     if (this.drainDeadlineAtMs !== undefined) processor.setDrainDeadline(this.drainDeadlineAtMs);
     this.processors.set(partitionId, processor);
     this.byPump.set(ctx, processor);
@@ -290,7 +300,10 @@ export class Worker {
     const processor = this.byPump.get(ctx);
     if (processor === undefined) return;
     const result = await processor.close(reason);
-    if (this.processors.get(partitionId) === processor) this.processors.delete(partitionId);
+    if (this.processors.get(partitionId) === processor) {
+      this.processors.delete(partitionId);
+      this.lagReader?.untrack(partitionId);
+    }
     this.options.observer?.partitionClosed(partitionId, reason);
     if (this.current === "draining" && !result.drained) this.allDrained = false;
     if (reason === "Shutdown" && this.current === "running") await this.relinquish(partitionId);
@@ -408,6 +421,8 @@ export class Worker {
 
   /** Closes the client and, when the worker loaded them, the handlers; logs failures. */
   private async release(): Promise<void> {
+    this.lagReader?.stop();
+    this.lagReader = undefined;
     const client = this.client;
     this.client = undefined;
     if (client !== undefined && !(await within(client.close(), CLIENT_CLOSE_MS))) {
