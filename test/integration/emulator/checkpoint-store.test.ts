@@ -2,28 +2,16 @@
  * The emulator with the SDK's BlobCheckpointStore on the Azurite the global setup started:
  * checkpoint and resume, and two consumers splitting the partitions through ownership blobs.
  */
-import {
-  type CheckpointStore,
-  EventHubConsumerClient,
-  EventHubProducerClient,
-  earliestEventPosition,
-} from "@azure/event-hubs";
+import { type CheckpointStore, EventHubConsumerClient, earliestEventPosition } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorServer } from "../../../src/emulator/index.js";
+import { describe, expect, it } from "vitest";
 import { freshContainer } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { Closer, FAST_RETRY, freshHub, startTestEmulator } from "./harness.js";
+import { FAST_RETRY, useTestEmulator } from "./harness.js";
 
 describe("emulator with BlobCheckpointStore on Azurite", () => {
-  let emulator: EmulatorServer;
-  const closer = new Closer();
-
-  beforeAll(async () => {
-    emulator = await startTestEmulator();
-  });
-  afterEach(() => closer.closeAll());
-  afterAll(() => emulator.close());
+  const env = useTestEmulator();
+  const { closer } = env;
 
   async function store(): Promise<CheckpointStore> {
     const { containerClient } = await freshContainer("emu-ckpt");
@@ -32,7 +20,7 @@ describe("emulator with BlobCheckpointStore on Azurite", () => {
 
   function consumer(hub: string, checkpointStore: CheckpointStore): EventHubConsumerClient {
     return closer.add(
-      new EventHubConsumerClient("$Default", emulator.connectionString(), hub, checkpointStore, {
+      new EventHubConsumerClient("$Default", env.emulator.connectionString(), hub, checkpointStore, {
         retryOptions: FAST_RETRY,
         loadBalancingOptions: {
           strategy: "balanced",
@@ -44,11 +32,9 @@ describe("emulator with BlobCheckpointStore on Azurite", () => {
   }
 
   it("resumes after the last checkpoint when a consumer restarts", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     const checkpointStore = await store();
-    const producer = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const producer = env.producer(hub);
     await producer.sendBatch(
       Array.from({ length: 10 }, (_, i) => ({ body: i })),
       { partitionId: "0" },
@@ -97,7 +83,7 @@ describe("emulator with BlobCheckpointStore on Azurite", () => {
   });
 
   it("lets two consumers split the partitions and each read only its own", async () => {
-    const hub = freshHub(emulator, 4);
+    const hub = env.hub(4);
     const checkpointStore = await store();
     const owned = [new Set<string>(), new Set<string>()];
     const seen: Array<Array<{ partitionId: string; body: unknown }>> = [[], []];
@@ -130,9 +116,7 @@ describe("emulator with BlobCheckpointStore on Azurite", () => {
     };
     await waitFor(split, { timeoutMs: 30_000, what: "a disjoint 2/2 split" });
 
-    const producer = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const producer = env.producer(hub);
     for (const partitionId of ["0", "1", "2", "3"])
       await producer.sendBatch([{ body: `p${partitionId}` }], { partitionId });
     await waitFor(() => (seen[0]?.length ?? 0) + (seen[1]?.length ?? 0) >= 4, {

@@ -3,7 +3,8 @@
  * test, short SDK retries so failures surface in seconds, and clients closed in teardown.
  */
 import { randomBytes } from "node:crypto";
-import type { RetryOptions } from "@azure/event-hubs";
+import { EventHubConsumerClient, EventHubProducerClient, type RetryOptions } from "@azure/event-hubs";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { type EmulatorServer, type RawEmulatorConfig, startEmulator } from "../../../src/emulator/index.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 
@@ -59,4 +60,51 @@ export class Closer {
     }
     if (errors.length > 0) throw new AggregateError(errors, "closing test clients failed");
   }
+}
+
+/** One emulator per test file with its clients: see {@link useTestEmulator}. */
+export interface TestEmulator {
+  /** The running emulator; set by the file's `beforeAll`. */
+  readonly emulator: EmulatorServer;
+  /** Clients and subscriptions registered here are closed after each test. */
+  readonly closer: Closer;
+  /** A fresh hub with `partitionCount` partitions; returns its name. */
+  hub(partitionCount?: number, consumerGroups?: string[]): string;
+  /** A producer on `hub` with {@link FAST_RETRY}, closed after the test. */
+  producer(hub: string): EventHubProducerClient;
+  /** A consumer of `consumerGroup` (default `$Default`) on `hub` with {@link FAST_RETRY}, closed after the test. */
+  consumer(hub: string, consumerGroup?: string): EventHubConsumerClient;
+}
+
+/**
+ * Registers the hooks of a conformance test file: starts an emulator before all tests, closes the
+ * test's clients after each and the emulator after all.
+ */
+export function useTestEmulator(overrides: RawEmulatorConfig = {}): TestEmulator {
+  let emulator: EmulatorServer | undefined;
+  const closer = new Closer();
+  beforeAll(async () => {
+    emulator = await startTestEmulator(overrides);
+  });
+  afterEach(() => closer.closeAll());
+  afterAll(() => emulator?.close());
+  const running = (): EmulatorServer => {
+    if (emulator === undefined) throw new Error("the test emulator is not started (used outside a test?)");
+    return emulator;
+  };
+  return {
+    get emulator() {
+      return running();
+    },
+    closer,
+    hub: (partitionCount, consumerGroups) => freshHub(running(), partitionCount, consumerGroups),
+    producer: (hub) =>
+      closer.add(new EventHubProducerClient(running().connectionString(), hub, { retryOptions: FAST_RETRY })),
+    consumer: (hub, consumerGroup = "$Default") =>
+      closer.add(
+        new EventHubConsumerClient(consumerGroup, running().connectionString(), hub, {
+          retryOptions: FAST_RETRY,
+        }),
+      ),
+  };
 }

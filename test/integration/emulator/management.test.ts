@@ -1,24 +1,13 @@
-import { EventHubConsumerClient, EventHubProducerClient } from "@azure/event-hubs";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorServer } from "../../../src/emulator/index.js";
-import { Closer, FAST_RETRY, freshHub, startTestEmulator } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { useTestEmulator } from "./harness.js";
 
 describe("emulator management (hub and partition properties)", () => {
-  let emulator: EmulatorServer;
-  const closer = new Closer();
-
-  beforeAll(async () => {
-    emulator = await startTestEmulator();
-  });
-  afterEach(() => closer.closeAll());
-  afterAll(() => emulator.close());
+  const env = useTestEmulator();
 
   it("reports hub properties: name, creation time and partition ids", async () => {
     const before = Date.now();
-    const hub = freshHub(emulator, 3);
-    const producer = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const hub = env.hub(3);
+    const producer = env.producer(hub);
     const props = await producer.getEventHubProperties();
     expect(props.name).toBe(hub);
     expect(props.partitionIds).toEqual(["0", "1", "2"]);
@@ -28,10 +17,8 @@ describe("emulator management (hub and partition properties)", () => {
   });
 
   it("reports an empty partition as -1 / '-1' / epoch 0 / isEmpty", async () => {
-    const hub = freshHub(emulator, 2);
-    const producer = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const hub = env.hub(2);
+    const producer = env.producer(hub);
     const props = await producer.getPartitionProperties("1");
     expect(props).toMatchObject({
       eventHubName: hub,
@@ -45,10 +32,8 @@ describe("emulator management (hub and partition properties)", () => {
   });
 
   it("reports a non-empty partition's last sequence number, offset and time", async () => {
-    const hub = freshHub(emulator, 2);
-    const producer = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const hub = env.hub(2);
+    const producer = env.producer(hub);
     const before = Date.now();
     await producer.sendBatch([{ body: "a" }, { body: "b" }, { body: "c" }], { partitionId: "0" });
     const props = await producer.getPartitionProperties("0");
@@ -63,17 +48,13 @@ describe("emulator management (hub and partition properties)", () => {
   });
 
   it("answers the consumer client's partition ids too", async () => {
-    const hub = freshHub(emulator, 4);
-    const consumer = closer.add(
-      new EventHubConsumerClient("$Default", emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const hub = env.hub(4);
+    const consumer = env.consumer(hub);
     expect(await consumer.getPartitionIds()).toEqual(["0", "1", "2", "3"]);
   });
 
   it("surfaces an unknown hub as the SDK's not-found error", async () => {
-    const producer = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), "no-such-hub", { retryOptions: FAST_RETRY }),
-    );
+    const producer = env.producer("no-such-hub");
     const err = await producer.getEventHubProperties().then(
       () => undefined,
       (e: unknown) => e as { code?: string; message: string },
@@ -85,10 +66,8 @@ describe("emulator management (hub and partition properties)", () => {
   });
 
   it("surfaces an unknown partition as not found", async () => {
-    const hub = freshHub(emulator, 2);
-    const producer = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const hub = env.hub(2);
+    const producer = env.producer(hub);
     await expect(producer.getPartitionProperties("7")).rejects.toMatchObject({
       code: "MessagingEntityNotFoundError",
     });

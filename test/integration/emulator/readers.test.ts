@@ -1,13 +1,7 @@
-import {
-  EventHubConsumerClient,
-  EventHubProducerClient,
-  earliestEventPosition,
-  type Subscription,
-} from "@azure/event-hubs";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorServer } from "../../../src/emulator/index.js";
+import { EventHubConsumerClient, earliestEventPosition, type Subscription } from "@azure/event-hubs";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../../helpers/wait-for.js";
-import { Closer, FAST_RETRY, freshHub, startTestEmulator } from "./harness.js";
+import { FAST_RETRY, useTestEmulator } from "./harness.js";
 
 interface Reader {
   received: number;
@@ -16,18 +10,12 @@ interface Reader {
 }
 
 describe("emulator reader arbitration (epochs, limits, consumer groups)", () => {
-  let emulator: EmulatorServer;
-  const closer = new Closer();
-
-  beforeAll(async () => {
-    emulator = await startTestEmulator();
-  });
-  afterEach(() => closer.closeAll());
-  afterAll(() => emulator.close());
+  const env = useTestEmulator();
+  const { closer } = env;
 
   function reader(hub: string, options: { ownerLevel?: number; consumerGroup?: string } = {}): Reader {
     const consumer = closer.add(
-      new EventHubConsumerClient(options.consumerGroup ?? "$Default", emulator.connectionString(), hub, {
+      new EventHubConsumerClient(options.consumerGroup ?? "$Default", env.emulator.connectionString(), hub, {
         // No retries: a refused or stolen link should show as exactly one error.
         retryOptions: { ...FAST_RETRY, maxRetries: 0 },
       }),
@@ -56,9 +44,7 @@ describe("emulator reader arbitration (epochs, limits, consumer groups)", () => 
   }
 
   async function send(hub: string, count: number): Promise<void> {
-    const p = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const p = env.producer(hub);
     await p.sendBatch(
       Array.from({ length: count }, (_, i) => ({ body: i })),
       { partitionId: "0" },
@@ -68,7 +54,7 @@ describe("emulator reader arbitration (epochs, limits, consumer groups)", () => 
   const stolen = (r: Reader) => r.errors.some((e) => e.code === "ReceiverDisconnectedError");
 
   it("lets a reader with a higher epoch steal the partition (ReceiverDisconnectedError for the old one)", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     await send(hub, 3);
     const first = reader(hub, { ownerLevel: 1 });
     await waitFor(() => first.received >= 3, { what: "the first reader's events" });
@@ -79,10 +65,10 @@ describe("emulator reader arbitration (epochs, limits, consumer groups)", () => 
   });
 
   it("lets an equal epoch take over", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     // Not 0: the SDK drops owner level 0 unless a checkpoint store is in use.
     const first = reader(hub, { ownerLevel: 3 });
-    await waitFor(() => emulator.readerCount() === 1, { what: "the first reader" });
+    await waitFor(() => env.emulator.readerCount() === 1, { what: "the first reader" });
     const second = reader(hub, { ownerLevel: 3 });
     await waitFor(() => stolen(first), { what: "the first reader to be disconnected" });
     await send(hub, 2);
@@ -91,9 +77,9 @@ describe("emulator reader arbitration (epochs, limits, consumer groups)", () => 
   });
 
   it("refuses a lower epoch and a non-epoch reader while an epoch reader holds the partition", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     const holder = reader(hub, { ownerLevel: 5 });
-    await waitFor(() => emulator.readerCount() === 1, { what: "the holder" });
+    await waitFor(() => env.emulator.readerCount() === 1, { what: "the holder" });
     const lower = reader(hub, { ownerLevel: 4 });
     const plain = reader(hub);
     await waitFor(() => stolen(lower) && stolen(plain), { what: "both newcomers to be refused" });
@@ -104,9 +90,9 @@ describe("emulator reader arbitration (epochs, limits, consumer groups)", () => 
   });
 
   it("refuses a sixth non-epoch reader with QuotaExceededError", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     const five = Array.from({ length: 5 }, () => reader(hub));
-    await waitFor(() => emulator.readerCount() === 5, { what: "five readers" });
+    await waitFor(() => env.emulator.readerCount() === 5, { what: "five readers" });
     const sixth = reader(hub);
     await waitFor(() => sixth.errors.length > 0, { what: "the sixth reader's error" });
     expect(sixth.errors[0]?.code).toBe("QuotaExceededError");
@@ -116,7 +102,7 @@ describe("emulator reader arbitration (epochs, limits, consumer groups)", () => 
   });
 
   it("refuses an unknown consumer group with a not-found error", async () => {
-    const hub = freshHub(emulator, 1, ["known"]);
+    const hub = env.hub(1, ["known"]);
     const unknown = reader(hub, { consumerGroup: "nope" });
     await waitFor(() => unknown.errors.length > 0, { what: "the not-found error" });
     expect(unknown.errors[0]?.code).toBe("MessagingEntityNotFoundError");

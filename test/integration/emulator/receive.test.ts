@@ -1,32 +1,17 @@
 import {
-  EventHubConsumerClient,
-  EventHubProducerClient,
   type EventPosition,
   earliestEventPosition,
   latestEventPosition,
   type PartitionContext,
   type ReceivedEventData,
 } from "@azure/event-hubs";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorServer } from "../../../src/emulator/index.js";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../../helpers/wait-for.js";
-import { Closer, FAST_RETRY, freshHub, startTestEmulator } from "./harness.js";
+import { useTestEmulator } from "./harness.js";
 
 describe("emulator readers (start positions, credit, runtime metric)", () => {
-  let emulator: EmulatorServer;
-  const closer = new Closer();
-
-  beforeAll(async () => {
-    emulator = await startTestEmulator();
-  });
-  afterEach(() => closer.closeAll());
-  afterAll(() => emulator.close());
-
-  function producer(hub: string): EventHubProducerClient {
-    return closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
-  }
+  const env = useTestEmulator();
+  const { closer, producer } = env;
 
   /** Subscribes to partition 0 from `position`; returns the live list of received events. */
   function read(
@@ -34,9 +19,7 @@ describe("emulator readers (start positions, credit, runtime metric)", () => {
     position: EventPosition,
     options: { maxBatchSize?: number; track?: boolean; contexts?: PartitionContext[] } = {},
   ): ReceivedEventData[] {
-    const consumer = closer.add(
-      new EventHubConsumerClient("$Default", emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const consumer = env.consumer(hub);
     const got: ReceivedEventData[] = [];
     closer.add(
       consumer.subscribe(
@@ -72,7 +55,7 @@ describe("emulator readers (start positions, credit, runtime metric)", () => {
   const bodies = (events: ReceivedEventData[]) => events.map((e) => e.body as number);
 
   it("starts at the earliest event and numbers events from 0 with string offsets", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     const all = await seed(hub, 5);
     expect(bodies(all)).toEqual([0, 1, 2, 3, 4]);
     expect(all.map((e) => e.sequenceNumber)).toEqual([0, 1, 2, 3, 4]);
@@ -84,7 +67,7 @@ describe("emulator readers (start positions, credit, runtime metric)", () => {
   });
 
   it("starts after a sequence number (exclusive) and at it (inclusive)", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     await seed(hub, 6);
     const exclusive = read(hub, { sequenceNumber: 2, isInclusive: false });
     const inclusive = read(hub, { sequenceNumber: 2, isInclusive: true });
@@ -94,7 +77,7 @@ describe("emulator readers (start positions, credit, runtime metric)", () => {
   });
 
   it("starts after an offset it handed out (exclusive) and at it (inclusive)", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     const all = await seed(hub, 6);
     const offset = all[3]?.offset as string;
     const exclusive = read(hub, { offset, isInclusive: false });
@@ -105,7 +88,7 @@ describe("emulator readers (start positions, credit, runtime metric)", () => {
   });
 
   it("starts after an enqueued time", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     const first = await seed(hub, 3);
     const firstTime = first[2]?.enqueuedTimeUtc.getTime() as number;
     await waitFor(() => Date.now() > firstTime + 5, { what: "the clock to move past the first batch" });
@@ -116,11 +99,11 @@ describe("emulator readers (start positions, credit, runtime metric)", () => {
   });
 
   it("starts at the end for latest: only events sent after the attach arrive", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     await seed(hub, 3);
-    const readersBefore = emulator.readerCount();
+    const readersBefore = env.emulator.readerCount();
     const latest = read(hub, latestEventPosition);
-    await waitFor(() => emulator.readerCount() > readersBefore, { what: "the latest reader to attach" });
+    await waitFor(() => env.emulator.readerCount() > readersBefore, { what: "the latest reader to attach" });
     await producer(hub).sendBatch([{ body: 100 }, { body: 101 }], { partitionId: "0" });
     await waitFor(() => latest.length >= 2, { what: "new events" });
     expect(bodies(latest)).toEqual([100, 101]);
@@ -128,7 +111,7 @@ describe("emulator readers (start positions, credit, runtime metric)", () => {
   });
 
   it("streams a large backlog in order within the client's credit, then pushes new events", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     const p = producer(hub);
     const total = 5000;
     let sent = 0;
@@ -145,7 +128,7 @@ describe("emulator readers (start positions, credit, runtime metric)", () => {
   });
 
   it("adds last-enqueued runtime metrics when the reader tracks them", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     await seed(hub, 2);
     const contexts: PartitionContext[] = [];
     const got = read(hub, earliestEventPosition, { track: true, contexts });

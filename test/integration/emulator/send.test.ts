@@ -1,31 +1,17 @@
 import {
   EventHubBufferedProducerClient,
-  EventHubConsumerClient,
-  EventHubProducerClient,
+  type EventHubProducerClient,
   earliestEventPosition,
   type ReceivedEventData,
 } from "@azure/event-hubs";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorServer } from "../../../src/emulator/index.js";
+import { describe, expect, it } from "vitest";
 import { partitionIndexForKey } from "../../../src/emulator/services/partition-key.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { Closer, FAST_RETRY, freshHub, startTestEmulator } from "./harness.js";
+import { FAST_RETRY, useTestEmulator } from "./harness.js";
 
 describe("emulator ingest (sending)", () => {
-  let emulator: EmulatorServer;
-  const closer = new Closer();
-
-  beforeAll(async () => {
-    emulator = await startTestEmulator();
-  });
-  afterEach(() => closer.closeAll());
-  afterAll(() => emulator.close());
-
-  function producer(hub: string): EventHubProducerClient {
-    return closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
-  }
+  const env = useTestEmulator();
+  const { closer, producer } = env;
 
   async function lastSequenceNumbers(p: EventHubProducerClient, partitions: number): Promise<number[]> {
     const out: number[] = [];
@@ -39,9 +25,7 @@ describe("emulator ingest (sending)", () => {
     hub: string,
     count: number,
   ): Promise<Array<{ partitionId: string; event: ReceivedEventData }>> {
-    const consumer = closer.add(
-      new EventHubConsumerClient("$Default", emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const consumer = env.consumer(hub);
     const got: Array<{ partitionId: string; event: ReceivedEventData }> = [];
     const sub = consumer.subscribe(
       {
@@ -58,7 +42,7 @@ describe("emulator ingest (sending)", () => {
   }
 
   it("spreads batches without key or partition over all partitions", async () => {
-    const hub = freshHub(emulator, 3);
+    const hub = env.hub(3);
     const p = producer(hub);
     for (let i = 0; i < 6; i++) await p.sendBatch([{ body: `e${i}` }]);
     // Round robin: every partition got two single-event batches.
@@ -66,7 +50,7 @@ describe("emulator ingest (sending)", () => {
   });
 
   it("puts a batch to a partition id into that partition, atomically and in order", async () => {
-    const hub = freshHub(emulator, 3);
+    const hub = env.hub(3);
     const p = producer(hub);
     const batch = await p.createBatch({ partitionId: "2" });
     for (let i = 0; i < 10; i++) expect(batch.tryAdd({ body: { n: i }, properties: { i } })).toBe(true);
@@ -80,7 +64,7 @@ describe("emulator ingest (sending)", () => {
   });
 
   it("hashes a partition key to the partition the service algorithm names, and carries the key", async () => {
-    const hub = freshHub(emulator, 4);
+    const hub = env.hub(4);
     const p = producer(hub);
     const keys = ["alpha", "beta", "gamma", "delta", "k-17", "order-4711"];
     for (const key of keys) await p.sendBatch([{ body: key }], { partitionKey: key });
@@ -92,12 +76,12 @@ describe("emulator ingest (sending)", () => {
   });
 
   it("agrees with the buffered producer's client-side key hashing", async () => {
-    const hub = freshHub(emulator, 5);
+    const hub = env.hub(5);
     const keys = Array.from({ length: 20 }, (_, i) => `key-${i}`);
     const direct = producer(hub);
     for (const key of keys) await direct.sendBatch([{ body: { key, via: "server" } }], { partitionKey: key });
     const buffered = closer.add(
-      new EventHubBufferedProducerClient(emulator.connectionString(), hub, {
+      new EventHubBufferedProducerClient(env.emulator.connectionString(), hub, {
         retryOptions: FAST_RETRY,
         onSendEventsErrorHandler: () => {},
         maxWaitTimeInMs: 50,
@@ -122,7 +106,7 @@ describe("emulator ingest (sending)", () => {
   });
 
   it("rejects a message over 1 MiB with MessageTooLargeError and stores nothing", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     const p = producer(hub);
     await expect(p.sendBatch([{ body: Buffer.alloc(1024 * 1024 + 100, 1) }])).rejects.toMatchObject({
       code: "MessageTooLargeError",
@@ -131,7 +115,7 @@ describe("emulator ingest (sending)", () => {
   });
 
   it("gives createBatch the link's 1 MiB limit", async () => {
-    const hub = freshHub(emulator, 1);
+    const hub = env.hub(1);
     const p = producer(hub);
     const batch = await p.createBatch();
     expect(batch.maxSizeInBytes).toBe(1024 * 1024);
@@ -139,7 +123,7 @@ describe("emulator ingest (sending)", () => {
   });
 
   it("refuses a send link to an unknown partition", async () => {
-    const hub = freshHub(emulator, 2);
+    const hub = env.hub(2);
     const p = producer(hub);
     await expect(p.sendBatch([{ body: "x" }], { partitionId: "9" })).rejects.toBeDefined();
   });
