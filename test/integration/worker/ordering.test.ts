@@ -1,19 +1,19 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freshContainer, freshHub } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { ledgerWorkerEnv, sendWithKeys, startWorker, tempDir, type WorkerProcess } from "./support.js";
+import {
+  ledgerWorkerEnv,
+  RECORDER,
+  readJsonLines,
+  sendWithKeys,
+  startWorker,
+  tempDir,
+  useWorkerTeardown,
+} from "./support.js";
 
-const RECORDER = fileURLToPath(new URL("../../fixtures/worker/recorder.mjs", import.meta.url));
-const workers: WorkerProcess[] = [];
-const cleanups: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  for (const w of workers.splice(0)) await w.child.stop({ timeoutMs: 15_000 });
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+const { workers, cleanups } = useWorkerTeardown();
 
 interface Record {
   p: string;
@@ -24,12 +24,8 @@ interface Record {
   phase: "start" | "end";
 }
 
-async function records(file: string): Promise<Record[]> {
-  const text = await readFile(file, "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => JSON.parse(line) as Record);
+function records(file: string): Promise<Record[]> {
+  return readJsonLines<Record>(file);
 }
 
 describe("ehw run, ordering key", () => {

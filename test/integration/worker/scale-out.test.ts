@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freshContainer, freshHub } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import {
@@ -10,19 +10,12 @@ import {
   sendToPartitions,
   startWorker,
   tempDir,
-  type WorkerProcess,
+  useWorkerTeardown,
   waitForIds,
 } from "./support.js";
 
 const PARTITIONS = ["0", "1", "2", "3", "4", "5", "6", "7"];
-const workers: WorkerProcess[] = [];
-const cleanups: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  // By PID, through the ManagedChild we started; SIGKILL after 15 s.
-  for (const w of workers.splice(0)) await w.child.stop({ timeoutMs: 15_000 });
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+const { workers, cleanups } = useWorkerTeardown();
 
 describe("ehw run, two processes", () => {
   it("split 8 partitions, process every event once, checkpoint at the last event, and hand over on SIGTERM without duplicates", async () => {

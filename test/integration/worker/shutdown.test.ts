@@ -1,26 +1,20 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freshContainer, freshHub } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import {
   checkpointsOf,
   ledgerWorkerEnv,
+  RECORDER,
+  readJsonLines,
   sendToPartitions,
   startWorker,
   tempDir,
-  type WorkerProcess,
+  useWorkerTeardown,
 } from "./support.js";
 
-const RECORDER = fileURLToPath(new URL("../../fixtures/worker/recorder.mjs", import.meta.url));
-const workers: WorkerProcess[] = [];
-const cleanups: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  for (const w of workers.splice(0)) await w.child.stop({ timeoutMs: 15_000 });
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+const { workers, cleanups } = useWorkerTeardown();
 
 interface Line {
   s: number;
@@ -29,12 +23,8 @@ interface Line {
   phase: "start" | "end";
 }
 
-async function lines(file: string): Promise<Line[]> {
-  const text = await readFile(file, "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => JSON.parse(line) as Line);
+function lines(file: string): Promise<Line[]> {
+  return readJsonLines<Line>(file);
 }
 
 /** A one-partition hub with 30 events and a worker whose handler sleeps `slowMs` per event. */

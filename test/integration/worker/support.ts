@@ -5,9 +5,11 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Checkpoint, EventHubProducerClient } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import type { ContainerClient } from "@azure/storage-blob";
+import { afterEach } from "vitest";
 import { type LedgerEntry, parseLedger } from "../../../src/handlers/builtins/ledger.js";
 import { type ManagedChild, spawnChild } from "../../../src/local/child.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
@@ -206,4 +208,35 @@ export function flagOptions(values: Record<string, unknown>): RawWorkerOptions {
   for (const [key, value] of Object.entries(values))
     raw[key] = { value, source: { kind: "flag", name: `--${key}` } };
   return raw as RawWorkerOptions;
+}
+
+/** The recording handler fixture: writes one JSON line per handler start and end to `options.file`. */
+export const RECORDER = fileURLToPath(new URL("../../fixtures/worker/recorder.mjs", import.meta.url));
+
+/** What a test file registers for teardown with {@link useWorkerTeardown}. */
+export interface WorkerTeardown {
+  /** Worker processes, stopped by PID through their ManagedChild after each test (SIGKILL after 15 s). */
+  readonly workers: WorkerProcess[];
+  /** Cleanups run after the workers have stopped, e.g. removing temporary directories. */
+  readonly cleanups: Array<() => Promise<unknown>>;
+}
+
+/** Registers an `afterEach` that stops the test's workers, then runs its cleanups. */
+export function useWorkerTeardown(): WorkerTeardown {
+  const workers: WorkerProcess[] = [];
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const w of workers.splice(0)) await w.child.stop({ timeoutMs: 15_000 });
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+  return { workers, cleanups };
+}
+
+/** The JSON lines of `file`; none while it does not exist yet. */
+export async function readJsonLines<T>(file: string): Promise<T[]> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as T);
 }
