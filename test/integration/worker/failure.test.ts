@@ -1,7 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freshContainer, freshHub } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import {
   checkpointsOf,
@@ -10,11 +9,11 @@ import {
   readJsonLines,
   sendToPartitions,
   startWorker,
-  tempDir,
-  useWorkerTeardown,
+  useWorkerTests,
 } from "./support.js";
 
-const { workers, cleanups } = useWorkerTeardown();
+const tests = useWorkerTests();
+const { workers } = tests;
 
 interface Line {
   p: string;
@@ -30,10 +29,7 @@ function lines(file: string): Promise<Line[]> {
 
 describe("ehw run, a failing handler", () => {
   it("retries an event maxAttempts times, then stops its partition without checkpointing past it while the others go on", async () => {
-    const { hubName } = await freshHub(4);
-    const { containerName, containerClient } = await freshContainer();
-    const { dir, remove } = await tempDir();
-    cleanups.push(remove);
+    const { hubName, containerName, containerClient, dir } = await tests.fresh(4);
     const file = join(dir, "calls.jsonl");
     const configFile = join(dir, "worker.json");
     await writeFile(

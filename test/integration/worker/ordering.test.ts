@@ -1,7 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freshContainer, freshHub } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import {
   ledgerWorkerEnv,
@@ -9,11 +8,11 @@ import {
   readJsonLines,
   sendWithKeys,
   startWorker,
-  tempDir,
-  useWorkerTeardown,
+  useWorkerTests,
 } from "./support.js";
 
-const { workers, cleanups } = useWorkerTeardown();
+const tests = useWorkerTests();
+const { workers } = tests;
 
 interface Record {
   p: string;
@@ -30,10 +29,7 @@ function records(file: string): Promise<Record[]> {
 
 describe("ehw run, ordering key", () => {
   it("keeps each key in order under concurrency 32 while a slow key's handler runs", async () => {
-    const { hubName } = await freshHub(1);
-    const { containerName } = await freshContainer();
-    const { dir, remove } = await tempDir();
-    cleanups.push(remove);
+    const { hubName, containerName, dir } = await tests.fresh(1);
     const file = join(dir, "order.jsonl");
     const configFile = join(dir, "worker.json");
     await writeFile(

@@ -1,6 +1,5 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freshContainer, freshHub } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import {
   checkpointsOf,
@@ -9,20 +8,17 @@ import {
   readLedger,
   sendToPartitions,
   startWorker,
-  tempDir,
-  useWorkerTeardown,
+  useWorkerTests,
   waitForIds,
 } from "./support.js";
 
 const PARTITIONS = ["0", "1", "2", "3", "4", "5", "6", "7"];
-const { workers, cleanups } = useWorkerTeardown();
+const tests = useWorkerTests();
+const { workers } = tests;
 
 describe("ehw run, a second worker joining", () => {
   it("takes half the partitions; the first treats the loss as rebalancing and never writes their checkpoints again", async () => {
-    const { hubName } = await freshHub(8);
-    const { containerName, containerClient } = await freshContainer();
-    const { dir, remove } = await tempDir();
-    cleanups.push(remove);
+    const { hubName, containerName, containerClient, dir } = await tests.fresh(8);
     const ledgerA = join(dir, "a.jsonl");
     const ledgerB = join(dir, "b.jsonl");
     const a = await startWorker(

@@ -1,7 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freshContainer, freshHub } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import {
   checkpointsOf,
@@ -10,11 +9,11 @@ import {
   readJsonLines,
   sendToPartitions,
   startWorker,
-  tempDir,
-  useWorkerTeardown,
+  useWorkerTests,
 } from "./support.js";
 
-const { workers, cleanups } = useWorkerTeardown();
+const tests = useWorkerTests();
+const { workers } = tests;
 
 interface Line {
   s: number;
@@ -29,10 +28,7 @@ function lines(file: string): Promise<Line[]> {
 
 /** A one-partition hub with 30 events and a worker whose handler sleeps `slowMs` per event. */
 async function slowSetup(slowMs: number, overrides: Record<string, string>) {
-  const { hubName } = await freshHub(1);
-  const { containerName, containerClient } = await freshContainer();
-  const { dir, remove } = await tempDir();
-  cleanups.push(remove);
+  const { hubName, containerName, containerClient, dir } = await tests.fresh(1);
   const file = join(dir, "calls.jsonl");
   const configFile = join(dir, "worker.json");
   await writeFile(

@@ -14,7 +14,7 @@ import { type LedgerEntry, parseLedger } from "../../../src/handlers/builtins/le
 import { type ManagedChild, spawnChild } from "../../../src/local/child.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
 import type { RawSetting, RawWorkerOptions } from "../../../src/worker/config.js";
-import { testStack } from "../../helpers/stack.js";
+import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 /** Timing that makes rebalancing quick: expiry ≥ 3 × interval, short SDK retry delays. */
@@ -213,23 +213,41 @@ export function flagOptions(values: Record<string, unknown>): RawWorkerOptions {
 /** The recording handler fixture: writes one JSON line per handler start and end to `options.file`. */
 export const RECORDER = fileURLToPath(new URL("../../fixtures/worker/recorder.mjs", import.meta.url));
 
-/** What a test file registers for teardown with {@link useWorkerTeardown}. */
-export interface WorkerTeardown {
+/** A fresh hub, checkpoint container and temporary directory for one test. */
+export interface WorkerTestResources {
+  readonly hubName: string;
+  readonly containerName: string;
+  readonly containerClient: ContainerClient;
+  /** Removed after the test, once its workers have stopped. */
+  readonly dir: string;
+}
+
+/** What a test file registers with {@link useWorkerTests}. */
+export interface WorkerTests {
   /** Worker processes, stopped by PID through their ManagedChild after each test (SIGKILL after 15 s). */
   readonly workers: WorkerProcess[];
   /** Cleanups run after the workers have stopped, e.g. removing temporary directories. */
   readonly cleanups: Array<() => Promise<unknown>>;
+  /** A fresh hub of `partitionCount` partitions, container and temporary directory (removed after the test). */
+  fresh(partitionCount: number): Promise<WorkerTestResources>;
 }
 
 /** Registers an `afterEach` that stops the test's workers, then runs its cleanups. */
-export function useWorkerTeardown(): WorkerTeardown {
+export function useWorkerTests(): WorkerTests {
   const workers: WorkerProcess[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
     for (const w of workers.splice(0)) await w.child.stop({ timeoutMs: 15_000 });
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
-  return { workers, cleanups };
+  const fresh = async (partitionCount: number): Promise<WorkerTestResources> => {
+    const { hubName } = await freshHub(partitionCount);
+    const { containerName, containerClient } = await freshContainer();
+    const { dir, remove } = await tempDir();
+    cleanups.push(remove);
+    return { hubName, containerName, containerClient, dir };
+  };
+  return { workers, cleanups, fresh };
 }
 
 /** The JSON lines of `file`; none while it does not exist yet. */
