@@ -11,8 +11,8 @@ const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf
 
 /** A table row starting with the three cells, however the formatter pads them. */
 function tableRow(...cells: string[]): RegExp {
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`^\\|${cells.map((c) => `\\s*\`${escape(c)}\`\\s*\\|`).join("")}`, "m");
+  const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^\\|${cells.map((c) => `\\s*\`${escapeRegExp(c)}\`\\s*\\|`).join("")}`, "m");
 }
 
 describe("README", () => {
