@@ -16,37 +16,35 @@ import type { EventHandler } from "../../../src/handlers/contract.js";
 import { createPipeline } from "../../../src/handlers/pipeline.js";
 import { type HandlerRegistry, routeEvent } from "../../../src/handlers/registry.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import { compileWorkerConfig, type RawSetting, type RawWorkerOptions } from "../../../src/worker/config.js";
+import { compileWorkerConfig } from "../../../src/worker/config.js";
 import { Worker } from "../../../src/worker/worker.js";
 import { testStack, uniqueName } from "../../helpers/stack.js";
+import { flagOptions } from "../worker/support.js";
 
-/** Raw options as if given as flags. */
-export function flags(values: Record<string, string>): RawWorkerOptions {
-  const raw: Record<string, RawSetting> = {};
-  for (const [key, value] of Object.entries(values))
-    raw[key] = { value, source: { kind: "flag", name: `--${key}` } };
-  return raw as RawWorkerOptions;
-}
+/** Quick load balancing, retries and checkpoints (every event) for the dead-letter tests. */
+export const QUICK_TIMING = {
+  updateIntervalMs: "1000",
+  ownershipExpirationMs: "4000",
+  strategy: "greedy",
+  retryDelayMs: "200",
+  maxWaitTimeMs: "100",
+  checkpointEvery: "1",
+  checkpointIntervalMs: "200",
+  maxAttempts: "2",
+  retryBaseDelayMs: "10",
+  retryMaxDelayMs: "20",
+} as const;
 
 /** A compiled worker config for a test hub and container, with quick timing and checkpoints every event. */
 export function workerConfig(hubName: string, containerName: string, extra: Record<string, string> = {}) {
   const { emulator, azurite } = testStack();
   return compileWorkerConfig(
-    flags({
+    flagOptions({
       eventHubConnectionString: emulator.connectionString,
       eventHubName: hubName,
       storageConnectionString: azurite.connectionString,
       containerName,
-      updateIntervalMs: "1000",
-      ownershipExpirationMs: "4000",
-      strategy: "greedy",
-      retryDelayMs: "200",
-      maxWaitTimeMs: "100",
-      checkpointEvery: "1",
-      checkpointIntervalMs: "200",
-      maxAttempts: "2",
-      retryBaseDelayMs: "10",
-      retryMaxDelayMs: "20",
+      ...QUICK_TIMING,
       ordering: "none",
       concurrency: "4",
       ...extra,

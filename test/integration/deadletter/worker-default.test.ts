@@ -9,21 +9,10 @@ import { compileWorkerConfig, type RawWorkerOptions } from "../../../src/worker/
 import { Worker } from "../../../src/worker/worker.js";
 import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { checkpointOf, documentsIn, flags, sendToPartition0 } from "./support.js";
+import { flagOptions } from "../worker/support.js";
+import { checkpointOf, documentsIn, QUICK_TIMING, sendToPartition0 } from "./support.js";
 
 const FAILING = fileURLToPath(new URL("../../fixtures/deadletter/failing.mjs", import.meta.url));
-const QUICK = {
-  updateIntervalMs: "1000",
-  ownershipExpirationMs: "4000",
-  strategy: "greedy",
-  retryDelayMs: "200",
-  maxWaitTimeMs: "100",
-  checkpointEvery: "1",
-  checkpointIntervalMs: "200",
-  maxAttempts: "2",
-  retryBaseDelayMs: "10",
-  retryMaxDelayMs: "20",
-};
 const workers: Worker[] = [];
 afterEach(async () => {
   for (const worker of workers.splice(0)) await worker.stop({ deadlineMs: 2000 });
@@ -33,12 +22,12 @@ afterEach(async () => {
 function config(hubName: string, containerName: string, extra: Record<string, string> = {}) {
   const { emulator, azurite } = testStack();
   const raw: RawWorkerOptions = {
-    ...flags({
+    ...flagOptions({
       eventHubConnectionString: emulator.connectionString,
       eventHubName: hubName,
       storageConnectionString: azurite.connectionString,
       containerName,
-      ...QUICK,
+      ...QUICK_TIMING,
       ...extra,
     }),
     handlerSections: {
