@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CompletedPrefixTracker } from "../../../src/checkpoint/tracker.js";
+import { seededRandom } from "../../../src/drill/schedule.js";
 import { EhwError } from "../../../src/errors.js";
-
-/** Deterministic PRNG so a failing property run can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   const out = [...items];
@@ -109,7 +98,7 @@ describe("CompletedPrefixTracker", () => {
 
   it("property: random completion orders never yield a candidate past an incomplete event", () => {
     for (let seed = 1; seed <= 200; seed += 1) {
-      const random = mulberry32(seed);
+      const random = seededRandom(seed);
       const t = new CompletedPrefixTracker();
       const seqs: number[] = [];
       let seq = 0;

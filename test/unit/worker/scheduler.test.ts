@@ -1,21 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../../src/drill/schedule.js";
 import { EhwError } from "../../../src/errors.js";
 import { type OrderingMode, OrderingScheduler } from "../../../src/worker/scheduler.js";
 
 interface Item {
   seq: number;
   key: string | undefined;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function make(ordering: OrderingMode, concurrency = 4, maxPending = 100): OrderingScheduler<Item> {
@@ -105,7 +95,7 @@ describe("OrderingScheduler", () => {
       // more than the scheduler itself and made this test slow on a busy machine.
       for (let seed = 1; seed <= 100; seed += 1) {
         const violations: string[] = [];
-        const random = mulberry32(seed);
+        const random = seededRandom(seed);
         const concurrency = 1 + Math.floor(random() * 6);
         const s = make(ordering, concurrency, 1 + Math.floor(random() * 20));
         const keys = ["a", "b", "c", "d", undefined];
