@@ -3,7 +3,7 @@
  * line), each as its own process (`node --expose-gc --import tsx bench/<name>.ts`), passing its
  * output through, and ends with the figures line (the last JSON object line) of each.
  *
- *   npm run bench                                   # all of them
+ *   npm run bench                                   # all of them (scratch files _*.ts only by name)
  *   npm run bench -- worker-throughput worker-memory
  *   npm run bench -- worker-memory -- --events 200000   # arguments after "--" go to every script
  *
@@ -20,12 +20,15 @@ const SCRIPT_TIMEOUT_MS = 15 * 60 * 1000;
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 const SELF = "run.ts";
 
+/** Script names in bench/; files named `_*.ts` are scratch work and run only when named. */
 function available(): string[] {
   return readdirSync(BENCH_DIR)
     .filter((f) => f.endsWith(".ts") && f !== SELF)
     .map((f) => f.slice(0, -3))
     .sort();
 }
+
+const isScratch = (name: string) => name.startsWith("_");
 
 function selection(argv: string[]): { names: string[]; forwarded: string[] } {
   const split = argv.indexOf("--");
@@ -36,9 +39,10 @@ function selection(argv: string[]): { names: string[]; forwarded: string[] } {
   const all = available();
   const unknown = named.filter((n) => !all.includes(n));
   if (unknown.length > 0) {
-    throw new Error(`unknown benchmark(s): ${unknown.join(", ")}; available: ${all.join(", ")}`);
+    const benchmarks = all.filter((n) => !isScratch(n));
+    throw new Error(`unknown benchmark(s): ${unknown.join(", ")}; available: ${benchmarks.join(", ")}`);
   }
-  return { names: named.length > 0 ? named : all, forwarded };
+  return { names: named.length > 0 ? named : all.filter((n) => !isScratch(n)), forwarded };
 }
 
 interface Outcome {
