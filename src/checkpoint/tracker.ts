@@ -28,10 +28,13 @@ const MAX_ISSUED = 1024;
  * Memory is O(in-flight): the completed prefix is dropped as soon as it is known.
  */
 export class CompletedPrefixTracker {
+  /** Tracked events in sequence order; those before `head` are the dropped completed prefix. */
   private queue: Entry[] = [];
   private head = 0;
-  private readonly open = new Map<number, Entry>();
+  private openCount = 0;
   private lastTracked: number | undefined;
+  /** The entry of the candidate; its position object is built only when asked for. */
+  private candidateEntry: Entry | undefined;
   private candidate: CheckpointPosition | undefined;
   private checkpointed: number | undefined;
   private sinceCheckpoint = 0;
@@ -44,7 +47,7 @@ export class CompletedPrefixTracker {
 
   /** Number of tracked events that have not completed yet. */
   get inFlight(): number {
-    return this.open.size;
+    return this.openCount;
   }
 
   /** Completions since the tracker was created (for metrics). */
@@ -76,31 +79,31 @@ export class CompletedPrefixTracker {
         sequenceNumber,
       );
     }
-    const entry: Entry = { sequenceNumber, offset, done: false };
-    this.queue.push(entry);
-    this.open.set(sequenceNumber, entry);
+    this.queue.push({ sequenceNumber, offset, done: false });
+    this.openCount += 1;
     this.lastTracked = sequenceNumber;
   }
 
   /** Marks a tracked event as completed (handled, or resolved by dead-lettering). Any order. */
   complete(sequenceNumber: number): void {
-    const entry = this.open.get(sequenceNumber);
-    if (entry === undefined) {
+    const entry = this.find(sequenceNumber);
+    if (entry === undefined || entry.done) {
       throw invariant(
         `cannot complete sequence number ${sequenceNumber}: not tracked or already complete`,
         sequenceNumber,
       );
     }
     entry.done = true;
-    this.open.delete(sequenceNumber);
+    this.openCount -= 1;
     this.completedTotal += 1;
     this.advance();
   }
 
   /** The highest event below which every tracked event has completed; undefined when none. */
   checkpointCandidate(): CheckpointPosition | undefined {
-    if (this.candidate !== undefined) this.remember(this.candidate.sequenceNumber);
-    return this.candidate;
+    const candidate = this.currentCandidate();
+    if (candidate !== undefined) this.remember(candidate.sequenceNumber);
+    return candidate;
   }
 
   /** The oldest tracked event that has not completed (what holds the checkpoint back), if any. */
@@ -114,7 +117,7 @@ export class CompletedPrefixTracker {
    * now would not move anything.
    */
   pendingCheckpoint(): CheckpointPosition | undefined {
-    const candidate = this.candidate;
+    const candidate = this.currentCandidate();
     if (candidate === undefined) return undefined;
     if (this.checkpointed !== undefined && candidate.sequenceNumber <= this.checkpointed) return undefined;
     this.remember(candidate.sequenceNumber);
@@ -149,12 +152,41 @@ export class CompletedPrefixTracker {
     this.issued.set(sequenceNumber, this.candidateOrdinal);
   }
 
+  /** The candidate's position; one object per candidate, built when first asked for. */
+  private currentCandidate(): CheckpointPosition | undefined {
+    const entry = this.candidateEntry;
+    if (entry === undefined) return undefined;
+    if (this.candidate?.sequenceNumber !== entry.sequenceNumber) {
+      this.candidate = { sequenceNumber: entry.sequenceNumber, offset: entry.offset };
+    }
+    return this.candidate;
+  }
+
+  /**
+   * The not yet dropped entry of `sequenceNumber`, if tracked. The queue is sorted, so a binary
+   * search; under partition ordering the event completed is the oldest one, found at once.
+   */
+  private find(sequenceNumber: number): Entry | undefined {
+    const queue = this.queue;
+    let low = this.head;
+    if (queue[low]?.sequenceNumber === sequenceNumber) return queue[low];
+    let high = queue.length - 1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      const entry = queue[mid]!;
+      if (entry.sequenceNumber === sequenceNumber) return entry;
+      if (entry.sequenceNumber < sequenceNumber) low = mid + 1;
+      else high = mid - 1;
+    }
+    return undefined;
+  }
+
   private advance(): void {
     let moved = 0;
     while (this.head < this.queue.length) {
       const entry = this.queue[this.head];
       if (entry === undefined || !entry.done) break;
-      this.candidate = { sequenceNumber: entry.sequenceNumber, offset: entry.offset };
+      this.candidateEntry = entry;
       this.head += 1;
       moved += 1;
     }

@@ -45,6 +45,22 @@ describe("CompletedPrefixTracker", () => {
     expect(() => t.complete(3)).toThrow(/already complete/);
   });
 
+  it("finds events behind a running one: a gap's number, a twice-completed one and an unknown one are refused", () => {
+    const t = new CompletedPrefixTracker();
+    for (const s of [10, 12, 14, 16, 18]) t.track(s, `o${s}`);
+    expect(() => t.complete(13)).toThrow(/not tracked/);
+    expect(() => t.complete(20)).toThrow(/not tracked/);
+    t.complete(16);
+    expect(() => t.complete(16)).toThrow(/already complete/);
+    t.complete(14);
+    t.complete(10);
+    expect(t.checkpointCandidate()).toEqual({ sequenceNumber: 10, offset: "o10" });
+    t.complete(12);
+    expect(t.checkpointCandidate()).toEqual({ sequenceNumber: 16, offset: "o16" });
+    expect(t.inFlight).toBe(1);
+    expect(() => t.complete(10)).toThrow(/not tracked/);
+  });
+
   it("counts what joined the prefix since the checkpoint, including completions during the write", () => {
     const t = new CompletedPrefixTracker();
     for (let s = 0; s < 5; s += 1) t.track(s, String(s));
