@@ -22,9 +22,19 @@ export interface CheckpointPolicyState {
  * whichever comes first. Never when nothing is new.
  */
 export function isCheckpointDue(state: CheckpointPolicyState, options: CheckpointPolicyOptions): boolean {
-  if (state.uncheckpointedCount <= 0) return false;
-  if (state.uncheckpointedCount >= options.checkpointEvery) return true;
-  return state.nowMs - state.lastCheckpointAtMs >= options.checkpointIntervalMs;
+  return isDueAt(state.nowMs, state.lastCheckpointAtMs, state.uncheckpointedCount, options);
+}
+
+/** {@link isCheckpointDue} on plain arguments: the policy asks after every completion, without a state object. */
+function isDueAt(
+  nowMs: number,
+  lastCheckpointAtMs: number,
+  uncheckpointedCount: number,
+  options: CheckpointPolicyOptions,
+): boolean {
+  if (uncheckpointedCount <= 0) return false;
+  if (uncheckpointedCount >= options.checkpointEvery) return true;
+  return nowMs - lastCheckpointAtMs >= options.checkpointIntervalMs;
 }
 
 /**
@@ -62,7 +72,7 @@ export class CheckpointPolicy {
 
   /** See {@link isCheckpointDue}. */
   isDue(nowMs: number, uncheckpointedCount: number): boolean {
-    return isCheckpointDue({ nowMs, lastCheckpointAtMs: this.lastAtMs, uncheckpointedCount }, this.options);
+    return isDueAt(nowMs, this.lastAtMs, uncheckpointedCount, this.options);
   }
 
   /** See {@link msUntilCheckpointDue}. */

@@ -82,8 +82,10 @@ export class PartitionCheckpointer {
       void this.request();
       return;
     }
+    // Called after every completion: with the timer already armed there is nothing to work out.
+    if (this.timer !== undefined) return;
     const due = this.policy.msUntilDue(now, count);
-    if (due === undefined || this.timer !== undefined) return;
+    if (due === undefined) return;
     this.arm(Math.max(due, this.notBeforeMs - now));
   }
 
