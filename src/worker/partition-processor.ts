@@ -408,8 +408,11 @@ export class PartitionProcessor {
   }
 
   private async waitForRoom(): Promise<void> {
-    while (this.state === "running" && !this.hasRoom()) await this.changes.changed();
+    while (this.state === "running" && !this.hasRoom()) await this.changes.until(this.roomOrStopped);
   }
+
+  /** What `waitForRoom` waits for; one function per processor, asked after every event. */
+  private readonly roomOrStopped = (): boolean => this.state !== "running" || this.hasRoom();
 
   private async waitIdleUntilDeadline(): Promise<boolean> {
     while (!this.scheduler.isIdle()) {
