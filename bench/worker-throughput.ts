@@ -11,10 +11,14 @@
  * from the start in its own consumer group, with its own blob container. Rates are measured from
  * the first event to the last, so connecting and claiming partitions are reported separately.
  *
- * Run: npx tsx bench/worker-throughput.ts [--events 200000] [--partitions 4] [--body-size 100]
- *        [--max-batch-size 100] [--prefetch 300] [--cap-s 120] [--slow-cap-s 20] [--repeat 1]
- * With --repeat N the fast scenarios run N times, interleaved, and each reports its best run:
- * on a shared machine the best run is the one least disturbed by other processes.
+ * Run: npx tsx bench/worker-throughput.ts [--events 100000] [--partitions 4] [--body-size 100]
+ *        [--max-batch-size 100] [--prefetch 300] [--cap-s 120] [--slow-cap-s 20] [--repeat 5]
+ * The fast scenarios run in --repeat rounds; each round runs raw, w100 and w1000 back to back, in
+ * an order that rotates per round (raw,w100,w1000; w100,w1000,raw; w1000,raw,w100; …) so that no
+ * scenario always runs first, last or after the same neighbour. On a shared machine the ceiling
+ * alone swings by ±15% from run to run, so the headline is the median over rounds of the paired
+ * ratios w/raw (same round, seconds apart, under much the same neighbours' load), with their range;
+ * the best run of each scenario and the ratios of the bests are reported next to it.
  * Targets: (3)/(1) ≥ 0.9, (3)/(2) ≥ 10.
  */
 import { availableParallelism, loadavg } from "node:os";
@@ -27,18 +31,19 @@ import {
   type ScenarioResult,
 } from "./lib/sdk-scenarios.js";
 import { fillBacklog, startBenchStack } from "./lib/stack.js";
+import { ratio, roundOrder, type Spread, spread } from "./lib/stats.js";
 import { handlerFixture, runWorkerScenario } from "./lib/worker-scenario.js";
 
 const { values } = parseArgs({
   options: {
-    events: { type: "string", default: "200000" },
+    events: { type: "string", default: "100000" },
     partitions: { type: "string", default: "4" },
     "body-size": { type: "string", default: "100" },
     "max-batch-size": { type: "string", default: "100" },
     prefetch: { type: "string", default: "300" },
     "cap-s": { type: "string", default: "120" },
     "slow-cap-s": { type: "string", default: "20" },
-    repeat: { type: "string", default: "1" },
+    repeat: { type: "string", default: "5" },
   },
 });
 
@@ -86,9 +91,44 @@ async function runFast(
   );
 }
 
+/** One round: every fast scenario once, seconds apart. */
+type Round = Record<Fast, ScenarioResult>;
+
+/** The worker scenarios, each compared with the ceiling of its own round. */
+const WORKERS = ["w100", "w1000"] as const;
+type WorkerKind = (typeof WORKERS)[number];
+
+/** A worker scenario's ratios to the ceiling over the paired rounds, wall and per consumer CPU-second. */
+interface Paired {
+  wall: Spread;
+  perCpu: Spread;
+}
+
+function paired(rounds: readonly Round[], kind: WorkerKind): Paired {
+  const of = (measure: (r: ScenarioResult) => number) =>
+    spread(rounds.map((r) => ratio(measure(r[kind]), measure(r.raw))));
+  return { wall: of((r) => r.eventsPerSecond), perCpu: of((r) => r.eventsPerConsumerCpuSecond) };
+}
+
 /** The best (fastest) of several runs of one scenario. */
 function best(runs: ScenarioResult[]): ScenarioResult {
   return runs.reduce((a, b) => (b.eventsPerSecond > a.eventsPerSecond ? b : a));
+}
+
+async function runRound(r: number, stack: Awaited<ReturnType<typeof startBenchStack>>): Promise<Round> {
+  const results: Partial<Round> = {};
+  const order = roundOrder(FAST, r);
+  for (const kind of order) {
+    const result = await runFast(kind, r, stack);
+    note(`${result.scenario} (round ${r}): ${Math.round(result.eventsPerSecond)} events/s`);
+    results[kind] = result;
+  }
+  const done = results as Round;
+  const wall = WORKERS.map(
+    (k) => `${k}/raw ${ratio(done[k].eventsPerSecond, done.raw.eventsPerSecond).toFixed(3)}`,
+  );
+  note(`round ${r} (${order.join(", ")}): ${wall.join(", ")}`);
+  return done;
 }
 
 async function main(): Promise<void> {
@@ -100,32 +140,58 @@ async function main(): Promise<void> {
     note(`sending a backlog of ${events} events of ${values["body-size"]} bytes`);
     const backlog = await fillBacklog(stack, events, positive("body-size"));
     note(`backlog sent: ${round(backlog.eventsPerSecond, 0)} events/s`);
-    const runs = new Map<Fast, ScenarioResult[]>(FAST.map((kind) => [kind, []]));
-    for (let r = 1; r <= repeat; r++) {
-      for (const kind of FAST) {
-        const result = await runFast(kind, r, stack);
-        note(`${result.scenario} (run ${r}): ${Math.round(result.eventsPerSecond)} events/s`);
-        runs.get(kind)?.push(result);
-      }
-    }
+    const rounds: Round[] = [];
+    for (let r = 1; r <= repeat; r++) rounds.push(await runRound(r, stack));
     const perEvent = await checkpointEveryEvent(stack, "percall", "percall", settings, {
       target: events,
       capMs: slowCapMs,
     });
-    const results = [...FAST.map((kind) => best(runs.get(kind) ?? [])), perEvent];
-    report(results, backlog.eventsPerSecond, runs);
+    report(rounds, perEvent, backlog.eventsPerSecond);
   } finally {
     await stack.stop();
   }
 }
 
-function report(results: ScenarioResult[], sendRate: number, runs: Map<Fast, ScenarioResult[]>): void {
-  const [raw, w100, w1000, perEvent] = results as [
-    ScenarioResult,
+const fixed = (n: number, digits = 2) => n.toFixed(digits);
+
+function headline(
+  w: ScenarioResult,
+  pair: Paired,
+  rounds: number,
+  bestRaw: ScenarioResult,
+  perEvent: ScenarioResult,
+): string {
+  const bestWall = ratio(w.eventsPerSecond, bestRaw.eventsPerSecond);
+  const bestCpu = ratio(w.eventsPerConsumerCpuSecond, bestRaw.eventsPerConsumerCpuSecond);
+  const { wall, perCpu } = pair;
+  return (
+    `${w.scenario}: median of ${rounds} paired rounds ${fixed(wall.median)} × the ceiling ` +
+    `(range ${fixed(wall.min)}–${fixed(wall.max)}; best-of ${fixed(bestWall)}; target ≥ 0.9), ` +
+    `${fixed(ratio(w.eventsPerSecond, perEvent.eventsPerSecond), 1)} × checkpoint-per-event (target ≥ 10); ` +
+    `per consumer CPU-second median ${fixed(perCpu.median)} × the ceiling ` +
+    `(range ${fixed(perCpu.min)}–${fixed(perCpu.max)}; best-of ${fixed(bestCpu)})`
+  );
+}
+
+/** JSON figures of a spread, as `<prefix>Median`, `<prefix>Min`, `<prefix>Max`. */
+function spreadFigures(prefix: string, s: Spread): Record<string, number> {
+  return {
+    [`${prefix}Median`]: round(s.median, 3),
+    [`${prefix}Min`]: round(s.min, 3),
+    [`${prefix}Max`]: round(s.max, 3),
+  };
+}
+
+function report(rounds: Round[], perEvent: ScenarioResult, sendRate: number): void {
+  const runsOf = (kind: Fast) => rounds.map((r) => r[kind]);
+  const [raw, w100, w1000] = FAST.map((kind) => best(runsOf(kind))) as [
     ScenarioResult,
     ScenarioResult,
     ScenarioResult,
   ];
+  const results = [raw, w100, w1000, perEvent];
+  const p100 = paired(rounds, "w100");
+  const p1000 = paired(rounds, "w1000");
   printTable(
     results.map((r) => ({
       scenario: r.scenario,
@@ -139,16 +205,16 @@ function report(results: ScenarioResult[], sendRate: number, runs: Map<Fast, Sce
       capped: r.capped ? "yes" : "no",
     })),
   );
-  const ratio = (a: ScenarioResult, b: ScenarioResult) =>
-    b.eventsPerSecond > 0 ? a.eventsPerSecond / b.eventsPerSecond : 0;
+  const wallRatio = (a: ScenarioResult, b: ScenarioResult) => ratio(a.eventsPerSecond, b.eventsPerSecond);
   const cpuRatio = (a: ScenarioResult, b: ScenarioResult) =>
-    b.eventsPerConsumerCpuSecond > 0 ? a.eventsPerConsumerCpuSecond / b.eventsPerConsumerCpuSecond : 0;
+    ratio(a.eventsPerConsumerCpuSecond, b.eventsPerConsumerCpuSecond);
   console.log("");
-  for (const w of [w100, w1000]) {
-    console.log(
-      `${w.scenario}: ${round(ratio(w, raw), 3)} × the ceiling (target ≥ 0.9), ${round(ratio(w, perEvent), 1)} × checkpoint-per-event (target ≥ 10); per consumer CPU-second ${round(cpuRatio(w, raw), 3)} × the ceiling`,
-    );
-  }
+  console.log(
+    `(fast scenarios: best of ${rounds.length} runs each; the paired ratios compare runs of one round)`,
+  );
+  console.log(headline(w100, p100, rounds.length, raw, perEvent));
+  console.log(headline(w1000, p1000, rounds.length, raw, perEvent));
+  const allRuns = [...rounds.flatMap((r) => FAST.map((kind) => r[kind])), perEvent];
   printFigures("worker-throughput", {
     events,
     partitions: positive("partitions"),
@@ -160,19 +226,27 @@ function report(results: ScenarioResult[], sendRate: number, runs: Map<Fast, Sce
     perEventCheckpointEventsPerSecond: round(perEvent.eventsPerSecond, 0),
     worker100EventsPerSecond: round(w100.eventsPerSecond, 0),
     worker1000EventsPerSecond: round(w1000.eventsPerSecond, 0),
-    worker100VsRaw: round(ratio(w100, raw), 3),
-    worker1000VsRaw: round(ratio(w1000, raw), 3),
-    worker100VsPerEvent: round(ratio(w100, perEvent), 1),
+    worker100VsRaw: round(wallRatio(w100, raw), 3),
+    worker1000VsRaw: round(wallRatio(w1000, raw), 3),
+    worker100VsPerEvent: round(wallRatio(w100, perEvent), 1),
     rawEventsPerConsumerCpuSecond: Math.round(raw.eventsPerConsumerCpuSecond),
     worker100EventsPerConsumerCpuSecond: Math.round(w100.eventsPerConsumerCpuSecond),
     worker1000EventsPerConsumerCpuSecond: Math.round(w1000.eventsPerConsumerCpuSecond),
     perEventCheckpointEventsPerConsumerCpuSecond: Math.round(perEvent.eventsPerConsumerCpuSecond),
     worker100VsRawPerCpuSecond: round(cpuRatio(w100, raw), 3),
     worker1000VsRawPerCpuSecond: round(cpuRatio(w1000, raw), 3),
-    worker1000VsPerEvent: round(ratio(w1000, perEvent), 1),
-    capped: results.filter((r) => r.capped).map((r) => r.scenario),
+    worker1000VsPerEvent: round(wallRatio(w1000, perEvent), 1),
+    pairedRounds: rounds.length,
+    ...spreadFigures("worker100VsRaw", p100.wall),
+    ...spreadFigures("worker1000VsRaw", p1000.wall),
+    ...spreadFigures("worker100VsRawPerCpuSecond", p100.perCpu),
+    ...spreadFigures("worker1000VsRawPerCpuSecond", p1000.perCpu),
+    capped: [...new Set(allRuns.filter((r) => r.capped).map((r) => r.scenario))],
     runsEventsPerSecond: Object.fromEntries(
-      [...runs].map(([kind, list]) => [kind, list.map((r) => Math.round(r.eventsPerSecond))]),
+      FAST.map((kind) => [kind, runsOf(kind).map((r) => Math.round(r.eventsPerSecond))]),
+    ),
+    runsEventsPerConsumerCpuSecond: Object.fromEntries(
+      FAST.map((kind) => [kind, runsOf(kind).map((r) => Math.round(r.eventsPerConsumerCpuSecond))]),
     ),
     loadAverage1m: round(loadavg()[0] ?? 0, 2),
     cpus: availableParallelism(),
