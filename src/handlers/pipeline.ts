@@ -119,8 +119,12 @@ export function createPipeline(name: string, steps: readonly PipelineStep[]): Pi
       else ctx.signal.throwIfAborted();
       const handlerCtx = handlerContext(ctx, name, loggers[i] ?? ctx.logger);
       try {
-        if (kind === "batch") await step.handler.handleBatch!(events, handlerCtx);
-        else await step.handler.handle!(events[0]!, handlerCtx);
+        const result =
+          kind === "batch"
+            ? step.handler.handleBatch!(events, handlerCtx)
+            : step.handler.handle!(events[0]!, handlerCtx);
+        // A synchronous handler's result is not awaited: each await is a turn of the microtask queue.
+        if (isThenable(result)) await result;
       } catch (err) {
         throw stepFailure(name, step.name, events, ctx, err);
       }
@@ -130,13 +134,22 @@ export function createPipeline(name: string, steps: readonly PipelineStep[]): Pi
   return { name, kind, handlerNames: ordered.map((s) => s.name), run };
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<unknown>).then === "function"
+  );
+}
+
 /**
  * A handler's context, built field by field rather than by spreading the run context: a spread
  * costs more per event, and it would read `signal`, which the run context may build only on demand.
- * `signal` stays an own enumerable property (a getter), so a handler that spreads its context
- * still passes the signal on.
+ * `signal` stays an own enumerable property, so a handler that spreads its context still passes
+ * the signal on: a plain value when the run context has its signal at hand, else a getter.
  */
 function handlerContext(ctx: PipelineRunContext, pipeline: string, logger: Logger): HandlerContext {
+  if (ctx.throwIfAborted !== undefined) return new LazySignalContext(ctx, pipeline, logger);
   return {
     partitionId: ctx.partitionId,
     eventHubName: ctx.eventHubName,
@@ -144,8 +157,40 @@ function handlerContext(ctx: PipelineRunContext, pipeline: string, logger: Logge
     pipeline,
     attempt: ctx.attempt,
     logger,
-    get signal(): AbortSignal {
-      return ctx.signal;
-    },
+    signal: ctx.signal,
   };
+}
+
+/**
+ * The context of a step whose run context builds its signal on demand. A class with one shared
+ * getter defined on each instance: an object literal with a getter costs a closure and a slow
+ * literal per event and step (about three times the time of this).
+ */
+class LazySignalContext implements HandlerContext {
+  static readonly #signal: PropertyDescriptor = {
+    get(this: LazySignalContext): AbortSignal {
+      return this.#run.signal;
+    },
+    enumerable: true,
+    configurable: true,
+  };
+  readonly partitionId: string;
+  readonly eventHubName: string;
+  readonly consumerGroup: string;
+  readonly pipeline: string;
+  readonly attempt: number;
+  readonly logger: Logger;
+  declare readonly signal: AbortSignal;
+  readonly #run: PipelineRunContext;
+
+  constructor(run: PipelineRunContext, pipeline: string, logger: Logger) {
+    this.#run = run;
+    this.partitionId = run.partitionId;
+    this.eventHubName = run.eventHubName;
+    this.consumerGroup = run.consumerGroup;
+    this.pipeline = pipeline;
+    this.attempt = run.attempt;
+    this.logger = logger;
+    Object.defineProperty(this, "signal", LazySignalContext.#signal);
+  }
 }
