@@ -7,7 +7,7 @@ import { EhwError, HandlerFailedError, toError } from "../errors.js";
 import type { PipelineRunContext } from "../handlers/pipeline.js";
 import type { Logger } from "../observability/logger.js";
 import type { PartitionObserver } from "../observability/observer.js";
-import { DeadlineWatch } from "./deadline-watch.js";
+import { type Deadline, DeadlineWatch } from "./deadline-watch.js";
 import { backoffDelayMs, sleep } from "./retry.js";
 import type { WorkUnit } from "./work-units.js";
 
@@ -129,118 +129,145 @@ function follow(parent: AbortSignal, child: AbortController): () => void {
 }
 
 /**
- * The context of one attempt under a time limit. Its `signal` fires on the partition's signal or
- * when the attempt's own limit passes; the AbortController behind it is built only when something
- * reads `signal` (most handlers never do, and one controller per event was a measurable share of
- * the per-event cost), and follows the partition's signal only while the attempt runs.
+ * The context of one attempt under a time limit, which is also its deadline entry and settles the
+ * attempt's promise: one object per attempt, no closures. Its `signal` fires on the partition's
+ * signal or when the attempt's own limit passes; the AbortController behind it is built only when
+ * something reads `signal` (most handlers never do, and one controller per event was a measurable
+ * share of the per-event cost), and follows the partition's signal only while the attempt runs.
+ * Private fields: a handler that spreads its context sees only the context's fields.
  */
-class AttemptRunContext implements PipelineRunContext {
+class AttemptRunContext implements PipelineRunContext, Deadline {
   readonly partitionId: string;
   readonly eventHubName: string;
   readonly consumerGroup: string;
   readonly logger: Logger;
-  private controller: AbortController | undefined;
-  private unfollow: (() => void) | undefined;
-  private fired = false;
-  private firedReason: unknown;
-  private settled = false;
+  readonly attempt: number;
+  #controller: AbortController | undefined;
+  #unfollow: (() => void) | undefined;
+  #fired = false;
+  #firedReason: unknown;
+  #settled = false;
+  #deadlineMs = 0;
+  #resolve: (() => void) | undefined;
+  #reject: ((reason: unknown) => void) | undefined;
+  readonly #parent: AbortSignal;
+  readonly #unit: WorkUnit;
+  readonly #timeoutMs: number;
 
-  constructor(
-    base: AttemptContext["base"],
-    readonly attempt: number,
-    private readonly parent: AbortSignal,
-  ) {
+  constructor(unit: WorkUnit, attempt: number, timeoutMs: number, ctx: AttemptContext) {
+    const { base } = ctx;
     this.partitionId = base.partitionId;
     this.eventHubName = base.eventHubName;
     this.consumerGroup = base.consumerGroup;
     this.logger = base.logger;
+    this.attempt = attempt;
+    this.#parent = ctx.signal;
+    this.#unit = unit;
+    this.#timeoutMs = timeoutMs;
   }
 
   get signal(): AbortSignal {
-    if (this.controller !== undefined) return this.controller.signal;
+    if (this.#controller !== undefined) return this.#controller.signal;
     const controller = new AbortController();
-    this.controller = controller;
-    if (this.fired) controller.abort(this.firedReason);
-    else if (this.parent.aborted) controller.abort(this.parent.reason);
+    this.#controller = controller;
+    if (this.#fired) controller.abort(this.#firedReason);
+    else if (this.#parent.aborted) controller.abort(this.#parent.reason);
     // Read after the attempt ended: it no longer follows the partition, as a settled attempt's would not.
-    else if (!this.settled) this.unfollow = follow(this.parent, controller);
+    else if (!this.#settled) this.#unfollow = follow(this.#parent, controller);
     return controller.signal;
   }
 
   /** Throws what `signal` would have fired with, without building it. */
   throwIfAborted(): void {
-    if (this.fired) throw this.firedReason;
-    this.parent.throwIfAborted();
+    if (this.#fired) throw this.#firedReason;
+    this.#parent.throwIfAborted();
   }
 
-  /** The attempt's own limit passed: its signal fires with `reason`. */
-  fire(reason: unknown): void {
-    this.fired = true;
-    this.firedReason = reason;
-    this.settle();
-    this.controller?.abort(reason);
+  /** {@link Deadline}: set by the watch. */
+  get deadlineMs(): number {
+    return this.#deadlineMs;
+  }
+
+  set deadlineMs(value: number) {
+    this.#deadlineMs = value;
+  }
+
+  /** Runs the attempt; settles with the pipeline, or rejects when the time limit passes first. */
+  run(): Promise<void> {
+    AttemptRunContext.#capturing = this;
+    const done = new Promise<void>(AttemptRunContext.#capture);
+    deadlines.watch(this, this.#timeoutMs);
+    void this.#follow();
+    return done;
+  }
+
+  /** {@link Deadline}: the limit passed; the signal fires and the attempt fails. */
+  expire(): void {
+    const error = timeoutError(this.#unit, this.attempt, this.#timeoutMs, this.partitionId);
+    this.#fired = true;
+    this.#firedReason = error;
+    this.#settle();
+    this.#controller?.abort(error);
+    // The attempt that lost the race keeps running in the background; its signal has fired.
+    this.#reject?.(error);
+  }
+
+  async #follow(): Promise<void> {
+    try {
+      await this.#unit.pipeline.run(this.#unit.events, this);
+    } catch (err) {
+      // A pipeline that throws instead of rejecting fails the attempt the same way.
+      deadlines.unwatch(this);
+      this.#settle();
+      this.#reject?.(err);
+      return;
+    }
+    deadlines.unwatch(this);
+    this.#settle();
+    this.#resolve?.();
+  }
+
+  /** The context whose promise is being made: a shared executor, not a closure per attempt. */
+  static #capturing: AttemptRunContext | undefined;
+
+  static #capture(resolve: () => void, reject: (reason: unknown) => void): void {
+    const ctx = AttemptRunContext.#capturing!;
+    AttemptRunContext.#capturing = undefined;
+    ctx.#resolve = resolve;
+    ctx.#reject = reject;
   }
 
   /** The attempt ended: its signal stops following the partition's. */
-  settle(): void {
-    this.settled = true;
-    this.unfollow?.();
-    this.unfollow = undefined;
+  #settle(): void {
+    this.#settled = true;
+    this.#unfollow?.();
+    this.#unfollow = undefined;
   }
 }
 
 /** One attempt, bounded by the time limit; its signal also fires when the limit passes. */
 function runAttempt(unit: WorkUnit, attempt: number, timeoutMs: number, ctx: AttemptContext): Promise<void> {
+  if (timeoutMs > 0) return new AttemptRunContext(unit, attempt, timeoutMs, ctx).run();
   const { base } = ctx;
-  if (timeoutMs <= 0) {
-    return unit.pipeline.run(unit.events, {
-      partitionId: base.partitionId,
-      eventHubName: base.eventHubName,
-      consumerGroup: base.consumerGroup,
-      logger: base.logger,
-      attempt,
-      signal: ctx.signal,
-    });
-  }
-  const runCtx = new AttemptRunContext(base, attempt, ctx.signal);
-  return new Promise<void>((resolve, reject) => {
-    const removeDeadline = deadlines.add(timeoutMs, () => {
-      const error = timeoutError(unit, attempt, timeoutMs, ctx);
-      // The attempt that lost the race keeps running in the background; its signal has fired.
-      runCtx.fire(error);
-      reject(error);
-    });
-    let running: Promise<void>;
-    try {
-      running = unit.pipeline.run(unit.events, runCtx);
-    } catch (err) {
-      // A pipeline that throws instead of rejecting fails the attempt the same way.
-      running = Promise.reject(err);
-    }
-    running.then(
-      () => {
-        removeDeadline();
-        runCtx.settle();
-        resolve();
-      },
-      (err: unknown) => {
-        removeDeadline();
-        runCtx.settle();
-        reject(err);
-      },
-    );
+  return unit.pipeline.run(unit.events, {
+    partitionId: base.partitionId,
+    eventHubName: base.eventHubName,
+    consumerGroup: base.consumerGroup,
+    logger: base.logger,
+    attempt,
+    signal: ctx.signal,
   });
 }
 
-function timeoutError(unit: WorkUnit, attempt: number, timeoutMs: number, ctx: AttemptContext): Error {
+function timeoutError(unit: WorkUnit, attempt: number, timeoutMs: number, partitionId: string): Error {
   const first = unit.events[0];
   return new HandlerFailedError(
-    `pipeline "${unit.pipeline.name}" timed out after ${timeoutMs} ms on partition ${ctx.base.partitionId} at sequence number ${first?.sequenceNumber}, attempt ${attempt}`,
+    `pipeline "${unit.pipeline.name}" timed out after ${timeoutMs} ms on partition ${partitionId} at sequence number ${first?.sequenceNumber}, attempt ${attempt}`,
     {
       retriable: true,
       context: {
         pipeline: unit.pipeline.name,
-        partitionId: ctx.base.partitionId,
+        partitionId,
         sequenceNumber: first?.sequenceNumber,
         attempt,
       },

@@ -5,27 +5,45 @@
  * normally finish long before their limit, so the timer rarely fires and rarely moves.
  */
 
-interface Entry {
-  readonly deadlineMs: number;
-  readonly onExpire: () => void;
+/**
+ * A deadline that can be registered with {@link DeadlineWatch.watch}: the watch sets `deadlineMs`
+ * and calls `expire` once it has passed. An object the caller has anyway (an attempt's context)
+ * can be its own entry, so that registering a deadline allocates nothing.
+ */
+export interface Deadline {
+  /** Set by the watch: when it expires, on the watch's clock. */
+  deadlineMs: number;
+  /** Called once the deadline has passed, unless it was unwatched first. */
+  expire(): void;
 }
 
-/** Calls `onExpire` of each registered deadline once it has passed, unless it was removed first. */
+/** Calls `expire` of each registered deadline once it has passed, unless it was removed first. */
 export class DeadlineWatch {
-  private readonly entries = new Set<Entry>();
+  private readonly entries = new Set<Deadline>();
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
 
   /** @param clock - monotonic milliseconds; default `performance.now`. */
   constructor(private readonly clock: () => number = () => performance.now()) {}
 
-  /** Registers a deadline `afterMs` from now; returns the function that removes it. */
-  add(afterMs: number, onExpire: () => void): () => void {
-    const entry: Entry = { deadlineMs: this.clock() + afterMs, onExpire };
+  /** Registers `entry` to expire `afterMs` from now (again, if it was registered before). */
+  watch(entry: Deadline, afterMs: number): void {
+    entry.deadlineMs = this.clock() + afterMs;
     this.entries.add(entry);
     if (entry.deadlineMs < this.timerAtMs) this.arm(entry.deadlineMs);
+  }
+
+  /** Removes `entry`; it does not expire. */
+  unwatch(entry: Deadline): void {
+    this.entries.delete(entry);
+  }
+
+  /** Registers a deadline `afterMs` from now; returns the function that removes it. */
+  add(afterMs: number, onExpire: () => void): () => void {
+    const entry: Deadline = { deadlineMs: 0, expire: onExpire };
+    this.watch(entry, afterMs);
     return () => {
-      this.entries.delete(entry);
+      this.unwatch(entry);
     };
   }
 
@@ -47,13 +65,13 @@ export class DeadlineWatch {
     this.timerAtMs = Number.POSITIVE_INFINITY;
     const now = this.clock();
     let next = Number.POSITIVE_INFINITY;
-    const expired: Entry[] = [];
+    const expired: Deadline[] = [];
     for (const entry of this.entries) {
       if (entry.deadlineMs <= now) expired.push(entry);
       else if (entry.deadlineMs < next) next = entry.deadlineMs;
     }
     for (const entry of expired) this.entries.delete(entry);
     if (next !== Number.POSITIVE_INFINITY) this.arm(next);
-    for (const entry of expired) entry.onExpire();
+    for (const entry of expired) entry.expire();
   }
 }

@@ -33,6 +33,27 @@ describe("DeadlineWatch", () => {
     expect(watch.size).toBe(0);
   });
 
+  it("expires a watched entry object by calling its expire method, and not once unwatched", () => {
+    const watch = new DeadlineWatch(() => now);
+    const expired: string[] = [];
+    const entry = (name: string) => ({
+      deadlineMs: 0,
+      expire(this: { deadlineMs: number }) {
+        expired.push(`${name}@${this.deadlineMs}`);
+      },
+    });
+    const a = entry("a");
+    const b = entry("b");
+    advance(5);
+    watch.watch(a, 100);
+    watch.watch(b, 50);
+    expect(a.deadlineMs).toBe(105);
+    watch.unwatch(b);
+    advance(100);
+    expect(expired).toEqual(["a@105"]);
+    expect(watch.size).toBe(0);
+  });
+
   it("re-arms for a deadline earlier than the one it waits for", () => {
     const watch = new DeadlineWatch(() => now);
     const fired: number[] = [];
