@@ -1,8 +1,13 @@
 /**
  * One timer for many deadlines. Per-attempt `setTimeout`s (and `AbortSignal.timeout`/`any`) cost
  * measurable CPU and garbage at tens of thousands of events a second; here an attempt's deadline is
- * an entry in a set, and a single timer wakes at the earliest deadline still registered. Attempts
+ * an entry in a queue, and a single timer wakes at the earliest deadline still registered. Attempts
  * normally finish long before their limit, so the timer rarely fires and rarely moves.
+ *
+ * Deadlines of one length are registered in the order they expire (the clock is monotonic), so
+ * each length has a FIFO lane: registering appends, removing only marks the entry (a `Set` delete
+ * per attempt was the costliest step of this module), and dead entries are dropped from the front
+ * as the lane is used, or by compaction once they dominate it.
  */
 
 /**
@@ -11,36 +16,96 @@
  * can be its own entry, so that registering a deadline allocates nothing.
  */
 export interface Deadline {
-  /** Set by the watch: when it expires, on the watch's clock. */
+  /** Set by the watch: when it expires, on the watch's clock; NaN once unwatched or expired. */
   deadlineMs: number;
   /** Called once the deadline has passed, unless it was unwatched first. */
   expire(): void;
 }
 
+/** The registrations of one deadline length, in expiry order. */
+class Lane {
+  /** Entries and the deadline each was registered with; an entry whose `deadlineMs` differs is dead. */
+  readonly entries: Deadline[] = [];
+  readonly at: number[] = [];
+  head = 0;
+  /** Length (past `head`) above which the lane is compacted; doubles with the live entries. */
+  compactAbove = MIN_COMPACT;
+
+  /** Drops dead entries at the front. */
+  dropDeadHead(): void {
+    const { entries, at } = this;
+    while (this.head < entries.length && entries[this.head]!.deadlineMs !== at[this.head]) this.head += 1;
+    if (this.head === entries.length) {
+      entries.length = 0;
+      at.length = 0;
+      this.head = 0;
+    }
+  }
+
+  push(entry: Deadline): void {
+    this.dropDeadHead();
+    this.entries.push(entry);
+    this.at.push(entry.deadlineMs);
+    if (this.entries.length - this.head > this.compactAbove) this.compact();
+  }
+
+  /** Keeps only live entries: attempts that settle out of order leave dead ones behind a live head. */
+  private compact(): void {
+    let kept = 0;
+    for (let i = this.head; i < this.entries.length; i += 1) {
+      const entry = this.entries[i]!;
+      if (entry.deadlineMs !== this.at[i]) continue;
+      this.entries[kept] = entry;
+      this.at[kept] = this.at[i]!;
+      kept += 1;
+    }
+    this.entries.length = kept;
+    this.at.length = kept;
+    this.head = 0;
+    this.compactAbove = Math.max(MIN_COMPACT, 2 * kept);
+  }
+
+  /** Live entries. */
+  get live(): number {
+    let n = 0;
+    for (let i = this.head; i < this.entries.length; i += 1) {
+      if (this.entries[i]!.deadlineMs === this.at[i]) n += 1;
+    }
+    return n;
+  }
+}
+
+/** A lane is compacted only past this many entries. */
+const MIN_COMPACT = 1024;
+
 /** Calls `expire` of each registered deadline once it has passed, unless it was removed first. */
 export class DeadlineWatch {
-  private readonly entries = new Set<Deadline>();
+  private readonly lanes = new Map<number, Lane>();
+  /** The lane used last: nearly always the only one. */
+  private lastLane: Lane | undefined;
+  private lastAfterMs = Number.NaN;
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
 
   /** @param clock - monotonic milliseconds; default `performance.now`. */
   constructor(private readonly clock: () => number = () => performance.now()) {}
 
-  /** Registers `entry` to expire `afterMs` from now (again, if it was registered before). */
+  /** Registers `entry` to expire `afterMs` from now (instead, if it was registered before). */
   watch(entry: Deadline, afterMs: number): void {
-    entry.deadlineMs = this.clock() + afterMs;
-    this.entries.add(entry);
-    if (entry.deadlineMs < this.timerAtMs) this.arm(entry.deadlineMs);
+    const deadlineMs = this.clock() + afterMs;
+    entry.deadlineMs = deadlineMs;
+    this.laneOf(afterMs).push(entry);
+    if (deadlineMs < this.timerAtMs) this.arm(deadlineMs);
   }
 
   /** Removes `entry`; it does not expire. */
   unwatch(entry: Deadline): void {
-    this.entries.delete(entry);
+    entry.deadlineMs = Number.NaN;
   }
 
   /** Registers a deadline `afterMs` from now; returns the function that removes it. */
   add(afterMs: number, onExpire: () => void): () => void {
-    const entry: Deadline = { deadlineMs: 0, expire: onExpire };
+    const entry: Deadline = { deadlineMs: Number.NaN, expire: onExpire };
     this.watch(entry, afterMs);
     return () => {
       this.unwatch(entry);
@@ -49,7 +114,21 @@ export class DeadlineWatch {
 
   /** Deadlines registered and not yet expired or removed. */
   get size(): number {
-    return this.entries.size;
+    let n = 0;
+    for (const lane of this.lanes.values()) n += lane.live;
+    return n;
+  }
+
+  private laneOf(afterMs: number): Lane {
+    if (afterMs === this.lastAfterMs && this.lastLane !== undefined) return this.lastLane;
+    let lane = this.lanes.get(afterMs);
+    if (lane === undefined) {
+      lane = new Lane();
+      this.lanes.set(afterMs, lane);
+    }
+    this.lastLane = lane;
+    this.lastAfterMs = afterMs;
+    return lane;
   }
 
   private arm(atMs: number): void {
@@ -66,11 +145,25 @@ export class DeadlineWatch {
     const now = this.clock();
     let next = Number.POSITIVE_INFINITY;
     const expired: Deadline[] = [];
-    for (const entry of this.entries) {
-      if (entry.deadlineMs <= now) expired.push(entry);
-      else if (entry.deadlineMs < next) next = entry.deadlineMs;
+    for (const [afterMs, lane] of this.lanes) {
+      const { entries, at } = lane;
+      for (;;) {
+        lane.dropDeadHead();
+        if (lane.head >= entries.length) break;
+        const atMs = at[lane.head]!;
+        if (atMs > now) {
+          if (atMs < next) next = atMs;
+          break;
+        }
+        const entry = entries[lane.head]!;
+        entry.deadlineMs = Number.NaN;
+        expired.push(entry);
+      }
+      if (entries.length === 0) {
+        this.lanes.delete(afterMs);
+        if (this.lastLane === lane) this.lastLane = undefined;
+      }
     }
-    for (const entry of expired) this.entries.delete(entry);
     if (next !== Number.POSITIVE_INFINITY) this.arm(next);
     for (const entry of expired) entry.expire();
   }

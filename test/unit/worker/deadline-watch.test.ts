@@ -38,8 +38,8 @@ describe("DeadlineWatch", () => {
     const expired: string[] = [];
     const entry = (name: string) => ({
       deadlineMs: 0,
-      expire(this: { deadlineMs: number }) {
-        expired.push(`${name}@${this.deadlineMs}`);
+      expire() {
+        expired.push(name);
       },
     });
     const a = entry("a");
@@ -50,7 +50,32 @@ describe("DeadlineWatch", () => {
     expect(a.deadlineMs).toBe(105);
     watch.unwatch(b);
     advance(100);
-    expect(expired).toEqual(["a@105"]);
+    expect(expired).toEqual(["a"]);
+    expect(Number.isNaN(a.deadlineMs)).toBe(true);
+    expect(watch.size).toBe(0);
+  });
+
+  it("keeps live deadlines that dead ones of the same length surround, however many", () => {
+    const watch = new DeadlineWatch(() => now);
+    const expired: number[] = [];
+    const entries = Array.from({ length: 5000 }, (_, i) => ({
+      deadlineMs: 0,
+      expire() {
+        expired.push(i);
+      },
+    }));
+    // Every entry but each 1000th settles, ten registrations late, so a live one (entry 0 first)
+    // stays at the front of the lane while thousands of dead ones pile up behind it.
+    const settles = (i: number): boolean => i % 1000 !== 0;
+    for (const [i, entry] of entries.entries()) {
+      watch.watch(entry, 1000);
+      if (i >= 10 && settles(i - 10)) watch.unwatch(entries[i - 10]!);
+      if (i % 7 === 0) advance(1);
+    }
+    for (let i = entries.length - 10; i < entries.length; i += 1) if (settles(i)) watch.unwatch(entries[i]!);
+    expect(watch.size).toBe(5);
+    advance(1000);
+    expect(expired).toEqual([0, 1000, 2000, 3000, 4000]);
     expect(watch.size).toBe(0);
   });
 
