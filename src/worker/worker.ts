@@ -15,13 +15,14 @@ import type {
 } from "@azure/event-hubs";
 import type { TokenCredential } from "@azure/identity";
 import type { ContainerClient } from "@azure/storage-blob";
-import { BlobPartitionRecords } from "../checkpoint/blob-records.js";
+import { BlobPartitionRecords, type PartitionRecords } from "../checkpoint/blob-records.js";
 import {
   createBlobCheckpointStore,
   createContainerClient,
   prepareCheckpointContainer,
 } from "../checkpoint/blob-store.js";
 import { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
+import { ThreadPartitionRecords } from "../checkpoint/records-thread.js";
 import { withPoisonChecks } from "../deadletter/poison.js";
 import { prepareFailureHandling } from "../deadletter/worker-setup.js";
 import { EhwError } from "../errors.js";
@@ -82,6 +83,8 @@ export class Worker {
   private lagReader: LagReader | undefined;
   private store: GuardedCheckpointStore | undefined;
   private containerClient: ContainerClient | undefined;
+  /** The checkpoint thread, when checkpoint calls run on one; closed last at stop. */
+  private recordsThread: ThreadPartitionRecords | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<StopResult> | undefined;
   private drainDeadlineAtMs: number | undefined;
@@ -189,7 +192,7 @@ export class Worker {
       ).failureHandler;
       this.store = new GuardedCheckpointStore(createBlobCheckpointStore(containerClient), {
         ownerId: this.ownerId,
-        records: new BlobPartitionRecords(containerClient),
+        records: this.partitionRecords(containerClient),
         onLost: (partitionId, reason) => this.processors.get(partitionId)?.markLost(reason),
         ownershipCheckIntervalMs: config.processing.ownershipCheckIntervalMs,
         logger: this.logger,
@@ -216,6 +219,20 @@ export class Worker {
       await this.release();
       throw err;
     }
+  }
+
+  /**
+   * Where the guarded store's checkpoint writes and ownership reads go: a helper thread with its own
+   * container client built from the same settings, unless the setting says otherwise or the storage
+   * credential is an object given in code (a thread cannot be handed one), then this thread.
+   */
+  private partitionRecords(containerClient: ContainerClient): PartitionRecords {
+    const { storage, processing } = this.config;
+    const credentialInCode = storage.accountUrl !== undefined && this.options.credential !== undefined;
+    const local = new BlobPartitionRecords(containerClient);
+    if (!processing.checkpointThread || credentialInCode) return local;
+    this.recordsThread = new ThreadPartitionRecords(storage, { fallback: local, logger: this.logger });
+    return this.recordsThread;
   }
 
   /**
@@ -433,6 +450,10 @@ export class Worker {
     if (registry !== undefined && this.options.registry === undefined) {
       await registry.close().catch((err: unknown) => this.logger.error({ err }, "closing handlers failed"));
     }
+    // Last: the final checkpoints of the close above went through it.
+    const recordsThread = this.recordsThread;
+    this.recordsThread = undefined;
+    await recordsThread?.close();
   }
 
   private setState(state: WorkerState): void {

@@ -107,6 +107,11 @@ export const SETTINGS = {
     meaning:
       "milliseconds a confirmed ownership is trusted before a checkpoint reads the ownership blob again, ≥ 0 (0 = before every checkpoint)",
   }),
+  checkpointThread: spec("checkpoint-thread", {
+    defaultText: "true",
+    meaning:
+      "write checkpoints and read ownership records from a helper thread, so that storage calls do not take CPU from the event loop that runs handlers (true | false; false suits a process limited to one core)",
+  }),
   handlerTimeoutMs: spec("handler-timeout-ms", {
     defaultText: "60000",
     meaning: "milliseconds one handler attempt may take before it counts as failed; 0 = no limit",

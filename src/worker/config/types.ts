@@ -80,6 +80,8 @@ export interface ProcessingConfig {
    * again; default 1000; 0 = read before every checkpoint. See GuardedCheckpointStoreOptions.
    */
   readonly ownershipCheckIntervalMs: number;
+  /** Checkpoint writes and ownership reads run on a helper thread; default true. */
+  readonly checkpointThread: boolean;
 }
 
 /** SDK load balancing. */
@@ -143,6 +145,7 @@ export const WORKER_DEFAULTS = {
   retryMaxDelayMs: 30_000,
   handlerTimeoutMs: 60_000,
   ownershipCheckIntervalMs: 1000,
+  checkpointThread: true,
   drainTimeoutMs: 30_000,
   strategy: "balanced",
   updateIntervalMs: 10_000,
