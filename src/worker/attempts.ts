@@ -43,6 +43,9 @@ export interface AttemptContext {
   readonly observer?: Pick<PartitionObserver, "handlerAttempt">;
 }
 
+/** The outcome of nearly every unit, shared rather than built per event. */
+const DONE_FIRST_TIME: AttemptOutcome = Object.freeze({ kind: "done", attempts: 1 });
+
 /** Runs the unit until an attempt succeeds, the budget is spent, or the signal fires. */
 export async function runWithAttempts(
   unit: WorkUnit,
@@ -57,8 +60,10 @@ export async function runWithAttempts(
     let error: Error;
     const startedAt = ctx.observer === undefined ? 0 : performance.now();
     try {
-      await runAttempt(unit, attempt, options.handlerTimeoutMs, ctx);
-      return { kind: "done", attempts: attempt };
+      // Awaited only when the pipeline went asynchronous: a turn of the microtask queue per event.
+      const pending = startAttempt(unit, attempt, options.handlerTimeoutMs, ctx);
+      if (pending !== undefined) await pending;
+      return attempt === 1 ? DONE_FIRST_TIME : { kind: "done", attempts: attempt };
     } catch (err) {
       if (ctx.signal.aborted) return { kind: "aborted", attempts: attempt };
       error = toError(err);
@@ -192,12 +197,29 @@ class AttemptRunContext implements PipelineRunContext, Deadline {
     this.#deadlineMs = value;
   }
 
-  /** Runs the attempt; settles with the pipeline, or rejects when the time limit passes first. */
-  run(): Promise<void> {
+  /**
+   * Starts the attempt: undefined when the pipeline finished synchronously (no timer could have
+   * fired meanwhile, so the limit cannot have passed first); throws when it failed synchronously;
+   * else a promise that settles with the pipeline, or rejects when the time limit passes first.
+   * The deadline counts from the start, but is registered only once the pipeline went asynchronous.
+   */
+  start(): Promise<void> | undefined {
+    const startedMs = deadlines.now();
+    let pending: Promise<void> | undefined;
+    try {
+      pending = startPipeline(this.#unit, this);
+    } catch (err) {
+      this.#settle();
+      throw err;
+    }
+    if (pending === undefined) {
+      this.#settle();
+      return undefined;
+    }
     AttemptRunContext.#capturing = this;
     const done = new Promise<void>(AttemptRunContext.#capture);
-    deadlines.watch(this, this.#timeoutMs);
-    void this.#follow();
+    deadlines.watchFrom(this, startedMs, this.#timeoutMs);
+    void this.#follow(pending);
     return done;
   }
 
@@ -212,11 +234,10 @@ class AttemptRunContext implements PipelineRunContext, Deadline {
     this.#reject?.(error);
   }
 
-  async #follow(): Promise<void> {
+  async #follow(pending: Promise<void>): Promise<void> {
     try {
-      await this.#unit.pipeline.run(this.#unit.events, this);
+      await pending;
     } catch (err) {
-      // A pipeline that throws instead of rejecting fails the attempt the same way.
       deadlines.unwatch(this);
       this.#settle();
       this.#reject?.(err);
@@ -245,11 +266,20 @@ class AttemptRunContext implements PipelineRunContext, Deadline {
   }
 }
 
-/** One attempt, bounded by the time limit; its signal also fires when the limit passes. */
-function runAttempt(unit: WorkUnit, attempt: number, timeoutMs: number, ctx: AttemptContext): Promise<void> {
-  if (timeoutMs > 0) return new AttemptRunContext(unit, attempt, timeoutMs, ctx).run();
+/**
+ * Starts one attempt, bounded by the time limit (its signal also fires when the limit passes):
+ * undefined when it finished synchronously, a promise when it went asynchronous; throws or rejects
+ * when it failed.
+ */
+function startAttempt(
+  unit: WorkUnit,
+  attempt: number,
+  timeoutMs: number,
+  ctx: AttemptContext,
+): Promise<void> | undefined {
+  if (timeoutMs > 0) return new AttemptRunContext(unit, attempt, timeoutMs, ctx).start();
   const { base } = ctx;
-  return unit.pipeline.run(unit.events, {
+  return startPipeline(unit, {
     partitionId: base.partitionId,
     eventHubName: base.eventHubName,
     consumerGroup: base.consumerGroup,
@@ -257,6 +287,13 @@ function runAttempt(unit: WorkUnit, attempt: number, timeoutMs: number, ctx: Att
     attempt,
     signal: ctx.signal,
   });
+}
+
+/** The unit's pipeline, started synchronously when it can be (see `Pipeline.start`). */
+function startPipeline(unit: WorkUnit, ctx: PipelineRunContext): Promise<void> | undefined {
+  const { pipeline } = unit;
+  if (pipeline.start !== undefined) return pipeline.start(unit.events, ctx);
+  return pipeline.run(unit.events, ctx);
 }
 
 function timeoutError(unit: WorkUnit, attempt: number, timeoutMs: number, partitionId: string): Error {

@@ -92,7 +92,20 @@ export class DeadlineWatch {
 
   /** Registers `entry` to expire `afterMs` from now (instead, if it was registered before). */
   watch(entry: Deadline, afterMs: number): void {
-    const deadlineMs = this.clock() + afterMs;
+    this.watchFrom(entry, this.clock(), afterMs);
+  }
+
+  /** Now, on the watch's clock. */
+  now(): number {
+    return this.clock();
+  }
+
+  /**
+   * Registers `entry` to expire `afterMs` after `startMs` (from {@link now}), for work that began
+   * before it could be registered. Start times must not decrease between registrations of one length.
+   */
+  watchFrom(entry: Deadline, startMs: number, afterMs: number): void {
+    const deadlineMs = startMs + afterMs;
     entry.deadlineMs = deadlineMs;
     this.laneOf(afterMs).push(entry);
     if (deadlineMs < this.timerAtMs) this.arm(deadlineMs);

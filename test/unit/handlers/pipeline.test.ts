@@ -84,4 +84,37 @@ describe("createPipeline", () => {
     expect({ ...seen[0]! }.signal).toBe(controller.signal);
     expect(built).toBe(1);
   });
+
+  it("starts synchronously: nothing to await when every handler returned without a promise", async () => {
+    const ran: string[] = [];
+    const ctx = runContext(new AbortController().signal);
+    const sync = createPipeline("p", [
+      { name: "a", handler: { handle: () => void ran.push("a") } },
+      { name: "b", handler: { handle: () => void ran.push("b") } },
+    ]);
+    expect(sync.start?.([fakeEvent(1)], ctx)).toBeUndefined();
+    expect(ran).toEqual(["a", "b"]);
+
+    const throwing = createPipeline("p", [
+      {
+        name: "bad",
+        handler: {
+          handle: () => {
+            throw new Error("boom");
+          },
+        },
+      },
+    ]);
+    expect(() => throwing.start?.([fakeEvent(1)], ctx)).toThrow(HandlerFailedError);
+
+    const mixed = createPipeline("p", [
+      { name: "a", handler: { handle: async () => void ran.push("async") } },
+      { name: "b", handler: { handle: () => void ran.push("after") } },
+    ]);
+    const pending = mixed.start?.([fakeEvent(1)], ctx);
+    expect(pending).toBeInstanceOf(Promise);
+    expect(ran).toEqual(["a", "b", "async"]);
+    await pending;
+    expect(ran).toEqual(["a", "b", "async", "after"]);
+  });
 });

@@ -99,4 +99,64 @@ describe("runWithAttempts with a time limit", () => {
     expect(outcome.kind).toBe("aborted");
     expect(ran).toEqual(["first"]);
   });
+
+  it("retries a synchronous handler that throws, and ends a synchronous one that succeeds, under a limit", async () => {
+    let calls = 0;
+    const failing = unitOf({
+      handle() {
+        calls += 1;
+        throw new Error("sync failure");
+      },
+    });
+    const failed = await runWithAttempts(failing, options, attemptContext(new AbortController().signal));
+    expect(failed.kind).toBe("exhausted");
+    expect(calls).toBe(2);
+    expect(failed.kind === "exhausted" ? failed.error.message : "").toContain("sync failure");
+
+    const partition = new AbortController();
+    const contexts: HandlerContext[] = [];
+    const ok = unitOf(
+      {
+        handle(_event, ctx) {
+          contexts.push(ctx);
+        },
+      },
+      {
+        async handle(_event, ctx) {
+          contexts.push(ctx);
+        },
+      },
+    );
+    const outcome = await runWithAttempts(ok, options, attemptContext(partition.signal));
+    expect(outcome).toEqual({ kind: "done", attempts: 1 });
+    // The attempt is over: a signal read now no longer follows the partition's.
+    const signals = contexts.map((c) => c.signal);
+    partition.abort(new Error("lost"));
+    expect(signals.map((s) => s.aborted)).toEqual([false, false]);
+  });
+
+  it("counts the limit from the start of the attempt when a step goes asynchronous after synchronous work", async () => {
+    const unit = unitOf(
+      {
+        handle() {
+          const until = performance.now() + options.handlerTimeoutMs + 10;
+          while (performance.now() < until) {
+            // Synchronous work past the whole limit.
+          }
+        },
+      },
+      {
+        handle() {
+          return new Promise<void>((resolve) => setTimeout(resolve, 30));
+        },
+      },
+    );
+    const outcome = await runWithAttempts(
+      unit,
+      { ...options, maxAttempts: 1 },
+      attemptContext(new AbortController().signal),
+    );
+    expect(outcome.kind).toBe("exhausted");
+    expect(outcome.kind === "exhausted" ? outcome.error.message : "").toContain("timed out after 50 ms");
+  });
 });

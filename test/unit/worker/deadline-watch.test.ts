@@ -79,6 +79,18 @@ describe("DeadlineWatch", () => {
     expect(watch.size).toBe(0);
   });
 
+  it("counts a deadline registered late from the start it is given", () => {
+    const watch = new DeadlineWatch(() => now);
+    const fired: string[] = [];
+    const startedAt = watch.now();
+    advance(30);
+    watch.watchFrom({ deadlineMs: 0, expire: () => fired.push("late") }, startedAt, 50);
+    advance(19);
+    expect(fired).toEqual([]);
+    advance(1);
+    expect(fired).toEqual(["late"]);
+  });
+
   it("re-arms for a deadline earlier than the one it waits for", () => {
     const watch = new DeadlineWatch(() => now);
     const fired: number[] = [];
