@@ -43,47 +43,92 @@ export interface AttemptContext {
   readonly observer?: Pick<PartitionObserver, "handlerAttempt">;
 }
 
-/** The outcome of nearly every unit, shared rather than built per event. */
-const DONE_FIRST_TIME: AttemptOutcome = Object.freeze({ kind: "done", attempts: 1 });
-
 /** Runs the unit until an attempt succeeds, the budget is spent, or the signal fires. */
 export async function runWithAttempts(
   unit: WorkUnit,
   options: AttemptOptions,
   ctx: AttemptContext,
 ): Promise<AttemptOutcome> {
-  const first = unit.events[0];
-  let attempt = 0;
-  while (attempt < options.maxAttempts) {
-    if (ctx.signal.aborted) return { kind: "aborted", attempts: attempt };
-    attempt += 1;
-    let error: Error;
-    const startedAt = ctx.observer === undefined ? 0 : performance.now();
-    try {
-      // Awaited only when the pipeline went asynchronous: a turn of the microtask queue per event.
-      const pending = startAttempt(unit, attempt, options.handlerTimeoutMs, ctx);
-      if (pending !== undefined) await pending;
-      return attempt === 1 ? DONE_FIRST_TIME : { kind: "done", attempts: attempt };
-    } catch (err) {
-      if (ctx.signal.aborted) return { kind: "aborted", attempts: attempt };
-      error = toError(err);
-    } finally {
-      ctx.observer?.handlerAttempt(unit.pipeline.name, (performance.now() - startedAt) / 1000);
-    }
+  return startWithAttempts(unit, options, ctx);
+}
+
+/**
+ * {@link runWithAttempts}, but the outcome itself rather than a promise of it when the first
+ * attempt succeeded synchronously: the processor then finishes the event without a turn of the
+ * microtask queue.
+ */
+export function startWithAttempts(
+  unit: WorkUnit,
+  options: AttemptOptions,
+  ctx: AttemptContext,
+): AttemptOutcome | Promise<AttemptOutcome> {
+  if (ctx.signal.aborted) return { kind: "aborted", attempts: 0 };
+  // Not reachable with a compiled config (maxAttempts ≥ 1); a zero budget must not pass as success.
+  if (options.maxAttempts < 1) {
+    return { kind: "exhausted", attempts: 0, error: new HandlerFailedError("no attempts allowed") };
+  }
+  const startedAt = ctx.observer === undefined ? 0 : performance.now();
+  let pending: Promise<void> | undefined;
+  try {
+    pending = startAttempt(unit, 1, options.handlerTimeoutMs, ctx);
+  } catch (err) {
+    observeAttempt(unit, ctx, startedAt);
+    return afterFailure(unit, options, ctx, 1, err);
+  }
+  if (pending !== undefined) return settleAttempt(pending, unit, options, ctx, 1, startedAt);
+  observeAttempt(unit, ctx, startedAt);
+  return DONE_FIRST_TIME;
+}
+
+/** Awaits an attempt that went asynchronous, then goes on as its outcome says. */
+async function settleAttempt(
+  pending: Promise<void>,
+  unit: WorkUnit,
+  options: AttemptOptions,
+  ctx: AttemptContext,
+  attempt: number,
+  startedAt: number,
+): Promise<AttemptOutcome> {
+  try {
+    await pending;
+  } catch (err) {
+    observeAttempt(unit, ctx, startedAt);
+    return afterFailure(unit, options, ctx, attempt, err);
+  }
+  observeAttempt(unit, ctx, startedAt);
+  return attempt === 1 ? DONE_FIRST_TIME : { kind: "done", attempts: attempt };
+}
+
+/**
+ * After attempt number `attempt` failed with `err`: aborted, exhausted, or — after the backoff —
+ * the next attempts.
+ */
+async function afterFailure(
+  unit: WorkUnit,
+  options: AttemptOptions,
+  ctx: AttemptContext,
+  attempt: number,
+  err: unknown,
+): Promise<AttemptOutcome> {
+  let failed = attempt;
+  let failure = err;
+  for (;;) {
+    if (ctx.signal.aborted) return { kind: "aborted", attempts: failed };
+    const error = toError(failure);
     // A handler may say that trying again cannot help by throwing one of our errors marked so.
     const retriable = !(error instanceof EhwError) || error.retriable;
-    if (!retriable || attempt >= options.maxAttempts) return { kind: "exhausted", attempts: attempt, error };
+    if (!retriable || failed >= options.maxAttempts) return { kind: "exhausted", attempts: failed, error };
     const delayMs = backoffDelayMs(
-      attempt,
+      failed,
       { baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.retryMaxDelayMs },
       ctx.random,
     );
     ctx.logger.warn(
       {
         pipeline: unit.pipeline.name,
-        sequenceNumber: first?.sequenceNumber,
+        sequenceNumber: unit.events[0]?.sequenceNumber,
         eventCount: unit.events.length,
-        attempt,
+        attempt: failed,
         maxAttempts: options.maxAttempts,
         delayMs,
         err: error,
@@ -93,12 +138,30 @@ export async function runWithAttempts(
     try {
       await sleep(delayMs, ctx.signal);
     } catch {
-      return { kind: "aborted", attempts: attempt };
+      return { kind: "aborted", attempts: failed };
+    }
+    if (ctx.signal.aborted) return { kind: "aborted", attempts: failed };
+    failed += 1;
+    const startedAt = ctx.observer === undefined ? 0 : performance.now();
+    try {
+      const pending = startAttempt(unit, failed, options.handlerTimeoutMs, ctx);
+      if (pending !== undefined) await pending;
+      return { kind: "done", attempts: failed };
+    } catch (next) {
+      failure = next;
+    } finally {
+      observeAttempt(unit, ctx, startedAt);
     }
   }
-  // Unreachable with maxAttempts ≥ 1; kept so a zero budget cannot pass as success.
-  return { kind: "exhausted", attempts: attempt, error: new HandlerFailedError("no attempts allowed") };
 }
+
+/** Reports an attempt's duration, when something observes them. */
+function observeAttempt(unit: WorkUnit, ctx: AttemptContext, startedAt: number): void {
+  ctx.observer?.handlerAttempt(unit.pipeline.name, (performance.now() - startedAt) / 1000);
+}
+
+/** The outcome of nearly every unit, shared rather than built per event. */
+const DONE_FIRST_TIME: AttemptOutcome = Object.freeze({ kind: "done", attempts: 1 });
 
 /** Deadlines of all running attempts in this process, on one timer. */
 const deadlines = new DeadlineWatch();

@@ -9,18 +9,11 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { PartitionLostError } from "../checkpoint/guarded-store.js";
 import { CompletedPrefixTracker } from "../checkpoint/tracker.js";
-import { EhwError, toError } from "../errors.js";
+import { EhwError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
-import type { UnitOutcome } from "../observability/observer.js";
-import {
-  type AttemptContext,
-  type AttemptOptions,
-  type AttemptOutcome,
-  runWithAttempts,
-} from "./attempts.js";
+import type { AttemptContext, AttemptOptions } from "./attempts.js";
 import { ChangeNotifier } from "./change-notifier.js";
 import { PartitionCheckpointer } from "./checkpointer.js";
-import type { FailureDecision } from "./failure.js";
 import type {
   PartitionCloseResult,
   PartitionProcessorOptions,
@@ -28,6 +21,7 @@ import type {
   PartitionStatus,
 } from "./partition-types.js";
 import { OrderingScheduler } from "./scheduler.js";
+import { UnitRunner } from "./unit-runner.js";
 import { groupIntoUnits, type WorkUnit } from "./work-units.js";
 
 export type {
@@ -60,6 +54,11 @@ export class PartitionProcessor {
   private taken = 0;
   /** The loops of `each` units now running. */
   private readonly runs = new Set<EachRun>();
+  /** Runs each unit to its end. */
+  private readonly units: UnitRunner;
+  /** Whether `pump` is running, and whether it must look again before it returns. */
+  private pumping = false;
+  private pumpAgain = false;
   private lastTracked: number | undefined;
   private counts = { inFlight: 0, queued: 0, processed: 0, failed: 0 };
   private deadlineAtMs: number | undefined;
@@ -105,6 +104,23 @@ export class PartitionProcessor {
       random: options.random,
       observer: options.observer,
     };
+    this.units = new UnitRunner({
+      partitionId: identity.partitionId,
+      logger: this.logger,
+      tracker: this.tracker,
+      failureHandler: options.failureHandler,
+      observer: options.observer,
+      attemptOptions: this.attemptOptions,
+      attemptContext: this.attemptContext,
+      isLost: () => this.state === "lost",
+      countProcessed: (events) => {
+        this.counts.processed += events;
+      },
+      countFailed: (events) => {
+        this.counts.failed += events;
+      },
+      stop: (error) => this.stopPartition(error),
+    });
   }
 
   /** Partition id. */
@@ -251,23 +267,40 @@ export class PartitionProcessor {
     return fresh;
   }
 
+  /**
+   * Starts what the scheduler lets start. A unit may finish synchronously and pump again from
+   * within: that call only asks the running one to look again, so pumps never nest.
+   */
   private pump(): void {
-    if (this.state !== "running" && this.state !== "draining") return;
-    for (const unit of this.scheduler.next()) {
-      if (unit.each === true) {
-        void this.executeEach(unit);
-        continue;
-      }
-      this.counts.queued -= unit.events.length;
-      this.counts.inFlight += unit.events.length;
-      void this.execute(unit);
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        if (this.state !== "running" && this.state !== "draining") return;
+        for (const unit of this.scheduler.next()) {
+          if (unit.each === true) {
+            void this.executeEach(unit);
+            continue;
+          }
+          this.counts.queued -= unit.events.length;
+          this.counts.inFlight += unit.events.length;
+          void this.execute(unit);
+        }
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
     }
   }
 
   private async execute(unit: WorkUnit): Promise<void> {
     let complete = false;
     try {
-      complete = await this.runUnit(unit);
+      const started = this.units.run(unit);
+      complete = typeof started === "boolean" ? started : await started;
     } finally {
       this.counts.inFlight -= unit.events.length;
       this.taken -= 1;
@@ -295,7 +328,9 @@ export class PartitionProcessor {
         run.started += 1;
         this.counts.queued -= 1;
         this.counts.inFlight += 1;
-        const complete = await this.runUnit({ pipeline: unit.pipeline, events: [event], key: unit.key });
+        // Events whose handlers return synchronously follow one another without a microtask turn.
+        const started = this.units.run({ pipeline: unit.pipeline, events: [event], key: unit.key });
+        const complete = typeof started === "boolean" ? started : await started;
         this.counts.inFlight -= 1;
         this.taken -= 1;
         if (complete) this.checkpointer.poke();
@@ -313,55 +348,6 @@ export class PartitionProcessor {
   /** Whether the next event of a running loop may start. */
   private mayStart(): boolean {
     return (this.state === "running" || this.state === "draining") && !this.abort.signal.aborted;
-  }
-
-  /** Runs one unit to its end; true when it counts as complete (done, or failed and resolved). */
-  private async runUnit(unit: WorkUnit): Promise<boolean> {
-    try {
-      const outcome = await runWithAttempts(unit, this.attemptOptions, this.attemptContext);
-      const decision = outcome.kind === "done" ? "resolved" : await this.afterExhausted(unit, outcome);
-      const complete = decision === "resolved";
-      this.options.observer?.unitEnded(
-        unit.pipeline.name,
-        unit.events.length,
-        unitOutcome(outcome, decision),
-        outcome.attempts,
-      );
-      if (complete && this.state !== "lost") {
-        for (const event of unit.events) this.tracker.complete(event.sequenceNumber);
-        if (outcome.kind === "done") this.counts.processed += unit.events.length;
-      }
-      return complete;
-    } catch (err) {
-      // Only a broken invariant gets here; stop rather than risk a checkpoint past unfinished work.
-      this.logger.error({ err }, "unexpected processor error");
-      this.stopPartition(toError(err));
-      return false;
-    }
-  }
-
-  private async afterExhausted(unit: WorkUnit, outcome: AttemptOutcome): Promise<FailureDecision> {
-    if (outcome.kind !== "exhausted" || this.state === "lost") return "stop";
-    const [event] = unit.events;
-    if (event === undefined) return "resolved";
-    this.counts.failed += unit.events.length;
-    let decision: FailureDecision;
-    try {
-      decision = await this.options.failureHandler.onExhausted({
-        event,
-        events: unit.events,
-        error: outcome.error,
-        attempts: outcome.attempts,
-        partitionId: this.partitionId,
-        pipeline: unit.pipeline.name,
-        signal: this.abort.signal,
-      });
-    } catch (err) {
-      this.logger.error({ err, sequenceNumber: event.sequenceNumber }, "failure handler threw; stopping");
-      decision = "stop";
-    }
-    if (decision !== "resolved") this.stopPartition(outcome.error);
-    return decision;
   }
 
   /** The failed event's partition: nothing new starts, the queue is dropped, ownership is kept. */
@@ -434,11 +420,4 @@ interface EachRun {
 /** Window slots a unit takes: one per event for a run of an event pipeline, else one. */
 function slotsOf(unit: WorkUnit): number {
   return unit.each === true ? unit.events.length : 1;
-}
-
-/** The metrics outcome of a unit: an exhausted unit the failure handler resolved was dead-lettered. */
-function unitOutcome(outcome: AttemptOutcome, decision: FailureDecision): UnitOutcome {
-  if (outcome.kind === "done") return "processed";
-  if (outcome.kind === "aborted") return "aborted";
-  return decision === "resolved" ? "deadLettered" : "failed";
 }

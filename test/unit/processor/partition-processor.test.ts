@@ -3,7 +3,7 @@ import { PartitionLostError } from "../../../src/checkpoint/guarded-store.js";
 import type { EventHandler } from "../../../src/handlers/contract.js";
 import { createPipeline } from "../../../src/handlers/pipeline.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { events, GatedHandler, harness, settled, written } from "./harness.js";
+import { deferred, events, GatedHandler, harness, settled, written } from "./harness.js";
 import { ownershipRequest } from "./memory-store.js";
 
 describe("PartitionProcessor ordering", () => {
@@ -416,5 +416,35 @@ describe("PartitionProcessor batch pipelines", () => {
       [0, 1, 2, 3],
       [4, 5],
     ]);
+  });
+
+  it("runs thousands of queued units whose handlers return synchronously one after another, in key order", async () => {
+    const calls: number[] = [];
+    const first = deferred();
+    const pipeline = createPipeline("bulk", [
+      {
+        name: "bulk",
+        handler: {
+          handleBatch(batch) {
+            calls.push(...batch.map((e) => e.sequenceNumber));
+            // The first holds the rest back until all are queued; the others return synchronously.
+            return batch[0]?.sequenceNumber === 0 ? first.promise : undefined;
+          },
+        },
+      },
+    ]);
+    // Each event has its own key, so each is its own unit; one at a time, all queued at once.
+    const total = 5000;
+    const { processor, inner } = await harness({
+      pipeline,
+      processing: { ordering: "key", concurrency: 1, checkpointEvery: total },
+      windowSize: total + 1,
+    });
+    await processor.enqueue(events(0, total, (seq) => `k${seq}`));
+    expect(calls).toEqual([0]);
+    first.resolve();
+    await waitFor(() => written(inner).at(-1) === total - 1);
+    expect(processor.status()).toMatchObject({ state: "running", processed: total, failed: 0 });
+    expect(calls).toEqual(Array.from({ length: total }, (_, i) => i));
   });
 });

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { CompletedPrefixTracker } from "../../../src/checkpoint/tracker.js";
+import type { EventHandler } from "../../../src/handlers/contract.js";
+import { createPipeline } from "../../../src/handlers/pipeline.js";
+import { silentLogger } from "../../../src/observability/logger.js";
+import type { FailureHandler } from "../../../src/worker/failure.js";
+import { UnitRunner, type UnitRunnerHost } from "../../../src/worker/unit-runner.js";
+import type { WorkUnit } from "../../../src/worker/work-units.js";
+import { fakeEvent } from "../handlers/events.js";
+
+function setup(handler: EventHandler, failureHandler: FailureHandler = { onExhausted: async () => "stop" }) {
+  const logger = silentLogger();
+  const tracker = new CompletedPrefixTracker();
+  const counts = { processed: 0, failed: 0 };
+  const stopped: Error[] = [];
+  const host: UnitRunnerHost = {
+    partitionId: "0",
+    logger,
+    tracker,
+    failureHandler,
+    observer: undefined,
+    attemptOptions: { maxAttempts: 2, retryBaseDelayMs: 0, retryMaxDelayMs: 0, handlerTimeoutMs: 1000 },
+    attemptContext: {
+      base: { partitionId: "0", eventHubName: "hub", consumerGroup: "$Default", logger },
+      signal: new AbortController().signal,
+      logger,
+      random: () => 0,
+    },
+    isLost: () => false,
+    countProcessed: (n) => {
+      counts.processed += n;
+    },
+    countFailed: (n) => {
+      counts.failed += n;
+    },
+    stop: (error) => {
+      stopped.push(error);
+    },
+  };
+  const pipeline = createPipeline("p", [{ name: "h", handler }]);
+  const unitOf = (seq: number): WorkUnit => ({ pipeline, events: [fakeEvent(seq)], key: undefined });
+  return { runner: new UnitRunner(host), tracker, counts, stopped, unitOf };
+}
+
+describe("UnitRunner", () => {
+  it("ends a unit whose handler returns synchronously at once, completing its event", () => {
+    const { runner, tracker, counts, unitOf } = setup({ handle() {} });
+    tracker.track(1, "1");
+    expect(runner.run(unitOf(1))).toBe(true);
+    expect(tracker.checkpointCandidate()?.sequenceNumber).toBe(1);
+    expect(counts.processed).toBe(1);
+  });
+
+  it("ends an asynchronous unit through a promise", async () => {
+    const { runner, tracker, unitOf } = setup({ handle: async () => {} });
+    tracker.track(1, "1");
+    const result = runner.run(unitOf(1));
+    expect(result).toBeInstanceOf(Promise);
+    expect(await result).toBe(true);
+    expect(tracker.inFlight).toBe(0);
+  });
+
+  it("hands an exhausted unit to the failure handler: resolved completes it, stop stops the partition", async () => {
+    const failing = {
+      handle() {
+        throw new Error("bad");
+      },
+    };
+    const resolved = setup(failing, { onExhausted: async () => "resolved" });
+    resolved.tracker.track(1, "1");
+    expect(await resolved.runner.run(resolved.unitOf(1))).toBe(true);
+    expect(resolved.counts).toEqual({ processed: 0, failed: 1 });
+    expect(resolved.tracker.inFlight).toBe(0);
+
+    const stopping = setup(failing);
+    stopping.tracker.track(1, "1");
+    expect(await stopping.runner.run(stopping.unitOf(1))).toBe(false);
+    expect(stopping.stopped.map((e) => e.message)).toEqual([expect.stringContaining("bad")]);
+    expect(stopping.tracker.inFlight).toBe(1);
+  });
+
+  it("stops the partition instead of throwing when recording the end breaks an invariant", () => {
+    const { runner, stopped, unitOf } = setup({ handle() {} });
+    // Never tracked: completing it is an invariant violation.
+    expect(runner.run(unitOf(5))).toBe(false);
+    expect(stopped.map((e) => e.message)).toEqual([expect.stringContaining("not tracked")]);
+  });
+});
