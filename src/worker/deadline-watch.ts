@@ -31,13 +31,21 @@ class Lane {
   /** Length (past `head`) above which the lane is compacted; doubles with the live entries. */
   compactAbove = MIN_COMPACT;
 
-  /** Drops dead entries at the front. */
+  /**
+   * Drops dead entries at the front. The slots before `head` are given up too: while attempts keep
+   * finishing in order the lane never empties, and the array would otherwise hold every attempt
+   * (and through it its events) it ever saw.
+   */
   dropDeadHead(): void {
     const { entries, at } = this;
     while (this.head < entries.length && entries[this.head]!.deadlineMs !== at[this.head]) this.head += 1;
     if (this.head === entries.length) {
       entries.length = 0;
       at.length = 0;
+      this.head = 0;
+    } else if (this.head >= MIN_COMPACT && this.head * 2 >= entries.length) {
+      entries.splice(0, this.head);
+      at.splice(0, this.head);
       this.head = 0;
     }
   }
@@ -129,6 +137,13 @@ export class DeadlineWatch {
   get size(): number {
     let n = 0;
     for (const lane of this.lanes.values()) n += lane.live;
+    return n;
+  }
+
+  /** Entries the watch still references, live or dead: bounded by a multiple of {@link size}. */
+  get retained(): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) n += lane.entries.length;
     return n;
   }
 

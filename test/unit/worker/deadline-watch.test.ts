@@ -33,6 +33,19 @@ describe("DeadlineWatch", () => {
     expect(watch.size).toBe(0);
   });
 
+  it("lets go of finished entries while attempts keep finishing in the order they started", () => {
+    const watch = new DeadlineWatch(() => now);
+    const running: Array<() => void> = [];
+    for (let i = 0; i < 100_000; i += 1) {
+      running.push(watch.add(60_000, () => {}));
+      // A steady window of 256 attempts: the lane never empties.
+      if (running.length > 256) running.shift()?.();
+      now += 0.01;
+    }
+    expect(watch.size).toBe(256);
+    expect(watch.retained).toBeLessThanOrEqual(4 * 1024);
+  });
+
   it("expires a watched entry object by calling its expire method, and not once unwatched", () => {
     const watch = new DeadlineWatch(() => now);
     const expired: string[] = [];
