@@ -76,13 +76,15 @@ export class PartitionCheckpointer {
   /** Call after completions: writes now when due, else arms the interval timer. */
   poke(): void {
     if (this.disabled) return;
-    const now = this.clock();
     const count = this.options.tracker.uncheckpointedCount;
+    // Called after every completion. With the timer armed (for when the interval makes a write
+    // due, or for the retry pause), only the count can make one due sooner: no clock read.
+    if (this.timer !== undefined && count < this.options.checkpointEvery) return;
+    const now = this.clock();
     if (now >= this.notBeforeMs && this.policy.isDue(now, count)) {
       void this.request();
       return;
     }
-    // Called after every completion: with the timer already armed there is nothing to work out.
     if (this.timer !== undefined) return;
     const due = this.policy.msUntilDue(now, count);
     if (due === undefined) return;
