@@ -33,7 +33,9 @@ type GroupKey = string | typeof NO_KEY;
  * and reports each finished item with {@link done}. Items must be distinct values.
  */
 export class OrderingScheduler<T> {
+  /** Queued items in arrival order; those before `head` have started (slots not yet given up). */
   private queue: T[] = [];
+  private head = 0;
   private readonly running = new Map<T, GroupKey>();
   private readonly busyKeys = new Set<GroupKey>();
   private readonly limit: number;
@@ -55,7 +57,7 @@ export class OrderingScheduler<T> {
 
   /** Items queued and not started. */
   get size(): number {
-    return this.queue.length;
+    return this.queue.length - this.head;
   }
 
   /** Items started and not done. */
@@ -65,7 +67,7 @@ export class OrderingScheduler<T> {
 
   /** Items queued plus in flight. */
   get pending(): number {
-    return this.queue.length + this.running.size;
+    return this.queue.length - this.head + this.running.size;
   }
 
   /** Whether another item may be enqueued (queue + in flight below `maxPending`). */
@@ -89,10 +91,14 @@ export class OrderingScheduler<T> {
   /** Removes and returns the items that may start now, in arrival order; they count as in flight. */
   next(): T[] {
     const room = this.limit - this.running.size;
-    if (room <= 0 || this.queue.length === 0) return [];
+    if (room <= 0 || this.head === this.queue.length) return [];
     if (this.options.ordering !== "key") {
-      const started = this.queue.splice(0, room);
+      // Taken from the front by moving `head`, not by splicing: asked after every event.
+      const end = Math.min(this.queue.length, this.head + room);
+      const started = this.queue.slice(this.head, end);
       for (const item of started) this.running.set(item, NO_KEY);
+      this.head = end;
+      this.compact();
       return started;
     }
     return this.nextByKey(room);
@@ -110,15 +116,28 @@ export class OrderingScheduler<T> {
 
   /** Drops every queued (not started) item and returns them, e.g. when the partition is lost. */
   clearQueued(): T[] {
-    const dropped = this.queue;
+    const dropped = this.head === 0 ? this.queue : this.queue.slice(this.head);
     this.queue = [];
+    this.head = 0;
     return dropped;
+  }
+
+  /** Gives up the slots of started items once they are the bulk of the array. */
+  private compact(): void {
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
   }
 
   private nextByKey(room: number): T[] {
     const started: T[] = [];
     const remaining: T[] = [];
-    for (const item of this.queue) {
+    for (let i = this.head; i < this.queue.length; i += 1) {
+      const item = this.queue[i]!;
       const key = this.groupOf(item);
       // A busy key blocks every later item of that key, which keeps each key in arrival order.
       if (started.length < room && !this.busyKeys.has(key)) {
@@ -130,6 +149,7 @@ export class OrderingScheduler<T> {
       }
     }
     this.queue = remaining;
+    this.head = 0;
     return started;
   }
 

@@ -41,16 +41,17 @@ export function groupIntoUnits(
   ordering: OrderingMode,
 ): WorkUnit[] {
   const units: WorkUnit[] = [];
-  // The open batch unit per grouping lane: the whole partition, a key, or a pipeline.
-  const open = new Map<string, WorkUnit>();
+  // The open batch unit per grouping lane: the whole partition, a key, or a pipeline. One ordering
+  // per call, so lanes of different kinds never meet in the map.
+  const open = new Map<unknown, WorkUnit>();
   for (const event of events) {
     const pipeline = route(event);
     const key = keyOfEvent(event);
-    const lane = laneOf(ordering, key, pipeline.name);
+    const lane = laneOf(ordering, key, pipeline);
     if (pipeline.kind === "event" && ordering === "none") {
       units.push({ pipeline, events: [event], key });
       // An event unit ends any run in its lane: a later batch event must not overtake it.
-      open.delete(lane);
+      if (open.size > 0) open.delete(lane);
       continue;
     }
     // One pipeline per open run: an event of another pipeline ends the run in its lane.
@@ -70,8 +71,12 @@ export function groupIntoUnits(
   return units;
 }
 
-function laneOf(ordering: OrderingMode, key: string | undefined, pipeline: string): string {
-  if (ordering === "partition") return "partition";
-  if (ordering === "key") return key === undefined ? "nokey" : `key:${key}`;
-  return `pipeline:${pipeline}`;
+/** The lane of the events without a key, and of every event under partition ordering. */
+const ONE_LANE: unique symbol = Symbol("one lane");
+
+/** An event's grouping lane; built per event, so no string is concatenated for it. */
+function laneOf(ordering: OrderingMode, key: string | undefined, pipeline: Pipeline): unknown {
+  if (ordering === "partition") return ONE_LANE;
+  if (ordering === "key") return key ?? ONE_LANE;
+  return pipeline;
 }

@@ -15,6 +15,36 @@ function make(ordering: OrderingMode, concurrency = 4, maxPending = 100): Orderi
 const items = (keys: Array<string | undefined>): Item[] => keys.map((key, seq) => ({ seq, key }));
 
 describe("OrderingScheduler", () => {
+  it("none mode hands out a long stream in arrival order, counting queued items right throughout", () => {
+    const total = 5000;
+    const s = make("none", 3, total);
+    const all = Array.from({ length: total }, (_, seq): Item => ({ seq, key: undefined }));
+    for (const i of all) s.enqueue(i);
+    const started: number[] = [];
+    let running: Item[] = [];
+    while (started.length < total) {
+      const next = s.next();
+      started.push(...next.map((i) => i.seq));
+      running.push(...next);
+      expect(s.size).toBe(total - started.length);
+      expect(s.pending).toBe(total - started.length + running.length);
+      // Finish the oldest one; the others keep running.
+      const [oldest, ...rest] = running;
+      if (oldest !== undefined) s.done(oldest);
+      running = rest;
+      // Past the first stretch, stop early with some still queued and drop them.
+      if (started.length === 3000) {
+        const dropped = s.clearQueued();
+        expect(dropped.map((i) => i.seq)).toEqual(all.slice(3000).map((i) => i.seq));
+        break;
+      }
+    }
+    expect(started).toEqual(all.slice(0, 3000).map((i) => i.seq));
+    expect(s.size).toBe(0);
+    for (const i of running) s.done(i);
+    expect(s.isIdle()).toBe(true);
+  });
+
   it("partition mode runs strictly one at a time in sequence order", () => {
     const s = make("partition", 8);
     const all = items(["a", "b", "c"]);
