@@ -17,10 +17,11 @@ export interface RecordsRequest {
   readonly args: readonly unknown[];
 }
 
-/** The thread's answer to one call: a value, or an error as data. */
+/** The thread's answer to one call (a value, or an error as data), or its word that it is ready. */
 export type RecordsResponse =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: SerializedError };
+  | { readonly id: number; readonly ok: false; readonly error: SerializedError }
+  | { readonly id: 0; readonly ready: true };
 
 /** What the callers read of a storage error, one entry per error along its cause chain. */
 export interface SerializedError {

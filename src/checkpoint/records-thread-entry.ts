@@ -29,3 +29,4 @@ async function answer(request: RecordsRequest): Promise<RecordsResponse> {
 port.on("message", (request: RecordsRequest) => {
   void answer(request).then((response) => port.postMessage(response));
 });
+port.postMessage({ id: 0, ready: true } satisfies RecordsResponse);

@@ -6,7 +6,7 @@
  * per call; the thread, with its own container client built from the same storage settings, does
  * the request. On a host with more than one core the writes no longer slow the handlers down.
  *
- * The thread starts with the first call. When it dies, calls in flight fail with a retriable
+ * The thread starts with {@link ThreadPartitionRecords.open} (or the first call). When it dies, calls in flight fail with a retriable
  * CheckpointError (which the callers treat like a failed storage call; every write is conditional,
  * so one that did land before is found by the next attempt), calls run on the `fallback` records in
  * this thread for a while, and then a new thread starts. A thread that never answered (it could
@@ -56,6 +56,9 @@ export class ThreadPartitionRecords implements PartitionRecords {
   private answered = false;
   /** No thread starts before this time (clock ms); +Infinity once a thread could not start. */
   private restartAtMs = 0;
+  /** Settles true when the current thread says it is ready, false when it dies first. */
+  private ready: Promise<boolean> = Promise.resolve(false);
+  private settleReady: (ready: boolean) => void = () => {};
   private readonly logger: Logger;
   private readonly clock: () => number;
 
@@ -87,6 +90,26 @@ export class ThreadPartitionRecords implements PartitionRecords {
 
   writeCheckpoint(...args: Parameters<PartitionRecords["writeCheckpoint"]>) {
     return this.call("writeCheckpoint", args) as ReturnType<PartitionRecords["writeCheckpoint"]>;
+  }
+
+  /**
+   * Starts the thread now, if calls go to one, and resolves true once it is ready to serve, or
+   * false when calls go to the fallback: it could not start within `timeoutMs` (default 30 s), or
+   * it is closed. The worker awaits this before it subscribes, so that its first ownership claims
+   * do not wait for the thread to load the storage SDK.
+   */
+  async open(timeoutMs = 30_000): Promise<boolean> {
+    if (this.closed || !this.threaded) return false;
+    const thread = this.thread ?? this.start();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), timeoutMs);
+    });
+    const outcome = await Promise.race([this.ready, late]);
+    clearTimeout(timer);
+    if (outcome !== "late") return outcome;
+    this.died(thread, `did not start within ${timeoutMs} ms`, {});
+    return false;
   }
 
   /** Calls in flight now. */
@@ -125,6 +148,9 @@ export class ThreadPartitionRecords implements PartitionRecords {
     const thread = spawnRecordsThread(this.storage);
     this.thread = thread;
     this.answered = false;
+    this.ready = new Promise<boolean>((resolve) => {
+      this.settleReady = resolve;
+    });
     thread.unref();
     thread.on("message", (response: RecordsResponse) => this.settle(response));
     thread.on("error", (err) => this.died(thread, "failed", { err }));
@@ -135,6 +161,7 @@ export class ThreadPartitionRecords implements PartitionRecords {
   private died(thread: Worker, how: string, fields: Record<string, unknown>): void {
     if (this.thread !== thread) return;
     this.thread = undefined;
+    this.settleReady(false);
     void thread.terminate();
     if (this.answered) {
       const delayMs = this.options.restartDelayMs ?? 5000;
@@ -154,6 +181,11 @@ export class ThreadPartitionRecords implements PartitionRecords {
   }
 
   private settle(response: RecordsResponse): void {
+    if ("ready" in response) {
+      this.answered = true;
+      this.settleReady(true);
+      return;
+    }
     const pending = this.pending.get(response.id);
     if (pending === undefined) return;
     this.pending.delete(response.id);

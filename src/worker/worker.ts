@@ -202,7 +202,11 @@ export class Worker {
         this.lagReader = new LagReader(this.client, this.logger);
         this.lagReader.start();
       }
-      const hub = await probeEventHub(this.client, config, this.options.probeTimeoutMs ?? 15_000);
+      // The checkpoint thread starts while the hub is probed, so that the first claims find it ready.
+      const [hub] = await Promise.all([
+        probeEventHub(this.client, config, this.options.probeTimeoutMs ?? 15_000),
+        this.recordsThread?.open(),
+      ]);
       this.logger.info(
         { ...this.idField, partitionIds: hub.partitionIds, namespace: this.client.fullyQualifiedNamespace },
         "event hub reachable; subscribing",

@@ -124,6 +124,40 @@ describe("ThreadPartitionRecords", () => {
     expect(calls).toEqual(["readCheckpoint", "writeCheckpoint"]);
   });
 
+  it("opens: resolves true once the thread is ready, and false when it could not start", async () => {
+    const { containerName } = await freshContainer("thread");
+    const records = threadRecords(storageOf(containerName), unusedFallback);
+    expect(await records.open()).toBe(true);
+    expect(records.threaded).toBe(true);
+    expect(await records.readOwnership({ ...key, partitionId: "0" })).toBeUndefined();
+    const broken: StorageConfig = {
+      connectionString: undefined,
+      accountUrl: undefined,
+      containerName: "x",
+      createContainer: false,
+    };
+    const failing = threadRecords(broken, unusedFallback);
+    expect(await failing.open()).toBe(false);
+    expect(failing.threaded).toBe(false);
+  });
+
+  it("gives up on a thread that is not ready in time and serves calls from the fallback", async () => {
+    const { containerName } = await freshContainer("thread");
+    const calls: string[] = [];
+    const fallback = new Proxy({} as PartitionRecords, {
+      get: (_target, op) => async () => {
+        calls.push(String(op));
+        return undefined;
+      },
+    });
+    const records = threadRecords(storageOf(containerName), fallback);
+    // No thread loads the storage SDK within a millisecond.
+    expect(await records.open(1)).toBe(false);
+    expect(records.threaded).toBe(false);
+    expect(await records.readOwnership({ ...key, partitionId: "0" })).toBeUndefined();
+    expect(calls).toEqual(["readOwnership"]);
+  });
+
   it("refuses calls after close", async () => {
     const { containerName } = await freshContainer("thread");
     const records = threadRecords(storageOf(containerName), unusedFallback);
