@@ -4,12 +4,14 @@
  * parsing): at the default of a checkpoint every 100 events that is about a tenth of the CPU the
  * event loop has for receiving and running handlers. Here the event loop only posts a small message
  * per call; the thread, with its own container client built from the same storage settings, does
- * the request. On a host with more than one core the writes no longer slow the handlers down.
+ * the request. Where a core is spare, the writes no longer take time from the handlers; the process
+ * as a whole spends more CPU (a message each way per call, a second V8 isolate).
  *
- * The thread starts with {@link ThreadPartitionRecords.open} (or the first call). When it dies, calls in flight fail with a retriable
- * CheckpointError (which the callers treat like a failed storage call; every write is conditional,
- * so one that did land before is found by the next attempt), calls run on the `fallback` records in
- * this thread for a while, and then a new thread starts. A thread that never answered (it could
+ * The thread starts with {@link ThreadPartitionRecords.open} (or the first call). When it dies,
+ * calls in flight fail with a retriable CheckpointError (which the callers treat like a failed
+ * storage call; every write is conditional, so one that did land before is found by the next
+ * attempt), calls run on the `fallback` records in this thread for a while, and then a new thread
+ * starts. A thread that never answered (it could
  * not start) is not started again: everything stays on the fallback. The thread keeps the process
  * alive only while a call is in flight.
  */
