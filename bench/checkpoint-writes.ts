@@ -1,7 +1,8 @@
 /**
- * What a checkpoint write costs the event loop, with the storage SDK called in this thread
- * (BlobPartitionRecords) and through the checkpoint thread (ThreadPartitionRecords), against one
- * Azurite process. Several partitions write conditional checkpoints concurrently, each after the
+ * What a checkpoint write costs the event loop: the storage SDK called in this thread
+ * (BlobPartitionRecords), the same records with the update made outside the SDK's pipeline
+ * (MetadataWriter, the worker's default with a key or SAS connection string), and the checkpoint
+ * thread (ThreadPartitionRecords), against one Azurite process. Several partitions write conditional checkpoints concurrently, each after the
  * last, as the guarded store does. Reported per write: the event loop's busy time (event-loop
  * utilisation, the figure that decides how much CPU is left for receiving and handlers), the
  * process's CPU (all threads), and the RSS after a collection.
@@ -13,6 +14,7 @@ import { parseArgs } from "node:util";
 import type { Checkpoint } from "@azure/event-hubs";
 import { BlobPartitionRecords, type PartitionRecords } from "../src/checkpoint/blob-records.js";
 import { createContainerClient } from "../src/checkpoint/blob-store.js";
+import { createMetadataWriter, metadataAuthFor } from "../src/checkpoint/metadata-writer.js";
 import { ThreadPartitionRecords } from "../src/checkpoint/records-thread.js";
 import { startAzurite } from "../src/local/index.js";
 import type { StorageConfig } from "../src/worker/config.js";
@@ -100,7 +102,17 @@ async function main(): Promise<void> {
     const containerClient = createContainerClient(storage);
     await containerClient.createIfNotExists();
     const local = new BlobPartitionRecords(containerClient);
-    const rows = [await measure("in this thread", local)];
+    const rows = [await measure("SDK, this thread", local)];
+    const auth = metadataAuthFor(storage.connectionString);
+    if (auth === undefined) throw new Error("Azurite's connection string has no account key");
+    const writer = createMetadataWriter(auth);
+    try {
+      rows.push(
+        await measure("plain request", new BlobPartitionRecords(containerClient, { metadataWriter: writer })),
+      );
+    } finally {
+      writer.close();
+    }
     const threaded = new ThreadPartitionRecords(storage, { fallback: local });
     try {
       rows.push(await measure("checkpoint thread", threaded));
@@ -124,9 +136,9 @@ function report(rows: Row[]): void {
       "RSS MB": round(r.rssMb, 1),
     })),
   );
-  const [local, threaded] = rows as [Row, Row];
+  const [local, plain, threaded] = rows as [Row, Row, Row];
   console.log(
-    `\nevent loop time per write: checkpoint thread ${round(threaded.loopMsPerWrite / local.loopMsPerWrite, 3)} × in this thread`,
+    `\nevent loop time per write, against the SDK in this thread: plain request ${round(plain.loopMsPerWrite / local.loopMsPerWrite, 3)} ×, checkpoint thread ${round(threaded.loopMsPerWrite / local.loopMsPerWrite, 3)} ×`,
   );
   printFigures("checkpoint-writes", {
     writes,
@@ -134,6 +146,9 @@ function report(rows: Row[]): void {
     localLoopMsPerWrite: round(local.loopMsPerWrite, 3),
     threadLoopMsPerWrite: round(threaded.loopMsPerWrite, 3),
     threadVsLocalLoop: round(threaded.loopMsPerWrite / local.loopMsPerWrite, 3),
+    plainLoopMsPerWrite: round(plain.loopMsPerWrite, 3),
+    plainVsLocalLoop: round(plain.loopMsPerWrite / local.loopMsPerWrite, 3),
+    plainCpuMsPerWrite: round(plain.cpuMsPerWrite, 3),
     localCpuMsPerWrite: round(local.cpuMsPerWrite, 3),
     threadCpuMsPerWrite: round(threaded.cpuMsPerWrite, 3),
     localWritesPerSecond: Math.round(local.writes / local.wallSeconds),

@@ -8,6 +8,7 @@
  */
 import type { Checkpoint, PartitionOwnership } from "@azure/event-hubs";
 import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
+import type { MetadataWriter } from "./metadata-writer.js";
 
 /** Which consumer group's partition a record belongs to. */
 export interface PartitionKey {
@@ -60,6 +61,15 @@ export function recordBlobName(type: "ownership" | "checkpoint", key: PartitionK
   return `${ns}/${key.eventHubName.toLowerCase()}/${key.consumerGroup.toLowerCase()}/${type}/${key.partitionId}`;
 }
 
+/** Options of {@link BlobPartitionRecords}. */
+export interface BlobPartitionRecordsOptions {
+  /**
+   * Makes the conditional checkpoint update (the write of every checkpoint but a partition's first)
+   * without the SDK's request pipeline; default none: every call goes through the SDK.
+   */
+  readonly metadataWriter?: MetadataWriter;
+}
+
 /** {@link PartitionRecords} over the checkpoint container. */
 export class BlobPartitionRecords implements PartitionRecords {
   /**
@@ -68,7 +78,10 @@ export class BlobPartitionRecords implements PartitionRecords {
    */
   private readonly clients = new Map<string, BlockBlobClient>();
 
-  constructor(private readonly containerClient: ContainerClient) {}
+  constructor(
+    private readonly containerClient: ContainerClient,
+    private readonly options: BlobPartitionRecordsOptions = {},
+  ) {}
 
   async createOwnership(ownership: PartitionOwnership): Promise<PartitionOwnership | undefined> {
     const blob = this.blob(recordBlobName("ownership", ownership));
@@ -124,6 +137,8 @@ export class BlobPartitionRecords implements PartitionRecords {
       }
       // setMetadata on the existing blob, as BlobCheckpointStore does (an upload would create a new
       // version on accounts with versioning or soft delete, Azure SDK issue #10132), under its ETag.
+      const writer = this.options.metadataWriter;
+      if (writer !== undefined) return await writer.setMetadata(blob.url, metadata, expectedEtag);
       const updated = await blob.setMetadata(metadata, { conditions: { ifMatch: expectedEtag } });
       return updated.etag;
     } catch (err) {

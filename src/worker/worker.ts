@@ -22,6 +22,7 @@ import {
   prepareCheckpointContainer,
 } from "../checkpoint/blob-store.js";
 import { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
+import { createMetadataWriter, type MetadataWriter, metadataAuthFor } from "../checkpoint/metadata-writer.js";
 import { ThreadPartitionRecords } from "../checkpoint/records-thread.js";
 import { withPoisonChecks } from "../deadletter/poison.js";
 import { prepareFailureHandling } from "../deadletter/worker-setup.js";
@@ -83,6 +84,8 @@ export class Worker {
   private lagReader: LagReader | undefined;
   private store: GuardedCheckpointStore | undefined;
   private containerClient: ContainerClient | undefined;
+  /** The checkpoint update path outside the storage SDK, when the credentials allow; closed at stop. */
+  private metadataWriter: MetadataWriter | undefined;
   /** The checkpoint thread, when checkpoint calls run on one; closed last at stop. */
   private recordsThread: ThreadPartitionRecords | undefined;
   private starting: Promise<void> | undefined;
@@ -233,7 +236,9 @@ export class Worker {
   private partitionRecords(containerClient: ContainerClient): PartitionRecords {
     const { storage, processing } = this.config;
     const credentialInCode = storage.accountUrl !== undefined && this.options.credential !== undefined;
-    const local = new BlobPartitionRecords(containerClient);
+    const auth = metadataAuthFor(storage.connectionString);
+    this.metadataWriter = auth === undefined ? undefined : createMetadataWriter(auth);
+    const local = new BlobPartitionRecords(containerClient, { metadataWriter: this.metadataWriter });
     if (!processing.checkpointThread || credentialInCode) return local;
     this.recordsThread = new ThreadPartitionRecords(storage, { fallback: local, logger: this.logger });
     return this.recordsThread;
@@ -458,6 +463,8 @@ export class Worker {
     const recordsThread = this.recordsThread;
     this.recordsThread = undefined;
     await recordsThread?.close();
+    this.metadataWriter?.close();
+    this.metadataWriter = undefined;
   }
 
   private setState(state: WorkerState): void {
