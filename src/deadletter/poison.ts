@@ -84,14 +84,22 @@ export function poisonProblem(
  */
 export function guardPipeline(pipeline: Pipeline, checks: PoisonChecks): Pipeline {
   if (checks.maxEventBytes === undefined && checks.expectJson !== true) return pipeline;
-  const run = async (events: ReceivedEventData[], ctx: PipelineRunContext): Promise<void> => {
+  const check = (events: ReceivedEventData[], ctx: PipelineRunContext): void => {
     for (const event of events) {
       const problem = poisonProblem(event, checks, pipeline.name, ctx.partitionId);
       if (problem !== undefined) throw problem;
     }
+  };
+  const run = async (events: ReceivedEventData[], ctx: PipelineRunContext): Promise<void> => {
+    check(events, ctx);
     await pipeline.run(events, ctx);
   };
-  return { name: pipeline.name, kind: pipeline.kind, handlerNames: pipeline.handlerNames, run };
+  // Passed on so that guarded pipelines keep the synchronous path of `start` (see Pipeline.start).
+  const start = (events: ReceivedEventData[], ctx: PipelineRunContext): Promise<void> | undefined => {
+    check(events, ctx);
+    return pipeline.start === undefined ? pipeline.run(events, ctx) : pipeline.start(events, ctx);
+  };
+  return { name: pipeline.name, kind: pipeline.kind, handlerNames: pipeline.handlerNames, run, start };
 }
 
 /**

@@ -127,6 +127,31 @@ describe("poison input reaches the policy with a clear reason", () => {
     expect(doc?.error.message).toMatch(/too large .* 5 bytes, maxEventBytes 4/);
   });
 
+  it("a guarded pipeline keeps the synchronous start of the pipeline it guards", () => {
+    let handled = 0;
+    const calls = () => handled;
+    const handler: EventHandler = {
+      handle: () => {
+        handled += 1;
+      },
+    };
+    const pipeline = guardPipeline(createPipeline("p", [{ name: "h", handler }]), { maxEventBytes: 64 });
+    const ctx = {
+      partitionId: "0",
+      eventHubName: "hub",
+      consumerGroup: "$Default",
+      attempt: 1,
+      logger: silentLogger(),
+      signal: new AbortController().signal,
+    };
+    expect(pipeline.start?.([receivedEvent(1, { body: "small" })], ctx)).toBeUndefined();
+    expect(calls()).toBe(1);
+    expect(() => pipeline.start?.([receivedEvent(2, { body: Buffer.alloc(65) })], ctx)).toThrow(
+      /maxEventBytes 64/,
+    );
+    expect(calls()).toBe(1);
+  });
+
   it("a body that is not JSON fails at once under expectJson", async () => {
     const { handler, calls } = counting(async () => {});
     const pipeline = guardPipeline(createPipeline("p", [{ name: "h", handler }]), { expectJson: true });
