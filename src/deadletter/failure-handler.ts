@@ -3,7 +3,7 @@
  * `deadletter` writes one document per event and only then answers "resolved" (so a checkpoint can
  * never pass an event that is neither handled nor stored); a write that keeps failing is retried
  * with backoff until its budget is spent or the signal fires, and then the partition stops — an
- * event is never skipped silently. `skip` logs at warn, counts, and answers "resolved". `stop`
+ * event is never skipped silently. `skip` logs at warn, counts, and answers "skipped". `stop`
  * answers "stop".
  */
 import { EhwError, toError } from "../errors.js";
@@ -138,7 +138,7 @@ class PolicyFailures implements PolicyFailureHandler {
     if (policy === "skip") {
       this.counts.skipped += eventCount;
       this.logger.warn({ ...where, err: error }, "event failed after its last attempt; skipped by policy");
-      return { ...outcome, decision: "resolved", blobNames: [] };
+      return { ...outcome, decision: "skipped", blobNames: [] };
     }
     if (policy === "stop") {
       this.counts.stopped += eventCount;

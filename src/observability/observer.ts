@@ -12,10 +12,11 @@ export type CheckpointWriteOutcome = "ok" | "failed" | "refused";
 /**
  * How a unit of work ended: `processed` (an attempt succeeded), `failed` (the last attempt failed
  * and the failure handler stopped the partition), `deadLettered` (the last attempt failed and the
- * failure handler resolved it, e.g. sent it to a dead-letter destination), `aborted` (ownership loss
- * or the drain deadline ended it).
+ * failure handler resolved it, e.g. sent it to a dead-letter destination), `skipped` (the last
+ * attempt failed and the failure handler dropped it by policy), `aborted` (ownership loss or the
+ * drain deadline ended it). `failed`, `deadLettered` and `skipped` all count as failed events.
  */
-export type UnitOutcome = "processed" | "failed" | "deadLettered" | "aborted";
+export type UnitOutcome = "processed" | "failed" | "deadLettered" | "skipped" | "aborted";
 
 /** What one partition's processor and checkpointer report. Every method must be cheap and never throw. */
 export interface PartitionObserver {

@@ -1,13 +1,13 @@
 /**
- * The seam an event passes through once its last attempt failed ("resolved" = the event counts as
- * complete and the checkpoint may pass it). The worker's default applies each pipeline's policy
+ * The seam an event passes through once its last attempt failed ("resolved" and "skipped" = the
+ * event counts as complete and the checkpoint may pass it). The worker's default applies each pipeline's policy
  * (src/deadletter/failure-handler.ts); `reportingFailureHandler` reports and stops.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Logger } from "../observability/logger.js";
 
 /** What to do with a partition whose event exhausted its attempts. */
-export type FailureDecision = "stop" | "resolved";
+export type FailureDecision = "stop" | "resolved" | "skipped";
 
 /** An event (or a batch unit) whose last attempt failed. */
 export interface ExhaustedEvent {
@@ -33,7 +33,8 @@ export interface ExhaustedEvent {
 /**
  * Decides the fate of an exhausted event. `"stop"`: the partition stops scheduling, keeps its
  * ownership and never checkpoints past the event. `"resolved"`: the event was taken care of (e.g.
- * dead-lettered) and counts as complete. A rejection counts as `"stop"`.
+ * dead-lettered) and counts as complete. `"skipped"`: it was dropped on purpose, kept nowhere, and
+ * counts as complete too (metrics tell the two apart). A rejection counts as `"stop"`.
  */
 export interface FailureHandler {
   onExhausted(failure: ExhaustedEvent): Promise<FailureDecision>;

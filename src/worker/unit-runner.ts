@@ -69,7 +69,7 @@ export class UnitRunner {
   /** Records a unit's end; true when it counts as complete. */
   private finish(unit: WorkUnit, outcome: AttemptOutcome, decision: FailureDecision): boolean {
     const { host } = this;
-    const complete = decision === "resolved";
+    const complete = decision !== "stop";
     host.observer?.unitEnded(
       unit.pipeline.name,
       unit.events.length,
@@ -111,14 +111,18 @@ export class UnitRunner {
       host.logger.error({ err, sequenceNumber: event.sequenceNumber }, "failure handler threw; stopping");
       decision = "stop";
     }
-    if (decision !== "resolved") host.stop(outcome.error);
+    if (decision === "stop") host.stop(outcome.error);
     return decision;
   }
 }
 
-/** The metrics outcome of a unit: an exhausted unit the failure handler resolved was dead-lettered. */
+/**
+ * The metrics outcome of a unit: an exhausted unit the failure handler resolved was dead-lettered,
+ * one it skipped was dropped.
+ */
 export function unitOutcome(outcome: AttemptOutcome, decision: FailureDecision): UnitOutcome {
   if (outcome.kind === "done") return "processed";
   if (outcome.kind === "aborted") return "aborted";
-  return decision === "resolved" ? "deadLettered" : "failed";
+  if (decision === "resolved") return "deadLettered";
+  return decision === "skipped" ? "skipped" : "failed";
 }

@@ -79,12 +79,12 @@ describe("policyFailureHandler", () => {
     expect(handler.stats().deadLettered).toBe(3);
   });
 
-  it("skip resolves without writing and counts", async () => {
+  it("skip answers skipped without writing, and counts", async () => {
     const { handler, writer, outcomes } = setup();
-    expect(await handler.onExhausted(exhausted("skipper", [1, 2]))).toBe("resolved");
+    expect(await handler.onExhausted(exhausted("skipper", [1, 2]))).toBe("skipped");
     expect(writer.attempts).toBe(0);
     expect(handler.stats().skipped).toBe(2);
-    expect(outcomes[0]).toMatchObject({ policy: "skip", decision: "resolved" });
+    expect(outcomes[0]).toMatchObject({ policy: "skip", decision: "skipped" });
   });
 
   it("stop stops without writing", async () => {

@@ -113,6 +113,16 @@ describe("PartitionProcessor → metrics", () => {
     await resolved.processor.close("Shutdown");
   });
 
+  it("counts a skipped event as failed, not as dead-lettered, and lets the partition go on", async () => {
+    const skipped = await setup(new Map([[1, 99]]), "skipped");
+    await skipped.processor.enqueue(events(0, 3));
+    await waitFor(() => skipped.stats.pipelines.get("orders")?.processed === 2, { what: "2 processed" });
+    await waitFor(() => skipped.stats.pipelines.get("orders")?.failed === 1, { what: "1 failed" });
+    expect(skipped.stats.pipelines.get("orders")?.deadLettered).toBe(0);
+    expect(skipped.processor.status().state).toBe("running");
+    await skipped.processor.close("Shutdown");
+  });
+
   it("counts failed checkpoint writes by outcome", async () => {
     const { processor, stats, inner } = await setup();
     inner.failWrites = new Error("storage down");
