@@ -14,6 +14,7 @@ import { createHmac } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import { getDefaultProxySettings, RestError } from "@azure/core-rest-pipeline";
+import { parseConnectionStringParts } from "../worker/config/connection.js";
 
 /** How the request is authorised. */
 export type MetadataAuth =
@@ -50,7 +51,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
  */
 export function metadataAuthFor(connectionString: string | undefined): MetadataAuth | undefined {
   if (connectionString === undefined || getDefaultProxySettings() !== undefined) return undefined;
-  const parts = connectionStringParts(connectionString);
+  const parts = parseConnectionStringParts(connectionString);
   const accountName = parts.get("accountname");
   const accountKey = parts.get("accountkey");
   if (accountName !== undefined && accountKey !== undefined) {
@@ -59,17 +60,6 @@ export function metadataAuthFor(connectionString: string | undefined): MetadataA
   const sas = parts.get("sharedaccesssignature");
   if (sas !== undefined) return { kind: "sas", query: sas.replace(/^\?/, "") };
   return undefined;
-}
-
-/** `Key=Value` pairs of a connection string by lower-cased key; a value may itself hold `=`. */
-function connectionStringParts(connectionString: string): Map<string, string> {
-  const parts = new Map<string, string>();
-  for (const pair of connectionString.split(";")) {
-    const at = pair.indexOf("=");
-    if (at <= 0) continue;
-    parts.set(pair.slice(0, at).trim().toLowerCase(), pair.slice(at + 1).trim());
-  }
-  return parts;
 }
 
 /**

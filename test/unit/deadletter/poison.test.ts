@@ -13,6 +13,7 @@ import { createPipeline, type Pipeline } from "../../../src/handlers/pipeline.js
 import type { HandlerRegistry } from "../../../src/handlers/registry.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { type AttemptOptions, runWithAttempts } from "../../../src/worker/attempts.js";
+import { runContext } from "../handlers/events.js";
 import { RecordingWriter, receivedEvent } from "./fakes.js";
 
 const OPTIONS: AttemptOptions = {
@@ -136,14 +137,7 @@ describe("poison input reaches the policy with a clear reason", () => {
       },
     };
     const pipeline = guardPipeline(createPipeline("p", [{ name: "h", handler }]), { maxEventBytes: 64 });
-    const ctx = {
-      partitionId: "0",
-      eventHubName: "hub",
-      consumerGroup: "$Default",
-      attempt: 1,
-      logger: silentLogger(),
-      signal: new AbortController().signal,
-    };
+    const ctx = runContext();
     expect(pipeline.start?.([receivedEvent(1, { body: "small" })], ctx)).toBeUndefined();
     expect(calls()).toBe(1);
     expect(() => pipeline.start?.([receivedEvent(2, { body: Buffer.alloc(65) })], ctx)).toThrow(
