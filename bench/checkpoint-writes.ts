@@ -18,6 +18,7 @@ import { createMetadataWriter, metadataAuthFor } from "../src/checkpoint/metadat
 import { ThreadPartitionRecords } from "../src/checkpoint/records-thread.js";
 import { startAzurite } from "../src/local/index.js";
 import type { StorageConfig } from "../src/worker/config.js";
+import { wholeNumber } from "./lib/args.js";
 import { selfCpuSeconds } from "./lib/cpu.js";
 import { note, printFigures, printTable, round } from "./lib/report.js";
 
@@ -29,9 +30,7 @@ const { values } = parseArgs({
 });
 
 function positive(name: keyof typeof values): number {
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
-  return n;
+  return wholeNumber(values[name], name);
 }
 
 const writes = positive("writes");

@@ -14,6 +14,7 @@
  */
 import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
+import { wholeNumber } from "./lib/args.js";
 import { note, printFigures, printTable, round } from "./lib/report.js";
 import type { ReceiveSettings, ScenarioResult } from "./lib/sdk-scenarios.js";
 import { type BenchStack, fillBacklog, startBenchStack } from "./lib/stack.js";
@@ -28,16 +29,10 @@ const { values } = parseArgs({
   },
 });
 
-function positive(text: string | undefined, name: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
-  return n;
-}
-
-const events = positive(values.events, "events");
-const delayMs = positive(values["delay-ms"], "delay-ms");
-const capMs = positive(values["cap-s"], "cap-s") * 1000;
-const levels = (values.concurrency ?? "").split(",").map((c) => positive(c, "concurrency"));
+const events = wholeNumber(values.events, "events");
+const delayMs = wholeNumber(values["delay-ms"], "delay-ms");
+const capMs = wholeNumber(values["cap-s"], "cap-s") * 1000;
+const levels = (values.concurrency ?? "").split(",").map((c) => wholeNumber(c, "concurrency"));
 const PARTITIONS = 4;
 const settings: ReceiveSettings = { maxBatchSize: 100, prefetchCount: 300, updateIntervalMs: 1000 };
 

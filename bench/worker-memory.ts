@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ContainerClient } from "@azure/storage-blob";
 import { ehwCommand } from "../src/local/cli-command.js";
+import { wholeNumber } from "./lib/args.js";
 import { processCpuSeconds } from "./lib/cpu.js";
 import { note, printFigures, printTable, round } from "./lib/report.js";
 import { type BenchStack, fillBacklog, startBenchStack } from "./lib/stack.js";
@@ -40,9 +41,7 @@ const { values } = parseArgs({
 });
 
 function whole(name: keyof typeof values, min: number): number {
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number ≥ ${min}`);
-  return n;
+  return wholeNumber(values[name], name, min);
 }
 
 const events = whole("events", 1);

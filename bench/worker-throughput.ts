@@ -23,6 +23,7 @@
  */
 import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
+import { wholeNumber } from "./lib/args.js";
 import { note, printFigures, printTable, round } from "./lib/report.js";
 import {
   checkpointEveryEvent,
@@ -48,9 +49,7 @@ const { values } = parseArgs({
 });
 
 function positive(name: keyof typeof values): number {
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
-  return n;
+  return wholeNumber(values[name], name);
 }
 
 const events = positive("events");
