@@ -42,6 +42,18 @@ const unusedFallback: PartitionRecords = new Proxy({} as PartitionRecords, {
   get: (_target, op) => () => Promise.reject(new Error(`fallback called: ${String(op)}`)),
 });
 
+/** Records whose every call resolves undefined and is listed, by operation, in `calls`. */
+function recordingFallback(): { fallback: PartitionRecords; calls: string[] } {
+  const calls: string[] = [];
+  const fallback = new Proxy({} as PartitionRecords, {
+    get: (_target, op) => async () => {
+      calls.push(String(op));
+      return undefined;
+    },
+  });
+  return { fallback, calls };
+}
+
 describe("ThreadPartitionRecords", () => {
   it("writes and reads checkpoints conditionally, as the records of this thread do", async () => {
     const { containerName, containerClient } = await freshContainer("thread");
@@ -100,13 +112,7 @@ describe("ThreadPartitionRecords", () => {
   }, 60_000);
 
   it("serves every call from the fallback once a thread could not start", async () => {
-    const calls: string[] = [];
-    const fallback = new Proxy({} as PartitionRecords, {
-      get: (_target, op) => async () => {
-        calls.push(String(op));
-        return undefined;
-      },
-    });
+    const { fallback, calls } = recordingFallback();
     // No connection string and no account URL: the thread fails while building its client.
     const broken: StorageConfig = {
       connectionString: undefined,
@@ -143,13 +149,7 @@ describe("ThreadPartitionRecords", () => {
 
   it("gives up on a thread that is not ready in time and serves calls from the fallback", async () => {
     const { containerName } = await freshContainer("thread");
-    const calls: string[] = [];
-    const fallback = new Proxy({} as PartitionRecords, {
-      get: (_target, op) => async () => {
-        calls.push(String(op));
-        return undefined;
-      },
-    });
+    const { fallback, calls } = recordingFallback();
     const records = threadRecords(storageOf(containerName), fallback);
     // No thread loads the storage SDK within a millisecond.
     expect(await records.open(1)).toBe(false);
