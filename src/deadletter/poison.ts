@@ -7,7 +7,7 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { EhwError, type EhwErrorOptions } from "../errors.js";
 import type { CompiledHandlersConfig, CompiledPipelineSpec } from "../handlers/config.js";
-import type { Pipeline, PipelineRunContext } from "../handlers/pipeline.js";
+import { type Pipeline, type PipelineRunContext, startPipeline } from "../handlers/pipeline.js";
 import type { HandlerRegistry } from "../handlers/registry.js";
 
 /** Why an event is poison. */
@@ -97,7 +97,7 @@ export function guardPipeline(pipeline: Pipeline, checks: PoisonChecks): Pipelin
   // Passed on so that guarded pipelines keep the synchronous path of `start` (see Pipeline.start).
   const start = (events: ReceivedEventData[], ctx: PipelineRunContext): Promise<void> | undefined => {
     check(events, ctx);
-    return pipeline.start === undefined ? pipeline.run(events, ctx) : pipeline.start(events, ctx);
+    return startPipeline(pipeline, events, ctx);
   };
   return { name: pipeline.name, kind: pipeline.kind, handlerNames: pipeline.handlerNames, run, start };
 }

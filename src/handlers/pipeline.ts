@@ -49,6 +49,15 @@ export interface Pipeline {
   start?(events: ReceivedEventData[], ctx: PipelineRunContext): Promise<void> | undefined;
 }
 
+/** Runs a pipeline through its `start` when it has one (synchronously while it can), else `run`. */
+export function startPipeline(
+  pipeline: Pipeline,
+  events: ReceivedEventData[],
+  ctx: PipelineRunContext,
+): Promise<void> | undefined {
+  return pipeline.start === undefined ? pipeline.run(events, ctx) : pipeline.start(events, ctx);
+}
+
 /**
  * Decides a pipeline's kind: `batch` when every handler offers `handleBatch`, else `event`, which
  * then needs `handle` on every handler. Throws HandlerLoadError naming the handlers that offer only

@@ -4,7 +4,7 @@
  * shutdown deadline). The outcome says whether the unit is done, was abandoned, or exhausted.
  */
 import { EhwError, HandlerFailedError, toError } from "../errors.js";
-import type { PipelineRunContext } from "../handlers/pipeline.js";
+import { type PipelineRunContext, startPipeline } from "../handlers/pipeline.js";
 import type { Logger } from "../observability/logger.js";
 import type { PartitionObserver } from "../observability/observer.js";
 import { type Deadline, DeadlineWatch } from "./deadline-watch.js";
@@ -270,7 +270,7 @@ class AttemptRunContext implements PipelineRunContext, Deadline {
     const startedMs = deadlines.now();
     let pending: Promise<void> | undefined;
     try {
-      pending = startPipeline(this.#unit, this);
+      pending = startPipeline(this.#unit.pipeline, this.#unit.events, this);
     } catch (err) {
       this.#settle();
       throw err;
@@ -342,7 +342,7 @@ function startAttempt(
 ): Promise<void> | undefined {
   if (timeoutMs > 0) return new AttemptRunContext(unit, attempt, timeoutMs, ctx).start();
   const { base } = ctx;
-  return startPipeline(unit, {
+  return startPipeline(unit.pipeline, unit.events, {
     partitionId: base.partitionId,
     eventHubName: base.eventHubName,
     consumerGroup: base.consumerGroup,
@@ -350,13 +350,6 @@ function startAttempt(
     attempt,
     signal: ctx.signal,
   });
-}
-
-/** The unit's pipeline, started synchronously when it can be (see `Pipeline.start`). */
-function startPipeline(unit: WorkUnit, ctx: PipelineRunContext): Promise<void> | undefined {
-  const { pipeline } = unit;
-  if (pipeline.start !== undefined) return pipeline.start(unit.events, ctx);
-  return pipeline.run(unit.events, ctx);
 }
 
 function timeoutError(unit: WorkUnit, attempt: number, timeoutMs: number, partitionId: string): Error {
