@@ -90,6 +90,12 @@ interface Target {
   readonly path: string;
 }
 
+/** The writer for a storage connection string, or undefined when the SDK should write (see {@link metadataAuthFor}). */
+export function metadataWriterFor(connectionString: string | undefined): MetadataWriter | undefined {
+  const auth = metadataAuthFor(connectionString);
+  return auth === undefined ? undefined : createMetadataWriter(auth);
+}
+
 /** A {@link MetadataWriter} over keep-alive connections. */
 export function createMetadataWriter(auth: MetadataAuth): MetadataWriter {
   const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };

@@ -8,15 +8,14 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { StorageConfig } from "../worker/config.js";
 import { BlobPartitionRecords, type PartitionRecords } from "./blob-records.js";
 import { createContainerClient } from "./blob-store.js";
-import { createMetadataWriter, metadataAuthFor } from "./metadata-writer.js";
+import { metadataWriterFor } from "./metadata-writer.js";
 import { type RecordsRequest, type RecordsResponse, serializeError } from "./records-protocol.js";
 
 const port = parentPort;
 if (port === null) throw new Error("records-thread-entry runs only as a worker thread");
 const { storage } = workerData as { storage: StorageConfig };
-const auth = metadataAuthFor(storage.connectionString);
 const records: PartitionRecords = new BlobPartitionRecords(createContainerClient(storage), {
-  metadataWriter: auth === undefined ? undefined : createMetadataWriter(auth),
+  metadataWriter: metadataWriterFor(storage.connectionString),
 });
 
 async function answer(request: RecordsRequest): Promise<RecordsResponse> {

@@ -22,7 +22,7 @@ import {
   prepareCheckpointContainer,
 } from "../checkpoint/blob-store.js";
 import { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
-import { createMetadataWriter, type MetadataWriter, metadataAuthFor } from "../checkpoint/metadata-writer.js";
+import { type MetadataWriter, metadataWriterFor } from "../checkpoint/metadata-writer.js";
 import { ThreadPartitionRecords } from "../checkpoint/records-thread.js";
 import { withPoisonChecks } from "../deadletter/poison.js";
 import { prepareFailureHandling } from "../deadletter/worker-setup.js";
@@ -229,15 +229,16 @@ export class Worker {
   }
 
   /**
-   * Where the guarded store's checkpoint writes and ownership reads go: a helper thread with its own
-   * container client built from the same settings, unless the setting says otherwise or the storage
-   * credential is an object given in code (a thread cannot be handed one), then this thread.
+   * Where the guarded store's checkpoint writes and ownership reads go: this thread, or, when
+   * `checkpointThread` asks for it, a helper thread with its own container client built from the
+   * same settings (not when the storage credential is an object given in code: a thread cannot be
+   * handed one). Either way checkpoint updates bypass the storage SDK when the connection string
+   * allows (see metadata-writer.ts).
    */
   private partitionRecords(containerClient: ContainerClient): PartitionRecords {
     const { storage, processing } = this.config;
     const credentialInCode = storage.accountUrl !== undefined && this.options.credential !== undefined;
-    const auth = metadataAuthFor(storage.connectionString);
-    this.metadataWriter = auth === undefined ? undefined : createMetadataWriter(auth);
+    this.metadataWriter = metadataWriterFor(storage.connectionString);
     const local = new BlobPartitionRecords(containerClient, { metadataWriter: this.metadataWriter });
     if (!processing.checkpointThread || credentialInCode) return local;
     this.recordsThread = new ThreadPartitionRecords(storage, { fallback: local, logger: this.logger });
