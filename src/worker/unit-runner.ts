@@ -40,8 +40,8 @@ export class UnitRunner {
   constructor(private readonly host: UnitRunnerHost) {}
 
   /**
-   * Runs one unit to its end; true when it counts as complete (done, or failed and resolved). The
-   * answer itself, not a promise, when the unit succeeded synchronously.
+   * Runs one unit to its end; true when it counts as complete (done, or failed and then resolved or
+   * skipped). The answer itself, not a promise, when the unit succeeded synchronously.
    */
   run(unit: WorkUnit): boolean | Promise<boolean> {
     const { host } = this;
