@@ -32,6 +32,7 @@ import { type Logger, redactSecrets, silentLogger } from "../observability/logge
 import type { WorkerObserver } from "../observability/observer.js";
 import { toEventPosition, type WorkerConfig } from "./config.js";
 import { createConsumerClient, probeEventHub } from "./connect.js";
+import { decodeBodies } from "./event-body.js";
 import type { FailureHandler } from "./failure.js";
 import { LagReader } from "./lag-reader.js";
 import type { StopOptions, StopResult, WorkerState, WorkerStatus } from "./lifecycle.js";
@@ -219,6 +220,8 @@ export class Worker {
         maxWaitTimeInSeconds: config.processing.maxWaitTimeMs / 1000,
         prefetchCount: config.processing.prefetchCount,
         startPosition: this.startPosition(hub.partitionIds),
+        // Bodies are decoded by decodeBodies, the same way but cheaper for bytes that are not JSON.
+        skipParsingBodyAsJson: true,
       });
       this.setState("running");
     } catch (err) {
@@ -264,6 +267,7 @@ export class Worker {
       },
       processEvents: async (events: ReceivedEventData[], ctx: PartitionContext) => {
         const processor = this.byPump.get(ctx) ?? this.openPartition(ctx);
+        decodeBodies(events);
         // Rejects with PartitionLostError once the guarded store knows the partition is lost.
         await processor.enqueue(events);
       },
