@@ -72,8 +72,10 @@ export interface PartitionProcessorOptions {
   /** Drain time when `close("Shutdown")` comes without a deadline set, milliseconds. */
   readonly drainTimeoutMs: number;
   /**
-   * Units queued plus in flight before `enqueue` awaits; default max(concurrency, maxBatchSize), so
-   * one whole batch fits behind the running work.
+   * Units queued plus in flight before `enqueue` awaits; default concurrency + maxBatchSize, so
+   * one whole batch fits behind the running work: `processEvents` then returns while a batch is
+   * still queued, and the SDK's next receive (which waits 20 ms more whenever its queue holds less
+   * than a batch) overlaps with that work instead of leaving the handlers idle.
    */
   readonly windowSize?: number;
   /** Epoch milliseconds; default Date.now. */

@@ -74,6 +74,23 @@ describe("PartitionProcessor backpressure", () => {
   });
 });
 
+describe("PartitionProcessor default window", () => {
+  it("holds a whole batch behind the running events, so the SDK may receive the next one", async () => {
+    const { processor, handler } = await harness({ processing: { concurrency: 4, maxBatchSize: 10 } });
+    const gated = handler as GatedHandler;
+    // 4 running and 6 queued leave room: the SDK gets control back while the batch is still queued.
+    expect(await settled(processor.enqueue(events(0, 10)))).toBe(true);
+    expect(processor.status()).toMatchObject({ inFlight: 4, queued: 6 });
+    // The window is concurrency + maxBatchSize = 14: the next batch fills it and waits.
+    const second = processor.enqueue(events(10, 10));
+    expect(await settled(second)).toBe(false);
+    expect(processor.status()).toMatchObject({ inFlight: 4, queued: 10 });
+    gated.release(...Array.from({ length: 20 }, (_, i) => i));
+    await waitFor(() => gated.ends.length === 20);
+    expect(await settled(second)).toBe(true);
+  });
+});
+
 describe("PartitionProcessor backpressure under partition ordering", () => {
   it("counts each event of a run towards the window", async () => {
     const { processor, handler } = await harness({ processing: { ordering: "partition" }, windowSize: 4 });
