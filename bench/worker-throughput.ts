@@ -7,15 +7,21 @@
  *       event — slow, so it runs under a time cap and reports the rate it reached;
  *   (3) eventhub-worker (the Worker, in this process), no-op handler, checkpointEvery 100 and 1000.
  *
+ * Beside the ceiling runs (1b), the ceiling with `skipParsingBodyAsJson`: the SDK's default tries
+ * JSON.parse on every body and pays for the exception when a body is not JSON, as the backlog's
+ * are; the worker decodes bodies itself without that cost (src/worker/event-body.ts). The
+ * headline compares with (1), as a hand-written loop runs by default; the worker's ratio to (1b)
+ * is reported next to it, so that this gain is seen apart from the rest.
+ *
  * A backlog of small events is pre-sent over the hub's partitions; every scenario reads all of it
  * from the start in its own consumer group, with its own blob container. Rates are measured from
  * the first event to the last, so connecting and claiming partitions are reported separately.
  *
  * Run: npx tsx bench/worker-throughput.ts [--events 100000] [--partitions 4] [--body-size 100]
  *        [--max-batch-size 100] [--prefetch 300] [--cap-s 120] [--slow-cap-s 20] [--repeat 5]
- * The fast scenarios run in --repeat rounds; each round runs raw, w100 and w1000 back to back, in
- * an order that rotates per round (raw,w100,w1000; w100,w1000,raw; w1000,raw,w100; …) so that no
- * scenario always runs first, last or after the same neighbour. On a shared machine the ceiling
+ * The fast scenarios run in --repeat rounds; each round runs raw, rawBytes, w100 and w1000 back to
+ * back, in an order that rotates per round (raw,rawBytes,w100,w1000; rawBytes,w100,w1000,raw; …)
+ * so that no scenario always runs first, last or after the same neighbour. On a shared machine the ceiling
  * alone swings by ±15% from run to run, so the headline is the median over rounds of the paired
  * ratios w/raw (same round, seconds apart, under much the same neighbours' load), with their range;
  * the best run of each scenario and the ratios of the bests are reported next to it.
@@ -61,7 +67,7 @@ const settings: ReceiveSettings = {
 const capMs = positive("cap-s") * 1000;
 const slowCapMs = positive("slow-cap-s") * 1000;
 
-const FAST = ["raw", "w100", "w1000"] as const;
+const FAST = ["raw", "rawBytes", "w100", "w1000"] as const;
 type Fast = (typeof FAST)[number];
 
 async function runFast(
@@ -72,6 +78,7 @@ async function runFast(
   const target = { target: events, capMs };
   const group = `${kind}-${round}`;
   if (kind === "raw") return rawSubscribe(stack, group, settings, target);
+  if (kind === "rawBytes") return rawSubscribe(stack, group, settings, target, "bytes");
   const every = kind === "w100" ? 100 : 1000;
   const noop = await handlerFixture("noop-handler.mjs");
   return runWorkerScenario(
@@ -103,9 +110,9 @@ interface Paired {
   perCpu: Spread;
 }
 
-function paired(rounds: readonly Round[], kind: WorkerKind): Paired {
+function paired(rounds: readonly Round[], kind: WorkerKind, ceiling: "raw" | "rawBytes" = "raw"): Paired {
   const of = (measure: (r: ScenarioResult) => number) =>
-    spread(rounds.map((r) => ratio(measure(r[kind]), measure(r.raw))));
+    spread(rounds.map((r) => ratio(measure(r[kind]), measure(r[ceiling]))));
   return { wall: of((r) => r.eventsPerSecond), perCpu: of((r) => r.eventsPerConsumerCpuSecond) };
 }
 
@@ -183,14 +190,17 @@ function spreadFigures(prefix: string, s: Spread): Record<string, number> {
 
 function report(rounds: Round[], perEvent: ScenarioResult, sendRate: number): void {
   const runsOf = (kind: Fast) => rounds.map((r) => r[kind]);
-  const [raw, w100, w1000] = FAST.map((kind) => best(runsOf(kind))) as [
+  const [raw, rawBytes, w100, w1000] = FAST.map((kind) => best(runsOf(kind))) as [
+    ScenarioResult,
     ScenarioResult,
     ScenarioResult,
     ScenarioResult,
   ];
-  const results = [raw, w100, w1000, perEvent];
+  const results = [raw, rawBytes, w100, w1000, perEvent];
   const p100 = paired(rounds, "w100");
   const p1000 = paired(rounds, "w1000");
+  const p100Bytes = paired(rounds, "w100", "rawBytes");
+  const p1000Bytes = paired(rounds, "w1000", "rawBytes");
   printTable(
     results.map((r) => ({
       scenario: r.scenario,
@@ -213,6 +223,9 @@ function report(rounds: Round[], perEvent: ScenarioResult, sendRate: number): vo
   );
   console.log(headline(w100, p100, rounds.length, raw, perEvent));
   console.log(headline(w1000, p1000, rounds.length, raw, perEvent));
+  console.log(
+    `against the ceiling with bodies unparsed (1b), median of paired rounds: checkpointEvery 100 ${fixed(p100Bytes.wall.median)} (range ${fixed(p100Bytes.wall.min)}–${fixed(p100Bytes.wall.max)}), checkpointEvery 1000 ${fixed(p1000Bytes.wall.median)} (range ${fixed(p1000Bytes.wall.min)}–${fixed(p1000Bytes.wall.max)})`,
+  );
   const allRuns = [...rounds.flatMap((r) => FAST.map((kind) => r[kind])), perEvent];
   printFigures("worker-throughput", {
     events,
@@ -222,6 +235,7 @@ function report(rounds: Round[], perEvent: ScenarioResult, sendRate: number): vo
     prefetchCount: settings.prefetchCount,
     backlogSendEventsPerSecond: round(sendRate, 0),
     rawEventsPerSecond: round(raw.eventsPerSecond, 0),
+    rawUnparsedEventsPerSecond: round(rawBytes.eventsPerSecond, 0),
     perEventCheckpointEventsPerSecond: round(perEvent.eventsPerSecond, 0),
     worker100EventsPerSecond: round(w100.eventsPerSecond, 0),
     worker1000EventsPerSecond: round(w1000.eventsPerSecond, 0),
@@ -240,6 +254,8 @@ function report(rounds: Round[], perEvent: ScenarioResult, sendRate: number): vo
     ...spreadFigures("worker1000VsRaw", p1000.wall),
     ...spreadFigures("worker100VsRawPerCpuSecond", p100.perCpu),
     ...spreadFigures("worker1000VsRawPerCpuSecond", p1000.perCpu),
+    ...spreadFigures("worker100VsRawUnparsed", p100Bytes.wall),
+    ...spreadFigures("worker1000VsRawUnparsed", p1000Bytes.wall),
     capped: [...new Set(allRuns.filter((r) => r.capped).map((r) => r.scenario))],
     runsEventsPerSecond: Object.fromEntries(
       FAST.map((kind) => [kind, runsOf(kind).map((r) => Math.round(r.eventsPerSecond))]),

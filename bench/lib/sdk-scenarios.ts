@@ -79,6 +79,7 @@ async function consume(
   handlers: (meter: Meter) => SubscriptionEventHandlers,
   settings: ReceiveSettings,
   options: ConsumeOptions,
+  skipParsingBodyAsJson = false,
 ): Promise<ScenarioResult> {
   const meter = new Meter();
   const cpu = stackCpuWindow(stack);
@@ -87,6 +88,7 @@ async function consume(
     maxBatchSize: settings.maxBatchSize,
     prefetchCount: settings.prefetchCount,
     maxWaitTimeInSeconds: 1,
+    skipParsingBodyAsJson,
   });
   let result: ScenarioResult;
   try {
@@ -104,17 +106,22 @@ async function consume(
 
 const ignoreErrors = async (): Promise<void> => {};
 
-/** (1) The ceiling: no checkpoint store (so no load balancing), no-op handler. */
+/**
+ * (1) The ceiling: no checkpoint store (so no load balancing), no-op handler. With `bodies:
+ * "bytes"` the SDK does not try JSON.parse on each body (`skipParsingBodyAsJson`), which the
+ * worker does not pay either for bodies that are not JSON (src/worker/event-body.ts).
+ */
 export function rawSubscribe(
   stack: BenchStack,
   consumerGroup: string,
   settings: ReceiveSettings,
   options: ConsumeOptions,
+  bodies: "parsed" | "bytes" = "parsed",
 ): Promise<ScenarioResult> {
   const client = new EventHubConsumerClient(consumerGroup, stack.eventHubsConnectionString, stack.hub);
   return consume(
     stack,
-    "sdk subscribe, no checkpoints",
+    bodies === "parsed" ? "sdk subscribe, no checkpoints" : "sdk subscribe, no checkpoints, bodies unparsed",
     client,
     (meter) => ({
       processEvents: async (events) => meter.add(events.length),
@@ -122,6 +129,7 @@ export function rawSubscribe(
     }),
     settings,
     options,
+    bodies === "bytes",
   );
 }
 
