@@ -3,18 +3,17 @@
  * Through the storage SDK each such write cost the worker most of a millisecond of CPU (request
  * pipeline, policies, tracing, response deserialisation, their garbage): at the default of a
  * checkpoint every 100 events, about a sixth of what the worker spent per event. This request is
- * the same one the SDK sends (same URL, headers and Shared Key or SAS authorisation), made with a
- * keep-alive agent and read back for its status and ETag only.
+ * the same one the SDK sends (same URL, headers and Shared Key or SAS authorisation), made over a
+ * kept connection (plain-http.ts) and read back for its status and ETag only.
  *
  * Only what it can do exactly like the SDK is done here: a connection string with an account key
  * (Shared Key) or a SAS, and no proxy configured. Anything else (Microsoft Entra ID, a proxy) is
  * left to the SDK by {@link metadataAuthFor} returning undefined.
  */
 import { createHmac } from "node:crypto";
-import http from "node:http";
-import https from "node:https";
 import { getDefaultProxySettings, RestError } from "@azure/core-rest-pipeline";
 import { parseConnectionStringParts } from "../worker/config/connection.js";
+import { type Origin, originOf, PlainHttpClient, type PlainResponse } from "./plain-http.js";
 
 /** How the request is authorised. */
 export type MetadataAuth =
@@ -83,10 +82,7 @@ export function metadataStringToSign(
 }
 
 interface Target {
-  readonly module: typeof http | typeof https;
-  readonly agent: http.Agent;
-  readonly hostname: string;
-  readonly port: string;
+  readonly origin: Origin;
   readonly path: string;
 }
 
@@ -98,20 +94,13 @@ export function metadataWriterFor(connectionString: string | undefined): Metadat
 
 /** A {@link MetadataWriter} over keep-alive connections. */
 export function createMetadataWriter(auth: MetadataAuth): MetadataWriter {
-  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  const client = new PlainHttpClient({ timeoutMs: REQUEST_TIMEOUT_MS });
   const targets = new Map<string, Target>();
   const targetOf = (blobUrl: string): Target => {
     let target = targets.get(blobUrl);
     if (target === undefined) {
       const url = new URL(blobUrl);
-      const secure = url.protocol === "https:";
-      target = {
-        module: secure ? https : http,
-        agent: secure ? agents.https : agents.http,
-        hostname: url.hostname.replace(/^\[|\]$/g, ""),
-        port: url.port,
-        path: url.pathname,
-      };
+      target = { origin: originOf(url), path: url.pathname };
       targets.set(blobUrl, target);
     }
     return target;
@@ -138,54 +127,17 @@ export function createMetadataWriter(auth: MetadataAuth): MetadataWriter {
     } else {
       query += `&${auth.query}`;
     }
-    return send(target, `${target.path}?${query}`, headers);
+    return client.request(target.origin, "PUT", `${target.path}?${query}`, headers).then(outcome);
   };
 
-  return {
-    setMetadata,
-    close: () => {
-      agents.http.destroy();
-      agents.https.destroy();
-    },
-  };
+  return { setMetadata, close: () => client.close() };
 }
 
-function send(target: Target, path: string, headers: Record<string, string>): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const request = target.module.request(
-      { agent: target.agent, hostname: target.hostname, port: target.port, method: "PUT", path, headers },
-      (response) => {
-        const status = response.statusCode ?? 0;
-        // The body matters only for errors (an XML message); success has none.
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => {
-          if (status !== 200) chunks.push(chunk);
-        });
-        response.on("error", reject);
-        response.on("end", () => {
-          if (status === 200) resolve(headerOf(response, "etag"));
-          else if (status === 412) resolve(undefined);
-          else reject(serviceError(status, headerOf(response, "x-ms-error-code"), Buffer.concat(chunks)));
-        });
-      },
-    );
-    request.setTimeout(REQUEST_TIMEOUT_MS, () => {
-      const timeout = Object.assign(
-        new Error(`no answer to a checkpoint write within ${REQUEST_TIMEOUT_MS} ms`),
-        {
-          code: "ETIMEDOUT",
-        },
-      );
-      request.destroy(timeout);
-    });
-    request.on("error", reject);
-    request.end();
-  });
-}
-
-function headerOf(response: http.IncomingMessage, name: string): string | undefined {
-  const value = response.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+/** The new ETag, undefined for a failed condition (412), or the service's error. */
+function outcome(response: PlainResponse): string | undefined {
+  if (response.status === 200) return response.headers.get("etag");
+  if (response.status === 412) return undefined;
+  throw serviceError(response.status, response.headers.get("x-ms-error-code"), response.body);
 }
 
 /** A RestError like the SDK's for the same answer: status, service error code, the message text. */
