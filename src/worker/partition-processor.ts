@@ -73,7 +73,7 @@ export class PartitionProcessor {
     const { processing, identity } = options;
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger.child({ component: "processor", partitionId: identity.partitionId });
-    this.windowSize = options.windowSize ?? processing.concurrency + processing.maxBatchSize;
+    this.windowSize = options.windowSize ?? processing.concurrency + 2 * processing.maxBatchSize;
     this.scheduler = new OrderingScheduler<WorkUnit>({
       ordering: processing.ordering,
       concurrency: processing.concurrency,

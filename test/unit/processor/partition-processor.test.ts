@@ -75,19 +75,20 @@ describe("PartitionProcessor backpressure", () => {
 });
 
 describe("PartitionProcessor default window", () => {
-  it("holds a whole batch behind the running events, so the SDK may receive the next one", async () => {
+  it("holds two whole batches behind the running events, so the SDK may receive the next ones", async () => {
     const { processor, handler } = await harness({ processing: { concurrency: 4, maxBatchSize: 10 } });
     const gated = handler as GatedHandler;
-    // 4 running and 6 queued leave room: the SDK gets control back while the batch is still queued.
+    // 4 running and 16 queued leave room: the SDK gets control back while two batches wait.
     expect(await settled(processor.enqueue(events(0, 10)))).toBe(true);
-    expect(processor.status()).toMatchObject({ inFlight: 4, queued: 6 });
-    // The window is concurrency + maxBatchSize = 14: the next batch fills it and waits.
-    const second = processor.enqueue(events(10, 10));
-    expect(await settled(second)).toBe(false);
-    expect(processor.status()).toMatchObject({ inFlight: 4, queued: 10 });
-    gated.release(...Array.from({ length: 20 }, (_, i) => i));
-    await waitFor(() => gated.ends.length === 20);
-    expect(await settled(second)).toBe(true);
+    expect(await settled(processor.enqueue(events(10, 10)))).toBe(true);
+    expect(processor.status()).toMatchObject({ inFlight: 4, queued: 16 });
+    // The window is concurrency + 2 × maxBatchSize = 24: the third batch fills it and waits.
+    const third = processor.enqueue(events(20, 10));
+    expect(await settled(third)).toBe(false);
+    expect(processor.status()).toMatchObject({ inFlight: 4, queued: 20 });
+    gated.release(...Array.from({ length: 30 }, (_, i) => i));
+    await waitFor(() => gated.ends.length === 30);
+    expect(await settled(third)).toBe(true);
   });
 });
 
