@@ -49,6 +49,11 @@ export interface PlainHttpOptions {
   readonly timeoutMs: number;
   /** Longest an idle connection is kept when the server gives no hint, milliseconds; default 30000. */
   readonly idleMs?: number;
+  /**
+   * Certificate authorities to trust for https instead of Node's own (which NODE_EXTRA_CA_CERTS
+   * extends); default Node's. The server's certificate is always verified against its host name.
+   */
+  readonly ca?: string | Buffer;
 }
 
 /** Keep-alive connections per origin; see the module comment. */
@@ -163,6 +168,7 @@ class Connection {
           port: origin.port,
           servername: isIP(origin.hostname) === 0 ? origin.hostname : undefined,
           ALPNProtocols: ["http/1.1"],
+          ...(options.ca === undefined ? {} : { ca: options.ca }),
         })
       : net.connect({ host: origin.hostname, port: origin.port });
     this.socket.setNoDelay(true);

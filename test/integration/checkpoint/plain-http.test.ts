@@ -2,7 +2,9 @@
  * The checkpoint update's HTTP client against loopback servers that behave as storage may: keep a
  * connection, close it while it is idle, never answer, or cut an answer short.
  */
+import { readFileSync } from "node:fs";
 import net from "node:net";
+import tls from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import { originOf, PlainHttpClient } from "../../../src/checkpoint/plain-http.js";
 
@@ -154,5 +156,63 @@ describe("PlainHttpClient", () => {
     servers.splice(servers.indexOf(server), 1);
     const error = await put(client(), server).catch((err: unknown) => err);
     expect(error).toMatchObject({ code: "ECONNREFUSED" });
+  });
+});
+
+// test/fixtures/tls holds a self-signed certificate for localhost and 127.0.0.1, valid 2000-2100,
+// and its key: test material only, trusted nowhere else.
+describe("PlainHttpClient over TLS", () => {
+  const fixtures = new URL("../../fixtures/tls/", import.meta.url);
+  const cert = readFileSync(new URL("cert.pem", fixtures));
+  const key = readFileSync(new URL("key.pem", fixtures));
+
+  async function tlsServer(): Promise<{ url: URL; connections: () => number; close: () => Promise<void> }> {
+    let connections = 0;
+    const sockets: tls.TLSSocket[] = [];
+    const server = tls.createServer({ cert, key }, (socket) => {
+      connections += 1;
+      sockets.push(socket);
+      socket.on("data", () => socket.write(ok('"tls"')));
+      socket.on("error", () => {});
+    });
+    server.on("tlsClientError", () => {});
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    return {
+      url: new URL(`https://127.0.0.1:${port}/acct/c/b`),
+      connections: () => connections,
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
+  it("speaks https on a kept connection to a server whose certificate it trusts", async () => {
+    const server = await tlsServer();
+    try {
+      const c = new PlainHttpClient({ timeoutMs: 5000, ca: cert });
+      clients.push(c);
+      for (let i = 0; i < 3; i++) {
+        const response = await c.request(originOf(server.url), "PUT", server.url.pathname, {});
+        expect(response.headers.get("etag")).toBe('"tls"');
+      }
+      expect(server.connections()).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("refuses a certificate it does not trust", async () => {
+    const server = await tlsServer();
+    try {
+      const error = await client()
+        .request(originOf(server.url), "PUT", server.url.pathname, {})
+        .catch((err: unknown) => err);
+      expect(error).toMatchObject({ code: "DEPTH_ZERO_SELF_SIGNED_CERT" });
+    } finally {
+      await server.close();
+    }
   });
 });
