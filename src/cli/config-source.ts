@@ -333,11 +333,23 @@ export function readRawInspectOptions(
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
 ): RawInspectOptionsResult {
+  return readRawCommandOptions(command, argv, commandFlags, INSPECT_SETTING_KEYS, env, cwd);
+}
+
+/** An operator command's options: `keys` are the worker settings it reads; see {@link readRawInspectOptions}. */
+function readRawCommandOptions(
+  command: string,
+  argv: string[],
+  commandFlags: Readonly<Record<string, CommandFlagSpec>>,
+  keys: readonly SettingKey[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): RawInspectOptionsResult {
   const options: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> = {
     help: { type: "boolean", short: "h" },
     config: { type: "string" },
   };
-  for (const key of INSPECT_SETTING_KEYS) options[SETTINGS[key].flag.slice(2)] = { type: "string" };
+  for (const key of keys) options[SETTINGS[key].flag.slice(2)] = { type: "string" };
   for (const [name, spec] of Object.entries(commandFlags)) options[name] = { ...spec };
   checkInspectFlagNames(command, argv, Object.keys(options));
   let parsed: ReturnType<typeof parseArgs>;
@@ -359,13 +371,13 @@ export function readRawInspectOptions(
   const values: Record<string, string[]> = {};
   const config = parsed.values.config;
   if (typeof config === "string") values[CONFIG_FLAG] = [config];
-  for (const key of INSPECT_SETTING_KEYS) {
+  for (const key of keys) {
     const value = parsed.values[SETTINGS[key].flag.slice(2)];
     if (typeof value === "string") values[SETTINGS[key].flag] = [value];
   }
   const file = readConfigFile(values, env, cwd);
   const raw: RawWorkerOptions = {};
-  for (const key of INSPECT_SETTING_KEYS) {
+  for (const key of keys) {
     const setting = fromFlag(values, key) ?? fromEnv(env, key) ?? fromFile(file, key);
     if (setting !== undefined) raw[key] = setting;
   }
@@ -419,19 +431,6 @@ export function readRawDeadLetterOptions(
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
 ): RawInspectOptionsResult {
-  const flagName = SETTINGS.deadLetterContainer.flag.slice(2);
-  // `config` is a shared flag already; asking for it again returns its value to read the file.
-  const extra = { [flagName]: { type: "string" }, config: { type: "string" } } as const;
-  const read = readRawInspectOptions(command, argv, { ...commandFlags, ...extra }, env, cwd);
-  if (read.help) return read;
-  const { config, [flagName]: flagValue, ...flags } = read.flags;
-  const values: Record<string, string[]> = {};
-  if (typeof flagValue === "string") values[SETTINGS.deadLetterContainer.flag] = [flagValue];
-  if (typeof config === "string") values[CONFIG_FLAG] = [config];
-  const setting =
-    fromFlag(values, "deadLetterContainer") ??
-    fromEnv(env, "deadLetterContainer") ??
-    fromFile(readConfigFile(values, env, cwd), "deadLetterContainer");
-  const raw = setting === undefined ? read.raw : { ...read.raw, deadLetterContainer: setting };
-  return { raw, flags, help: false };
+  const keys = [...INSPECT_SETTING_KEYS, "deadLetterContainer"] as const;
+  return readRawCommandOptions(command, argv, commandFlags, keys, env, cwd);
 }
