@@ -1,4 +1,6 @@
+import { expect } from "vitest";
 import { readRawWorkerOptions } from "../../../src/cli/config-source.js";
+import { ConfigError } from "../../../src/errors.js";
 import { compileWorkerConfig, type WorkerConfig } from "../../../src/worker/config.js";
 
 export const EH_KEY = "c2VjcmV0LWV2ZW50aHViLWtleQ==";
@@ -22,6 +24,17 @@ export function compile(
 ): WorkerConfig {
   const { raw, baseDir } = readRawWorkerOptions(argv, env, cwd);
   return compileWorkerConfig(raw, { baseDir, randomUUID: () => "owner-uuid" });
+}
+
+/** The ConfigError `fn` throws; fails the test when it throws something else or nothing. */
+export function configErrorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
 }
 
 /** The ConfigError message `fn` throws; fails the test when it does not throw. */

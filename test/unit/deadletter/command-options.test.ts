@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { compileDeadLetterCommandOptions } from "../../../src/deadletter/command-options.js";
 import { withoutEntityPath } from "../../../src/deadletter/producer.js";
-import { ConfigError } from "../../../src/errors.js";
 import type { RawWorkerOptions } from "../../../src/worker/config.js";
+import { configErrorOf } from "../config/helpers.js";
 
 const KEY = "c2VjcmV0a2V5";
 const env = (name: string, value: string) => ({ value, source: { kind: "env" as const, name } });
@@ -16,16 +16,6 @@ const RAW: RawWorkerOptions = {
   containerName: env("EHW_CONTAINER_NAME", "checkpoints"),
   ownershipExpirationMs: env("EHW_OWNERSHIP_EXPIRATION_MS", "1000"),
 };
-
-function rejection(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("compileDeadLetterCommandOptions", () => {
   it("uses the worker's settings and derives the dead-letter container", () => {
@@ -73,14 +63,14 @@ describe("compileDeadLetterCommandOptions", () => {
     [{ limit: "ten" }, "--limit", /whole number ≥ 1/],
     [{ partition: "" }, "--partition", /must not be empty/],
   ])("rejects %j naming %s", (flags, setting, message) => {
-    const err = rejection(() => compileDeadLetterCommandOptions("replay", RAW, flags, "/tmp"));
+    const err = configErrorOf(() => compileDeadLetterCommandOptions("replay", RAW, flags, "/tmp"));
     expect(err.context.setting).toBe(setting);
     expect(err.message).toMatch(message);
   });
 
   it("rejects missing connection settings without quoting a key", () => {
     const { storageConnectionString: _s, ...noStorage } = RAW;
-    const err = rejection(() => compileDeadLetterCommandOptions("list", noStorage, {}, "/tmp"));
+    const err = configErrorOf(() => compileDeadLetterCommandOptions("list", noStorage, {}, "/tmp"));
     expect(err.message).toMatch(/checkpoint storage/);
     expect(err.message).not.toContain(KEY);
   });

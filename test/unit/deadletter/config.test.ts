@@ -1,19 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { failurePolicyOf, usesDeadLetter } from "../../../src/deadletter/failure-handler.js";
-import { ConfigError } from "../../../src/errors.js";
+import type { ConfigError } from "../../../src/errors.js";
 import { compileHandlersConfig, type RawHandlersOptions } from "../../../src/handlers/config.js";
+import { configErrorOf } from "../config/helpers.js";
 
 const BASE = "/srv/app";
 const log = { builtin: "log" };
 
 function rejection(raw: unknown): ConfigError {
-  try {
-    compileHandlersConfig(raw as RawHandlersOptions, BASE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
+  return configErrorOf(() => compileHandlersConfig(raw as RawHandlersOptions, BASE));
 }
 
 describe("pipeline object form", () => {

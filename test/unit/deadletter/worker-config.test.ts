@@ -3,44 +3,18 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  readRawDeadLetterOptions,
-  readRawWorkerOptions,
-  WORKER_OPTIONS_HELP,
-} from "../../../src/cli/config-source.js";
+import { readRawDeadLetterOptions, WORKER_OPTIONS_HELP } from "../../../src/cli/config-source.js";
 import {
   compileDeadLetterCommandOptions,
   DEAD_LETTER_FLAGS,
 } from "../../../src/deadletter/command-options.js";
-import { ConfigError } from "../../../src/errors.js";
-import { compileWorkerConfig, describeConfig } from "../../../src/worker/config.js";
+import { describeConfig } from "../../../src/worker/config.js";
+import { baseEnv, compile, configErrorOf } from "../config/helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ehw-deadletter-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const ENV = {
-  EHW_EVENTHUB_CONNECTION_STRING:
-    "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=a2V5",
-  EHW_EVENTHUB_NAME: "orders",
-  EHW_STORAGE_CONNECTION_STRING:
-    "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net",
-  EHW_CONTAINER_NAME: "checkpoints",
-};
-
-function compile(argv: string[], env: Record<string, string> = ENV) {
-  const { raw, baseDir } = readRawWorkerOptions(argv, env, dir);
-  return compileWorkerConfig(raw, { baseDir, randomUUID: () => "owner" });
-}
-
-function error(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
+const ENV = baseEnv();
 
 describe("deadLetterContainer (ehw run)", () => {
   it("defaults to <containerName>-deadletter", () => {
@@ -68,7 +42,7 @@ describe("deadLetterContainer (ehw run)", () => {
     ["a--b", /single hyphens/],
     ["checkpoints", /must differ from containerName/],
   ])("rejects %s, naming the setting as written", (value, message) => {
-    const err = error(() => compile(["--dead-letter-container", value]));
+    const err = configErrorOf(() => compile(["--dead-letter-container", value]));
     expect(err.message).toMatch(/--dead-letter-container/);
     expect(err.message).toMatch(message);
   });
@@ -99,6 +73,6 @@ describe("deadLetterContainer (ehw deadletter)", () => {
   });
 
   it("rejects an unknown flag", () => {
-    expect(error(() => read(["--dead-letter", "x"])).message).toMatch(/unknown option --dead-letter/);
+    expect(configErrorOf(() => read(["--dead-letter", "x"])).message).toMatch(/unknown option --dead-letter/);
   });
 });

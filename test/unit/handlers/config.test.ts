@@ -1,17 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../src/errors.js";
+import type { ConfigError } from "../../../src/errors.js";
 import { compileHandlersConfig, type RawHandlersOptions } from "../../../src/handlers/config.js";
+import { configErrorOf } from "../config/helpers.js";
 
 const BASE = "/srv/app";
 
 function rejection(raw: unknown): ConfigError {
-  try {
-    compileHandlersConfig(raw as RawHandlersOptions, BASE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
+  return configErrorOf(() => compileHandlersConfig(raw as RawHandlersOptions, BASE));
 }
 
 const log = { builtin: "log" };
