@@ -1,15 +1,11 @@
 /** What a PartitionProcessor reports to its observer, read back through WorkerMetrics. */
 import { describe, expect, it } from "vitest";
-import { GuardedCheckpointStore } from "../../../src/checkpoint/guarded-store.js";
 import type { HandlerContext, ReceivedEventData } from "../../../src/handlers/contract.js";
 import { createPipeline } from "../../../src/handlers/pipeline.js";
-import { silentLogger } from "../../../src/observability/logger.js";
 import { WorkerMetrics } from "../../../src/observability/metrics.js";
 import type { FailureDecision } from "../../../src/worker/failure.js";
-import { PartitionProcessor } from "../../../src/worker/partition-processor.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { fakeEvent } from "../handlers/events.js";
-import { MemoryCheckpointStore, ownershipRequest } from "../processor/memory-store.js";
+import { events, harness } from "../processor/harness.js";
 
 /** Fails `failTimes` attempts of each sequence number listed, then succeeds. */
 function flakyHandler(failTimes: Map<number, number>) {
@@ -21,41 +17,13 @@ function flakyHandler(failTimes: Map<number, number>) {
 }
 
 async function setup(failTimes = new Map<number, number>(), decision: FailureDecision = "stop") {
-  const inner = new MemoryCheckpointStore();
-  const store = new GuardedCheckpointStore(inner, { ownerId: "me", records: inner });
-  await store.claimOwnership([ownershipRequest("0", "me")]);
   const metrics = new WorkerMetrics({ defaultMetrics: false });
-  const pipeline = createPipeline("orders", [{ name: "main", handler: flakyHandler(failTimes) }]);
-  const processor = new PartitionProcessor({
-    identity: {
-      fullyQualifiedNamespace: "ns",
-      eventHubName: "hub",
-      consumerGroup: "$default",
-      partitionId: "0",
-    },
-    processing: {
-      ordering: "none",
-      concurrency: 4,
-      maxBatchSize: 10,
-      maxAttempts: 3,
-      retryBaseDelayMs: 1,
-      retryMaxDelayMs: 2,
-      handlerTimeoutMs: 0,
-      checkpointEvery: 1,
-      checkpointIntervalMs: 60_000,
-    },
-    registry: { route: () => pipeline },
-    store,
+  const { inner, processor } = await harness({
+    pipeline: createPipeline("orders", [{ name: "main", handler: flakyHandler(failTimes) }]),
     failureHandler: { onExhausted: async () => decision },
-    logger: silentLogger(),
-    drainTimeoutMs: 5000,
     observer: metrics.partitionClaimed("0"),
   });
   return { inner, metrics, processor, stats: metrics.partition("0") };
-}
-
-function events(from: number, count: number): ReceivedEventData[] {
-  return Array.from({ length: count }, (_, i) => fakeEvent(from + i));
 }
 
 describe("PartitionProcessor → metrics", () => {

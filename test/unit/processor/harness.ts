@@ -3,6 +3,7 @@ import { GuardedCheckpointStore } from "../../../src/checkpoint/guarded-store.js
 import type { EventHandler, HandlerContext } from "../../../src/handlers/contract.js";
 import { createPipeline, type Pipeline } from "../../../src/handlers/pipeline.js";
 import { silentLogger } from "../../../src/observability/logger.js";
+import type { PartitionObserver } from "../../../src/observability/observer.js";
 import type { FailureHandler } from "../../../src/worker/failure.js";
 import {
   type PartitionProcessingOptions,
@@ -109,6 +110,7 @@ export interface HarnessOptions {
   failureHandler?: FailureHandler;
   drainTimeoutMs?: number;
   windowSize?: number;
+  observer?: PartitionObserver;
 }
 
 /** A processor for partition "0" over a guarded in-memory store that owns the partition. */
@@ -145,6 +147,7 @@ export async function harness(options: HarnessOptions = {}) {
     logger: silentLogger(),
     drainTimeoutMs: options.drainTimeoutMs ?? 5000,
     windowSize: options.windowSize,
+    observer: options.observer,
   };
   const processor = new PartitionProcessor(processorOptions);
   lostTo = processor;
