@@ -33,6 +33,14 @@ function threadRecords(storage: StorageConfig, fallback: PartitionRecords): Thre
 
 const key = { fullyQualifiedNamespace: "ns.example", eventHubName: "hub", consumerGroup: "$default" };
 
+/** No connection string and no account URL: a thread given this fails while building its client. */
+const NO_CREDENTIALS: StorageConfig = {
+  connectionString: undefined,
+  accountUrl: undefined,
+  containerName: "x",
+  createContainer: false,
+};
+
 function checkpoint(partitionId: string, sequenceNumber: number): Checkpoint {
   return { ...key, partitionId, sequenceNumber, offset: String(sequenceNumber * 10) };
 }
@@ -113,14 +121,7 @@ describe("ThreadPartitionRecords", () => {
 
   it("serves every call from the fallback once a thread could not start", async () => {
     const { fallback, calls } = recordingFallback();
-    // No connection string and no account URL: the thread fails while building its client.
-    const broken: StorageConfig = {
-      connectionString: undefined,
-      accountUrl: undefined,
-      containerName: "x",
-      createContainer: false,
-    };
-    const records = threadRecords(broken, fallback);
+    const records = threadRecords(NO_CREDENTIALS, fallback);
     const first = await records.readOwnership({ ...key, partitionId: "0" }).catch((err: unknown) => err);
     expect(first).toBeInstanceOf(CheckpointError);
     expect((first as CheckpointError).retriable).toBe(true);
@@ -136,13 +137,7 @@ describe("ThreadPartitionRecords", () => {
     expect(await records.open()).toBe(true);
     expect(records.threaded).toBe(true);
     expect(await records.readOwnership({ ...key, partitionId: "0" })).toBeUndefined();
-    const broken: StorageConfig = {
-      connectionString: undefined,
-      accountUrl: undefined,
-      containerName: "x",
-      createContainer: false,
-    };
-    const failing = threadRecords(broken, unusedFallback);
+    const failing = threadRecords(NO_CREDENTIALS, unusedFallback);
     expect(await failing.open()).toBe(false);
     expect(failing.threaded).toBe(false);
   });
