@@ -43,60 +43,70 @@ export interface AttemptContext {
   readonly observer?: Pick<PartitionObserver, "handlerAttempt">;
 }
 
+/**
+ * Told once when a unit's attempts have ended, with the `tag` its caller passed to
+ * {@link startAttempts} (so one listener serves many callers without a closure per unit).
+ */
+export interface AttemptsListener<T> {
+  /** The attempts ended as `outcome`. */
+  attemptsEnded(unit: WorkUnit, outcome: AttemptOutcome, tag: T): void;
+  /** The retry machinery itself failed (a broken invariant, not a handler's failure). */
+  attemptsBroke(unit: WorkUnit, error: unknown, tag: T): void;
+}
+
 /** Runs the unit until an attempt succeeds, the budget is spent, or the signal fires. */
-export async function runWithAttempts(
+export function runWithAttempts(
   unit: WorkUnit,
   options: AttemptOptions,
   ctx: AttemptContext,
 ): Promise<AttemptOutcome> {
-  return startWithAttempts(unit, options, ctx);
+  return new Promise((resolve, reject) => {
+    const outcome = startAttempts(unit, options, ctx, SETTLE_PROMISE, { resolve, reject });
+    if (outcome !== undefined) resolve(outcome);
+  });
 }
 
+/** The listener of {@link runWithAttempts}: the tag is its promise's resolving functions. */
+const SETTLE_PROMISE: AttemptsListener<{
+  resolve: (outcome: AttemptOutcome) => void;
+  reject: (error: unknown) => void;
+}> = {
+  attemptsEnded: (_unit, outcome, settle) => settle.resolve(outcome),
+  attemptsBroke: (_unit, error, settle) => settle.reject(error),
+};
+
 /**
- * {@link runWithAttempts}, but the outcome itself rather than a promise of it when the first
- * attempt succeeded synchronously: the processor then finishes the event without a turn of the
- * microtask queue.
+ * Starts the unit's attempts. Returns the outcome when it is known at once (the first attempt
+ * succeeded synchronously, or none could start); otherwise undefined, and `listener` is told the
+ * outcome exactly once, later, never from within this call. The processor runs every event through
+ * here: the usual path, one attempt that goes asynchronous and succeeds, costs one object and one
+ * awaited promise, where a promise per layer (attempt, unit, processor) cost measurable CPU and
+ * garbage at tens of thousands of events a second.
  */
-export function startWithAttempts(
+export function startAttempts<T>(
   unit: WorkUnit,
   options: AttemptOptions,
   ctx: AttemptContext,
-): AttemptOutcome | Promise<AttemptOutcome> {
+  listener: AttemptsListener<T>,
+  tag: T,
+): AttemptOutcome | undefined {
   if (ctx.signal.aborted) return { kind: "aborted", attempts: 0 };
   // Not reachable with a compiled config (maxAttempts ≥ 1); a zero budget must not pass as success.
   if (options.maxAttempts < 1) {
     return { kind: "exhausted", attempts: 0, error: new HandlerFailedError("no attempts allowed") };
   }
   const startedAt = ctx.observer === undefined ? 0 : performance.now();
-  let pending: Promise<void> | undefined;
+  const run = new FirstAttempt(unit, options, ctx, listener, tag, startedAt);
+  let pending: boolean;
   try {
-    pending = startAttempt(unit, 1, options.handlerTimeoutMs, ctx);
+    pending = run.start();
   } catch (err) {
-    observeAttempt(unit, ctx, startedAt);
-    return afterFailure(unit, options, ctx, 1, err);
+    run.ended(true, err);
+    return undefined;
   }
-  if (pending !== undefined) return settleAttempt(pending, unit, options, ctx, 1, startedAt);
+  if (pending) return undefined;
   observeAttempt(unit, ctx, startedAt);
   return DONE_FIRST_TIME;
-}
-
-/** Awaits an attempt that went asynchronous, then goes on as its outcome says. */
-async function settleAttempt(
-  pending: Promise<void>,
-  unit: WorkUnit,
-  options: AttemptOptions,
-  ctx: AttemptContext,
-  attempt: number,
-  startedAt: number,
-): Promise<AttemptOutcome> {
-  try {
-    await pending;
-  } catch (err) {
-    observeAttempt(unit, ctx, startedAt);
-    return afterFailure(unit, options, ctx, attempt, err);
-  }
-  observeAttempt(unit, ctx, startedAt);
-  return attempt === 1 ? DONE_FIRST_TIME : { kind: "done", attempts: attempt };
 }
 
 /**
@@ -144,8 +154,7 @@ async function afterFailure(
     failed += 1;
     const startedAt = ctx.observer === undefined ? 0 : performance.now();
     try {
-      const pending = startAttempt(unit, failed, options.handlerTimeoutMs, ctx);
-      if (pending !== undefined) await pending;
+      await runAttempt(unit, failed, options.handlerTimeoutMs, ctx);
       return { kind: "done", attempts: failed };
     } catch (next) {
       failure = next;
@@ -197,14 +206,15 @@ function follow(parent: AbortSignal, child: AbortController): () => void {
 }
 
 /**
- * The context of one attempt under a time limit, which is also its deadline entry and settles the
- * attempt's promise: one object per attempt, no closures. Its `signal` fires on the partition's
- * signal or when the attempt's own limit passes; the AbortController behind it is built only when
- * something reads `signal` (most handlers never do, and one controller per event was a measurable
- * share of the per-event cost), and follows the partition's signal only while the attempt runs.
- * Private fields: a handler that spreads its context sees only the context's fields.
+ * One attempt: its context (what the pipeline and the handlers see), its deadline entry, and what
+ * happens when it ends — one object per attempt, no closures. Its `signal` is the partition's, or,
+ * under a time limit, one that also fires when the limit passes: the AbortController behind that
+ * is built only when something reads `signal` (most handlers never do, and one controller per
+ * event was a measurable share of the per-event cost), and follows the partition's signal only
+ * while the attempt runs. Private fields: a handler that spreads its context sees only the
+ * context's fields.
  */
-class AttemptRunContext implements PipelineRunContext, Deadline {
+abstract class AttemptRun implements PipelineRunContext, Deadline {
   readonly partitionId: string;
   readonly eventHubName: string;
   readonly consumerGroup: string;
@@ -215,9 +225,8 @@ class AttemptRunContext implements PipelineRunContext, Deadline {
   #fired = false;
   #firedReason: unknown;
   #settled = false;
+  #ended = false;
   #deadlineMs = 0;
-  #resolve: (() => void) | undefined;
-  #reject: ((reason: unknown) => void) | undefined;
   readonly #parent: AbortSignal;
   readonly #unit: WorkUnit;
   readonly #timeoutMs: number;
@@ -234,7 +243,11 @@ class AttemptRunContext implements PipelineRunContext, Deadline {
     this.#timeoutMs = timeoutMs;
   }
 
+  /** The attempt ended; called once, never from within {@link start}. */
+  abstract ended(failed: boolean, error: unknown): void;
+
   get signal(): AbortSignal {
+    if (this.#timeoutMs <= 0) return this.#parent;
     if (this.#controller !== undefined) return this.#controller.signal;
     const controller = new AbortController();
     this.#controller = controller;
@@ -261,13 +274,14 @@ class AttemptRunContext implements PipelineRunContext, Deadline {
   }
 
   /**
-   * Starts the attempt: undefined when the pipeline finished synchronously (no timer could have
-   * fired meanwhile, so the limit cannot have passed first); throws when it failed synchronously;
-   * else a promise that settles with the pipeline, or rejects when the time limit passes first.
-   * The deadline counts from the start, but is registered only once the pipeline went asynchronous.
+   * Starts the attempt: false when the pipeline finished synchronously (no timer could have fired
+   * meanwhile, so the limit cannot have passed first); throws when it failed synchronously; true
+   * when it went asynchronous, and then {@link ended} follows once the pipeline settles or the time
+   * limit passes, whichever is first. The deadline counts from the start, but is registered only
+   * once the pipeline went asynchronous.
    */
-  start(): Promise<void> | undefined {
-    const startedMs = deadlines.now();
+  start(): boolean {
+    const startedMs = this.#timeoutMs > 0 ? deadlines.now() : 0;
     let pending: Promise<void> | undefined;
     try {
       pending = startPipeline(this.#unit.pipeline, this.#unit.events, this);
@@ -277,48 +291,42 @@ class AttemptRunContext implements PipelineRunContext, Deadline {
     }
     if (pending === undefined) {
       this.#settle();
-      return undefined;
+      return false;
     }
-    AttemptRunContext.#capturing = this;
-    const done = new Promise<void>(AttemptRunContext.#capture);
-    deadlines.watchFrom(this, startedMs, this.#timeoutMs);
+    if (this.#timeoutMs > 0) deadlines.watchFrom(this, startedMs, this.#timeoutMs);
     void this.#follow(pending);
-    return done;
+    return true;
   }
 
   /** {@link Deadline}: the limit passed; the signal fires and the attempt fails. */
   expire(): void {
+    if (this.#ended) return;
     const error = timeoutError(this.#unit, this.attempt, this.#timeoutMs, this.partitionId);
     this.#fired = true;
     this.#firedReason = error;
     this.#settle();
     this.#controller?.abort(error);
-    // The attempt that lost the race keeps running in the background; its signal has fired.
-    this.#reject?.(error);
+    // The pipeline that lost the race keeps running in the background; its signal has fired.
+    this.#end(true, error);
   }
 
   async #follow(pending: Promise<void>): Promise<void> {
     try {
       await pending;
     } catch (err) {
-      deadlines.unwatch(this);
-      this.#settle();
-      this.#reject?.(err);
+      this.#end(true, err);
       return;
     }
-    deadlines.unwatch(this);
-    this.#settle();
-    this.#resolve?.();
+    this.#end(false, undefined);
   }
 
-  /** The context whose promise is being made: a shared executor, not a closure per attempt. */
-  static #capturing: AttemptRunContext | undefined;
-
-  static #capture(resolve: () => void, reject: (reason: unknown) => void): void {
-    const ctx = AttemptRunContext.#capturing!;
-    AttemptRunContext.#capturing = undefined;
-    ctx.#resolve = resolve;
-    ctx.#reject = reject;
+  /** Reports the end once: the first of the pipeline settling and the limit passing. */
+  #end(failed: boolean, error: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#timeoutMs > 0) deadlines.unwatch(this);
+    this.#settle();
+    this.ended(failed, error);
   }
 
   /** The attempt ended: its signal stops following the partition's. */
@@ -329,26 +337,80 @@ class AttemptRunContext implements PipelineRunContext, Deadline {
   }
 }
 
+/** A unit's first attempt, which also carries what to do when the unit's attempts end. */
+class FirstAttempt<T> extends AttemptRun {
+  readonly #unit: WorkUnit;
+  readonly #options: AttemptOptions;
+  readonly #ctx: AttemptContext;
+  readonly #listener: AttemptsListener<T>;
+  readonly #tag: T;
+  readonly #startedAt: number;
+
+  constructor(
+    unit: WorkUnit,
+    options: AttemptOptions,
+    ctx: AttemptContext,
+    listener: AttemptsListener<T>,
+    tag: T,
+    startedAt: number,
+  ) {
+    super(unit, 1, options.handlerTimeoutMs, ctx);
+    this.#unit = unit;
+    this.#options = options;
+    this.#ctx = ctx;
+    this.#listener = listener;
+    this.#tag = tag;
+    this.#startedAt = startedAt;
+  }
+
+  ended(failed: boolean, error: unknown): void {
+    const unit = this.#unit;
+    const listener = this.#listener;
+    const tag = this.#tag;
+    observeAttempt(unit, this.#ctx, this.#startedAt);
+    if (!failed) {
+      listener.attemptsEnded(unit, DONE_FIRST_TIME, tag);
+      return;
+    }
+    afterFailure(unit, this.#options, this.#ctx, 1, error).then(
+      (outcome) => listener.attemptsEnded(unit, outcome, tag),
+      (broken: unknown) => listener.attemptsBroke(unit, broken, tag),
+    );
+  }
+}
+
+/** A retry, awaited by the retry loop: a promise per attempt is no cost on that path. */
+class LaterAttempt extends AttemptRun {
+  readonly #resolve: () => void;
+  readonly #reject: (reason: unknown) => void;
+
+  constructor(
+    unit: WorkUnit,
+    attempt: number,
+    timeoutMs: number,
+    ctx: AttemptContext,
+    resolve: () => void,
+    reject: (reason: unknown) => void,
+  ) {
+    super(unit, attempt, timeoutMs, ctx);
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  ended(failed: boolean, error: unknown): void {
+    if (failed) this.#reject(error);
+    else this.#resolve();
+  }
+}
+
 /**
- * Starts one attempt, bounded by the time limit (its signal also fires when the limit passes):
- * undefined when it finished synchronously, a promise when it went asynchronous; throws or rejects
- * when it failed.
+ * Runs one attempt, bounded by the time limit (its signal also fires when the limit passes):
+ * resolves when it succeeded, rejects when it failed or the limit passed first.
  */
-function startAttempt(
-  unit: WorkUnit,
-  attempt: number,
-  timeoutMs: number,
-  ctx: AttemptContext,
-): Promise<void> | undefined {
-  if (timeoutMs > 0) return new AttemptRunContext(unit, attempt, timeoutMs, ctx).start();
-  const { base } = ctx;
-  return startPipeline(unit.pipeline, unit.events, {
-    partitionId: base.partitionId,
-    eventHubName: base.eventHubName,
-    consumerGroup: base.consumerGroup,
-    logger: base.logger,
-    attempt,
-    signal: ctx.signal,
+function runAttempt(unit: WorkUnit, attempt: number, timeoutMs: number, ctx: AttemptContext): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    // A synchronous failure throws here and so rejects the promise.
+    if (!new LaterAttempt(unit, attempt, timeoutMs, ctx, resolve, reject).start()) resolve();
   });
 }
 

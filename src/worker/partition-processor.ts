@@ -21,7 +21,7 @@ import type {
   PartitionStatus,
 } from "./partition-types.js";
 import { OrderingScheduler } from "./scheduler.js";
-import { UnitRunner } from "./unit-runner.js";
+import { type UnitOwner, UnitRunner } from "./unit-runner.js";
 import { groupIntoUnits, type WorkUnit } from "./work-units.js";
 
 export type {
@@ -283,12 +283,13 @@ export class PartitionProcessor {
         if (this.state !== "running" && this.state !== "draining") return;
         for (const unit of this.scheduler.next()) {
           if (unit.each === true) {
-            void this.executeEach(unit);
+            this.startRun(unit);
             continue;
           }
           this.counts.queued -= unit.events.length;
           this.counts.inFlight += unit.events.length;
-          void this.execute(unit);
+          const complete = this.units.run(unit, this.unitOwner);
+          if (complete !== undefined) this.unitEnded(unit, complete);
         }
       } while (this.pumpAgain);
     } finally {
@@ -296,53 +297,69 @@ export class PartitionProcessor {
     }
   }
 
-  private async execute(unit: WorkUnit): Promise<void> {
-    let complete = false;
-    try {
-      const started = this.units.run(unit);
-      complete = typeof started === "boolean" ? started : await started;
-    } finally {
-      this.counts.inFlight -= unit.events.length;
-      this.taken -= 1;
-      this.scheduler.done(unit);
-      if (complete) this.checkpointer.poke();
-      this.pump();
-      this.notify();
-    }
+  /** Where units started by `pump` report an asynchronous end; one object per processor. */
+  private readonly unitOwner: UnitOwner = {
+    unitEnded: (unit, complete) => this.unitEnded(unit, complete),
+  };
+
+  /** A unit started by `pump` ended: its slot is free, and what waited for that may go on. */
+  private unitEnded(unit: WorkUnit, complete: boolean): void {
+    this.counts.inFlight -= unit.events.length;
+    this.taken -= 1;
+    this.scheduler.done(unit);
+    if (complete) this.checkpointer.poke();
+    this.pump();
+    this.notify();
   }
 
   /**
-   * Runs a run of an event pipeline's events one after another in one loop: each event exactly as
-   * if it were a unit of its own (own attempts and time limit, own failure decision, completed and
-   * checkpointed as it finishes, its window slot freed), without a scheduling round trip per event.
-   * The loop ends early when the partition stops, is lost or closing past its deadline; events it
-   * did not start are dropped like queued units.
+   * Starts a loop over a run of an event pipeline's events, one after another: each event exactly
+   * as if it were a unit of its own (own attempts and time limit, own failure decision, completed
+   * and checkpointed as it finishes, its window slot freed), without a scheduling round trip per
+   * event. The loop ends early when the partition stops, is lost or closing past its deadline;
+   * events it did not start are dropped like queued units.
    */
-  private async executeEach(unit: WorkUnit): Promise<void> {
-    const { events } = unit;
-    const run: EachRun = { events, started: 0 };
+  private startRun(unit: WorkUnit): void {
+    const run: EachRun = {
+      unit,
+      events: unit.events,
+      started: 0,
+      owner: { unitEnded: (_event, complete) => this.runEventEnded(run, complete) },
+    };
     this.runs.add(run);
-    try {
-      while (run.started < events.length && this.mayStart()) {
-        const event = events[run.started]!;
-        run.started += 1;
-        this.counts.queued -= 1;
-        this.counts.inFlight += 1;
-        // Events whose handlers return synchronously follow one another without a microtask turn.
-        const started = this.units.run({ pipeline: unit.pipeline, events: [event], key: unit.key });
-        const complete = typeof started === "boolean" ? started : await started;
-        this.counts.inFlight -= 1;
-        this.taken -= 1;
-        if (complete) this.checkpointer.poke();
-        this.notify();
-      }
-    } finally {
-      this.runs.delete(run);
-      this.dropUnstarted(run);
-      this.scheduler.done(unit);
-      this.pump();
-      this.notify();
+    this.continueRun(run);
+  }
+
+  /** Starts the loop's next events; events whose handlers return synchronously follow at once. */
+  private continueRun(run: EachRun): void {
+    const { events, unit } = run;
+    while (run.started < events.length && this.mayStart()) {
+      const event = events[run.started]!;
+      run.started += 1;
+      this.counts.queued -= 1;
+      this.counts.inFlight += 1;
+      const complete = this.units.run({ pipeline: unit.pipeline, events: [event], key: unit.key }, run.owner);
+      // Asynchronous: the loop goes on in runEventEnded.
+      if (complete === undefined) return;
+      this.eventOfRunEnded(complete);
     }
+    this.runs.delete(run);
+    this.dropUnstarted(run);
+    this.scheduler.done(unit);
+    this.pump();
+    this.notify();
+  }
+
+  private runEventEnded(run: EachRun, complete: boolean): void {
+    this.eventOfRunEnded(complete);
+    this.continueRun(run);
+  }
+
+  private eventOfRunEnded(complete: boolean): void {
+    this.counts.inFlight -= 1;
+    this.taken -= 1;
+    if (complete) this.checkpointer.poke();
+    this.notify();
   }
 
   /** Whether the next event of a running loop may start. */
@@ -412,7 +429,10 @@ export class PartitionProcessor {
 
 /** Progress of one running loop over an `each` unit. */
 interface EachRun {
+  readonly unit: WorkUnit;
   readonly events: readonly ReceivedEventData[];
+  /** Where the loop's asynchronous events report their end. */
+  readonly owner: UnitOwner;
   /** Events started so far; set to the length when the rest is dropped. */
   started: number;
 }

@@ -2,7 +2,8 @@
  * Runs one unit of work of a partition to its end: its attempts, the failure handler's decision
  * when they are exhausted, and the record of the end (metrics, completion in the tracker). A unit
  * that succeeds synchronously ends synchronously, without a promise or a turn of the microtask
- * queue. The processor is seen only through {@link UnitRunnerHost}.
+ * queue; one that goes asynchronous reports its end to its {@link UnitOwner}. The processor is
+ * seen only through {@link UnitRunnerHost}.
  */
 import type { CompletedPrefixTracker } from "../checkpoint/tracker.js";
 import { toError } from "../errors.js";
@@ -12,7 +13,8 @@ import {
   type AttemptContext,
   type AttemptOptions,
   type AttemptOutcome,
-  startWithAttempts,
+  type AttemptsListener,
+  startAttempts,
 } from "./attempts.js";
 import type { FailureDecision, FailureHandler } from "./failure.js";
 import type { WorkUnit } from "./work-units.js";
@@ -35,35 +37,65 @@ export interface UnitRunnerHost {
   stop(error: Error): void;
 }
 
+/** Told once when a unit ended. */
+export interface UnitOwner {
+  /** The unit ended; `complete` says whether it counts as complete (see {@link UnitRunner.run}). */
+  unitEnded(unit: WorkUnit, complete: boolean): void;
+}
+
 /** Runs units of one partition; see the module comment. */
-export class UnitRunner {
+export class UnitRunner implements AttemptsListener<UnitOwner> {
   constructor(private readonly host: UnitRunnerHost) {}
 
   /**
-   * Runs one unit to its end; true when it counts as complete (done, or failed and then resolved or
-   * skipped). The answer itself, not a promise, when the unit succeeded synchronously.
+   * Runs one unit to its end; the answer is whether it counts as complete (done, or failed and then
+   * resolved or skipped). That answer itself when the unit ended synchronously; otherwise undefined,
+   * and `owner.unitEnded` is called with it exactly once, later, never from within this call.
    */
-  run(unit: WorkUnit): boolean | Promise<boolean> {
+  run(unit: WorkUnit, owner: UnitOwner): boolean | undefined {
     const { host } = this;
-    let started: AttemptOutcome | Promise<AttemptOutcome>;
+    let outcome: AttemptOutcome | undefined;
     try {
-      started = startWithAttempts(unit, host.attemptOptions, host.attemptContext);
-      if (!(started instanceof Promise) && started.kind === "done")
-        return this.finish(unit, started, "resolved");
+      outcome = startAttempts(unit, host.attemptOptions, host.attemptContext, this, owner);
+      if (outcome === undefined) return undefined;
+      if (outcome.kind === "done") return this.finish(unit, outcome, "resolved");
     } catch (err) {
       return this.unexpected(err);
     }
-    return this.settle(unit, started);
+    void this.settle(unit, outcome, owner);
+    return undefined;
   }
 
-  private async settle(unit: WorkUnit, started: AttemptOutcome | Promise<AttemptOutcome>): Promise<boolean> {
-    try {
-      const outcome = await started;
-      const decision = outcome.kind === "done" ? "resolved" : await this.afterExhausted(unit, outcome);
-      return this.finish(unit, outcome, decision);
-    } catch (err) {
-      return this.unexpected(err);
+  /** {@link AttemptsListener}: the attempts of a unit that went asynchronous ended. */
+  attemptsEnded(unit: WorkUnit, outcome: AttemptOutcome, owner: UnitOwner): void {
+    if (outcome.kind !== "done") {
+      void this.settle(unit, outcome, owner);
+      return;
     }
+    let complete: boolean;
+    try {
+      complete = this.finish(unit, outcome, "resolved");
+    } catch (err) {
+      complete = this.unexpected(err);
+    }
+    owner.unitEnded(unit, complete);
+  }
+
+  /** {@link AttemptsListener}: the retry machinery broke. */
+  attemptsBroke(unit: WorkUnit, error: unknown, owner: UnitOwner): void {
+    owner.unitEnded(unit, this.unexpected(error));
+  }
+
+  /** Ends a unit whose attempts did not succeed: the failure handler decides, then its end is recorded. */
+  private async settle(unit: WorkUnit, outcome: AttemptOutcome, owner: UnitOwner): Promise<void> {
+    let complete: boolean;
+    try {
+      const decision = await this.afterExhausted(unit, outcome);
+      complete = this.finish(unit, outcome, decision);
+    } catch (err) {
+      complete = this.unexpected(err);
+    }
+    owner.unitEnded(unit, complete);
   }
 
   /** Records a unit's end; true when it counts as complete. */
