@@ -52,6 +52,12 @@ export class PartitionProcessor {
    * (`each`) takes one per event not yet finished, as its events did when each was its own unit.
    */
   private taken = 0;
+  /**
+   * Units of the batches `enqueue` took that are not in the window yet, from `heldAt` on: at most
+   * about one batch, since the SDK awaits `enqueue` before it reads on.
+   */
+  private held: WorkUnit[] = [];
+  private heldAt = 0;
   /** The loops of `each` units now running. */
   private readonly runs = new Set<EachRun>();
   /** Runs each unit to its end. */
@@ -156,17 +162,11 @@ export class PartitionProcessor {
     if (this.state !== "running") return;
     const fresh = this.trackAll(events);
     this.options.observer?.received(fresh.length, this.lastTracked, lastEnqueuedSequenceNumber);
-    const units = groupIntoUnits(fresh, this.options.registry.route, this.options.processing.ordering);
-    for (const unit of units) {
-      // Awaiting only when full: an await per unit costs a turn of the microtask queue each.
-      if (!this.hasRoom()) await this.waitForRoom();
-      if (this.state !== "running") break;
-      this.scheduler.enqueue(unit);
-      this.counts.queued += unit.events.length;
-      this.taken += slotsOf(unit);
-      this.pump();
-    }
-    if (!this.hasRoom()) await this.waitForRoom();
+    this.hold(groupIntoUnits(fresh, this.options.registry.route, this.options.processing.ordering));
+    this.admit();
+    if (!this.admittedAll()) await this.changes.until(this.admittedAllOrStopped);
+    // Stopped, lost or closing: units not admitted never run, and so are never checkpointed past.
+    if (this.state !== "running") this.dropHeld();
     this.throwIfLost();
     // The state may have changed while awaiting; TypeScript's narrowing does not know that.
     if ((this.state as PartitionState) === "stopped") await this.closed;
@@ -308,7 +308,7 @@ export class PartitionProcessor {
     this.taken -= 1;
     this.scheduler.done(unit);
     if (complete) this.checkpointer.poke();
-    this.pump();
+    this.admit();
     this.notify();
   }
 
@@ -346,7 +346,7 @@ export class PartitionProcessor {
     this.runs.delete(run);
     this.dropUnstarted(run);
     this.scheduler.done(unit);
-    this.pump();
+    this.admit();
     this.notify();
   }
 
@@ -359,6 +359,7 @@ export class PartitionProcessor {
     this.counts.inFlight -= 1;
     this.taken -= 1;
     if (complete) this.checkpointer.poke();
+    this.admit();
     this.notify();
   }
 
@@ -410,12 +411,41 @@ export class PartitionProcessor {
     return this.taken < this.windowSize && this.scheduler.hasRoom();
   }
 
-  private async waitForRoom(): Promise<void> {
-    while (this.state === "running" && !this.hasRoom()) await this.changes.until(this.roomOrStopped);
+  /** Queues units for admission behind those already held. */
+  private hold(units: WorkUnit[]): void {
+    this.held = this.heldAt >= this.held.length ? units : [...this.held.slice(this.heldAt), ...units];
+    this.heldAt = 0;
   }
 
-  /** What `waitForRoom` waits for; one function per processor, asked after every event. */
-  private readonly roomOrStopped = (): boolean => this.state !== "running" || this.hasRoom();
+  /**
+   * Moves held units into the window while it has room and the partition runs, then starts what
+   * may start. Called when `enqueue` takes a batch and whenever a slot frees: a full window so
+   * costs `enqueue` one wait per batch, where a wait per event cost a promise and its closures.
+   */
+  private admit(): void {
+    const { held } = this;
+    while (this.heldAt < held.length && this.state === "running" && this.hasRoom()) {
+      const unit = held[this.heldAt]!;
+      this.heldAt += 1;
+      this.scheduler.enqueue(unit);
+      this.counts.queued += unit.events.length;
+      this.taken += slotsOf(unit);
+    }
+    this.pump();
+  }
+
+  private dropHeld(): void {
+    this.held = [];
+    this.heldAt = 0;
+  }
+
+  /** Whether `enqueue` may return: everything it took is in the window, and the window has room. */
+  private admittedAll(): boolean {
+    return this.heldAt >= this.held.length && this.hasRoom();
+  }
+
+  /** What `enqueue` waits for; one function per processor, asked after every event. */
+  private readonly admittedAllOrStopped = (): boolean => this.state !== "running" || this.admittedAll();
 
   private async waitIdleUntilDeadline(): Promise<boolean> {
     while (!this.scheduler.isIdle()) {

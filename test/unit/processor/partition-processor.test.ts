@@ -397,6 +397,25 @@ describe("PartitionProcessor close", () => {
     expect(processor.status().state).toBe("closed");
   });
 
+  it("Shutdown lets the SDK's waiting batch go: events still outside the window never run", async () => {
+    const { processor, handler, inner } = await harness({
+      processing: { concurrency: 2, checkpointEvery: 100 },
+      windowSize: 3,
+    });
+    const gated = handler as GatedHandler;
+    const waiting = processor.enqueue(events(0, 6));
+    expect(await settled(waiting)).toBe(false);
+    const closing = processor.close("Shutdown");
+    // The batch's enqueue returns at once; the three events that did not fit are dropped.
+    await waitFor(() => settled(waiting));
+    gated.release(0, 1, 2);
+    const result = await closing;
+    expect(result.drained).toBe(true);
+    expect(gated.starts.map((c) => c.seq)).toEqual([0, 1, 2]);
+    // Tracked but never run: the final checkpoint stops before them.
+    expect(written(inner)).toEqual([2]);
+  });
+
   it("at the drain deadline aborts what is left and checkpoints only the finished prefix", async () => {
     const { processor, handler, inner } = await harness({
       processing: { ordering: "none", concurrency: 3, checkpointEvery: 100 },
