@@ -6,7 +6,9 @@
  * a no-op handler gives the CPU ceiling of this machine: where a run falls short of its ideal and
  * reaches that ceiling, the CPU, not the scheduler, is the limit. Because a shared machine's load
  * moves wall-clock rates, the worker's events per CPU-second are reported too: they say what one
- * full core would sustain, and so at which concurrency the ideal rate outruns the CPU.
+ * full core would sustain, and so at which concurrency the ideal rate outruns the CPU. At
+ * concurrency 64 a hand-written loop on the plain SDK (same window, no checkpoints; see
+ * `boundedLoop`) runs the same handler too: what the SDK's receive path and this machine allow.
  *
  * Run: npx tsx bench/worker-concurrency.ts [--events 150000] [--delay-ms 10] [--cap-s 15]
  *        [--concurrency 1,16,64,256]
@@ -16,7 +18,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { wholeNumber } from "./lib/args.js";
 import { note, printFigures, printTable, round } from "./lib/report.js";
-import type { ReceiveSettings, ScenarioResult } from "./lib/sdk-scenarios.js";
+import { boundedLoop, type ReceiveSettings, type ScenarioResult } from "./lib/sdk-scenarios.js";
 import { type BenchStack, fillBacklog, startBenchStack } from "./lib/stack.js";
 import { type HandlerFixture, handlerFixture, runWorkerScenario } from "./lib/worker-scenario.js";
 
@@ -37,6 +39,7 @@ const PARTITIONS = 4;
 const settings: ReceiveSettings = { maxBatchSize: 100, prefetchCount: 300, updateIntervalMs: 1000 };
 
 interface Row {
+  consumer: "worker" | "hand-written loop";
   handler: string;
   ordering: "partition" | "none";
   concurrency: number;
@@ -72,12 +75,47 @@ async function run(
     { target: events, capMs },
   );
   const ideal = slow ? (PARTITIONS * concurrency * 1000) / delayMs : undefined;
-  return { handler: label, ordering, concurrency, result, ideal };
+  return { consumer: "worker", handler: label, ordering, concurrency, result, ideal };
+}
+
+/** The sleep fixture's `handle`, for the hand-written loop (the worker loads the module itself). */
+async function sleepHandle(): Promise<() => Promise<unknown>> {
+  const url = new URL("./fixtures/sleep-handler.mjs", import.meta.url);
+  const module = (await import(url.href)) as {
+    default: (options: { delayMs: number }) => { handle: () => Promise<unknown> };
+  };
+  const { handle } = module.default({ delayMs });
+  return () => handle();
+}
+
+const LOOP_CONCURRENCY = 64;
+
+async function runLoop(stack: BenchStack, index: number): Promise<Row> {
+  const result = await boundedLoop(
+    stack,
+    `level-${index}`,
+    settings,
+    { target: events, capMs },
+    LOOP_CONCURRENCY,
+    await sleepHandle(),
+  );
+  const ideal = (PARTITIONS * LOOP_CONCURRENCY * 1000) / delayMs;
+  return {
+    consumer: "hand-written loop",
+    handler: `${delayMs} ms`,
+    ordering: "none",
+    concurrency: LOOP_CONCURRENCY,
+    result,
+    ideal,
+  };
 }
 
 async function main(): Promise<void> {
-  const plan = [
+  const plan: Array<{ slow: boolean; concurrency: number; loop?: true }> = [
     ...levels.map((c) => ({ slow: true, concurrency: c })),
+    ...(levels.includes(LOOP_CONCURRENCY)
+      ? [{ slow: true, concurrency: LOOP_CONCURRENCY, loop: true as const }]
+      : []),
     { slow: false, concurrency: Math.max(...levels) },
   ];
   const stack = await startBenchStack({
@@ -91,7 +129,10 @@ async function main(): Promise<void> {
     const noop = await handlerFixture("noop-handler.mjs");
     const rows: Row[] = [];
     for (const [i, step] of plan.entries()) {
-      const row = await run(stack, step.slow ? sleep : noop, step.slow, step.concurrency, i);
+      const row =
+        step.loop === true
+          ? await runLoop(stack, i)
+          : await run(stack, step.slow ? sleep : noop, step.slow, step.concurrency, i);
       note(`${row.result.scenario}: ${Math.round(row.result.eventsPerSecond)} events/s`);
       rows.push(row);
     }
@@ -105,6 +146,7 @@ function report(rows: Row[]): void {
   const ceiling = rows.find((r) => r.ideal === undefined)?.result.eventsPerSecond ?? 0;
   printTable(
     rows.map((r) => ({
+      consumer: r.consumer,
       handler: r.handler,
       ordering: r.ordering,
       concurrency: r.concurrency,
@@ -119,7 +161,8 @@ function report(rows: Row[]): void {
       capped: r.result.capped ? "yes" : "no",
     })),
   );
-  const slow = rows.filter((r) => r.ideal !== undefined);
+  const slow = rows.filter((r) => r.ideal !== undefined && r.consumer === "worker");
+  const loop = rows.find((r) => r.consumer === "hand-written loop");
   // The CPU limit bites at the first level that misses 0.8 × ideal while running near the ceiling.
   const limited = slow.find((r) => r.result.eventsPerSecond < 0.8 * (r.ideal ?? 0));
   console.log("");
@@ -143,6 +186,11 @@ function report(rows: Row[]): void {
   }
   const sequential = slow.find((r) => r.concurrency === 1);
   const at64 = slow.find((r) => r.concurrency === 64);
+  if (at64 !== undefined && loop !== undefined) {
+    console.log(
+      `at concurrency 64 the worker reached ${round(at64.result.eventsPerSecond / loop.result.eventsPerSecond, 2)} × a hand-written loop on the plain SDK (no checkpoints), which reached ${round(loop.result.eventsPerSecond / (loop.ideal ?? 1), 2)} × the ideal`,
+    );
+  }
   printFigures("worker-concurrency", {
     events,
     partitions: PARTITIONS,
@@ -152,6 +200,10 @@ function report(rows: Row[]): void {
     sequentialOfIdeal: sequential?.ideal && round(sequential.result.eventsPerSecond / sequential.ideal, 3),
     concurrency64EventsPerSecond: at64 && Math.round(at64.result.eventsPerSecond),
     concurrency64OfIdeal: at64?.ideal && round(at64.result.eventsPerSecond / at64.ideal, 3),
+    concurrency64LoopEventsPerSecond: loop && Math.round(loop.result.eventsPerSecond),
+    concurrency64LoopOfIdeal: loop?.ideal && round(loop.result.eventsPerSecond / loop.ideal, 3),
+    concurrency64OfLoop:
+      at64 && loop ? round(at64.result.eventsPerSecond / loop.result.eventsPerSecond, 3) : undefined,
     concurrency64OfCpuCeiling:
       at64 && ceiling > 0 ? round(at64.result.eventsPerSecond / ceiling, 3) : undefined,
     levels: slow.map((r) => ({

@@ -1,8 +1,9 @@
 /**
- * The two reference consumers the worker is measured against, both on the plain SDK:
+ * The reference consumers the worker is measured against, all on the plain SDK:
  * - the ceiling: `subscribe` to every partition without a checkpoint store, a no-op handler;
  * - the common hand-written pattern: `subscribe` with a BlobCheckpointStore and
- *   `context.updateCheckpoint(event)` after every event.
+ *   `context.updateCheckpoint(event)` after every event;
+ * - a hand-written loop with bounded concurrency and no checkpoints, for slow handlers.
  */
 import {
   type CheckpointStore,
@@ -178,5 +179,99 @@ export async function checkpointEveryEvent(
     }),
     settings,
     options,
+  );
+}
+
+/**
+ * Per partition of {@link boundedLoop}: at most `limit` events in the handler, a queue behind
+ * them, and `add` (what `processEvents` awaits) returns once the queue and the running events
+ * are below `window`.
+ */
+class BoundedPartition {
+  private readonly queue: unknown[] = [];
+  private head = 0;
+  private running = 0;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly limit: number,
+    private readonly window: number,
+    private readonly handle: () => Promise<unknown>,
+    private readonly meter: Meter,
+  ) {}
+
+  async add(events: readonly unknown[]): Promise<void> {
+    for (const event of events) this.queue.push(event);
+    this.pump();
+    if (this.pending() >= this.window) await new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  private pending(): number {
+    return this.queue.length - this.head + this.running;
+  }
+
+  private pump(): void {
+    while (this.running < this.limit && this.head < this.queue.length) {
+      this.head += 1;
+      this.running += 1;
+      void this.run();
+    }
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+  }
+
+  private async run(): Promise<void> {
+    await this.handle();
+    this.meter.add(1);
+    this.running -= 1;
+    this.pump();
+    if (this.wake !== undefined && this.pending() < this.window) {
+      const wake = this.wake;
+      this.wake = undefined;
+      wake();
+    }
+  }
+}
+
+/**
+ * (4) A hand-written consumer for a slow handler: `subscribe` without a checkpoint store, bodies
+ * unparsed, and per partition at most `concurrency` events in `handle` with `concurrency + 2 ×
+ * maxBatchSize` queued and running (the worker's default window). The worker's shape without its
+ * routing, retries, completion tracking and checkpoints: what the SDK and this machine allow at
+ * that concurrency.
+ */
+export function boundedLoop(
+  stack: BenchStack,
+  consumerGroup: string,
+  settings: ReceiveSettings,
+  options: ConsumeOptions,
+  concurrency: number,
+  handle: () => Promise<unknown>,
+): Promise<ScenarioResult> {
+  const client = new EventHubConsumerClient(consumerGroup, stack.eventHubsConnectionString, stack.hub);
+  const window = concurrency + 2 * settings.maxBatchSize;
+  return consume(
+    stack,
+    `hand-written loop, concurrency ${concurrency}, no checkpoints`,
+    client,
+    (meter) => {
+      const partitions = new Map<string, BoundedPartition>();
+      return {
+        processEvents: async (events, context) => {
+          let partition = partitions.get(context.partitionId);
+          if (partition === undefined) {
+            partition = new BoundedPartition(concurrency, window, handle, meter);
+            partitions.set(context.partitionId, partition);
+          }
+          await partition.add(events);
+        },
+        processError: ignoreErrors,
+      };
+    },
+    settings,
+    options,
+    true,
   );
 }
