@@ -6,9 +6,11 @@
  * a no-op handler gives the CPU ceiling of this machine: where a run falls short of its ideal and
  * reaches that ceiling, the CPU, not the scheduler, is the limit. Because a shared machine's load
  * moves wall-clock rates, the worker's events per CPU-second are reported too: they say what one
- * full core would sustain, and so at which concurrency the ideal rate outruns the CPU. At
- * concurrency 64 a hand-written loop on the plain SDK (same window, no checkpoints; see
- * `boundedLoop`) runs the same handler too: what the SDK's receive path and this machine allow.
+ * full core would sustain, and so at which concurrency the ideal rate outruns the CPU. Every level
+ * runs with the default checkpointEvery (100). At concurrency 64 two more runs put that in
+ * context: the worker with checkpointEvery 1000 (what checkpoint writes cost at this rate), and a
+ * hand-written loop on the plain SDK (same window, no checkpoints; see `boundedLoop`), which is
+ * what the SDK's receive path and this machine allow.
  *
  * Run: npx tsx bench/worker-concurrency.ts [--events 150000] [--delay-ms 10] [--cap-s 15]
  *        [--concurrency 1,16,64,256]
@@ -40,6 +42,8 @@ const settings: ReceiveSettings = { maxBatchSize: 100, prefetchCount: 300, updat
 
 interface Row {
   consumer: "worker" | "hand-written loop";
+  /** The worker's checkpointEvery; undefined for the hand-written loop, which writes none. */
+  checkpointEvery: number | undefined;
   handler: string;
   ordering: "partition" | "none";
   concurrency: number;
@@ -54,6 +58,7 @@ async function run(
   slow: boolean,
   concurrency: number,
   index: number,
+  checkpointEvery = DEFAULT_CHECKPOINT_EVERY,
 ): Promise<Row> {
   // Concurrency 1 is the sequential baseline: strict order per partition.
   const ordering = concurrency === 1 ? "partition" : "none";
@@ -62,10 +67,10 @@ async function run(
   const result = await runWorkerScenario(
     stack,
     {
-      name: `${label}, ${ordering}, concurrency ${concurrency}`,
+      name: `${label}, ${ordering}, concurrency ${concurrency}, checkpointEvery ${checkpointEvery}`,
       consumerGroup: group,
       containerName: group,
-      checkpointEvery: 100,
+      checkpointEvery,
       concurrency,
       ordering,
       handler,
@@ -75,7 +80,7 @@ async function run(
     { target: events, capMs },
   );
   const ideal = slow ? (PARTITIONS * concurrency * 1000) / delayMs : undefined;
-  return { consumer: "worker", handler: label, ordering, concurrency, result, ideal };
+  return { consumer: "worker", checkpointEvery, handler: label, ordering, concurrency, result, ideal };
 }
 
 /** The sleep fixture's `handle`, for the hand-written loop (the worker loads the module itself). */
@@ -89,6 +94,10 @@ async function sleepHandle(): Promise<() => Promise<unknown>> {
 }
 
 const LOOP_CONCURRENCY = 64;
+/** The worker's default; every level runs with it. */
+const DEFAULT_CHECKPOINT_EVERY = 100;
+/** Concurrency 64 also runs with this, as the throughput benchmark does: what checkpoints cost. */
+const SPARSE_CHECKPOINT_EVERY = 1000;
 
 async function runLoop(stack: BenchStack, index: number): Promise<Row> {
   const result = await boundedLoop(
@@ -102,6 +111,7 @@ async function runLoop(stack: BenchStack, index: number): Promise<Row> {
   const ideal = (PARTITIONS * LOOP_CONCURRENCY * 1000) / delayMs;
   return {
     consumer: "hand-written loop",
+    checkpointEvery: undefined,
     handler: `${delayMs} ms`,
     ordering: "none",
     concurrency: LOOP_CONCURRENCY,
@@ -111,8 +121,11 @@ async function runLoop(stack: BenchStack, index: number): Promise<Row> {
 }
 
 async function main(): Promise<void> {
-  const plan: Array<{ slow: boolean; concurrency: number; loop?: true }> = [
+  const plan: Array<{ slow: boolean; concurrency: number; loop?: true; checkpointEvery?: number }> = [
     ...levels.map((c) => ({ slow: true, concurrency: c })),
+    ...(levels.includes(LOOP_CONCURRENCY)
+      ? [{ slow: true, concurrency: LOOP_CONCURRENCY, checkpointEvery: SPARSE_CHECKPOINT_EVERY }]
+      : []),
     ...(levels.includes(LOOP_CONCURRENCY)
       ? [{ slow: true, concurrency: LOOP_CONCURRENCY, loop: true as const }]
       : []),
@@ -132,7 +145,7 @@ async function main(): Promise<void> {
       const row =
         step.loop === true
           ? await runLoop(stack, i)
-          : await run(stack, step.slow ? sleep : noop, step.slow, step.concurrency, i);
+          : await run(stack, step.slow ? sleep : noop, step.slow, step.concurrency, i, step.checkpointEvery);
       note(`${row.result.scenario}: ${Math.round(row.result.eventsPerSecond)} events/s`);
       rows.push(row);
     }
@@ -147,6 +160,7 @@ function report(rows: Row[]): void {
   printTable(
     rows.map((r) => ({
       consumer: r.consumer,
+      checkpointEvery: r.checkpointEvery ?? "-",
       handler: r.handler,
       ordering: r.ordering,
       concurrency: r.concurrency,
@@ -161,7 +175,11 @@ function report(rows: Row[]): void {
       capped: r.result.capped ? "yes" : "no",
     })),
   );
-  const slow = rows.filter((r) => r.ideal !== undefined && r.consumer === "worker");
+  // The sweep: the worker at its default checkpointEvery.
+  const slow = rows.filter(
+    (r) => r.ideal !== undefined && r.consumer === "worker" && r.checkpointEvery === DEFAULT_CHECKPOINT_EVERY,
+  );
+  const sparse = rows.find((r) => r.consumer === "worker" && r.checkpointEvery === SPARSE_CHECKPOINT_EVERY);
   const loop = rows.find((r) => r.consumer === "hand-written loop");
   // The CPU limit bites at the first level that misses 0.8 × ideal while running near the ceiling.
   const limited = slow.find((r) => r.result.eventsPerSecond < 0.8 * (r.ideal ?? 0));
@@ -191,6 +209,11 @@ function report(rows: Row[]): void {
       `at concurrency 64 the worker reached ${round(at64.result.eventsPerSecond / loop.result.eventsPerSecond, 2)} × a hand-written loop on the plain SDK (no checkpoints), which reached ${round(loop.result.eventsPerSecond / (loop.ideal ?? 1), 2)} × the ideal`,
     );
   }
+  if (sparse !== undefined && loop !== undefined) {
+    console.log(
+      `with checkpointEvery ${SPARSE_CHECKPOINT_EVERY} it reached ${round(sparse.result.eventsPerSecond / (sparse.ideal ?? 1), 2)} × the ideal and ${round(sparse.result.eventsPerSecond / loop.result.eventsPerSecond, 2)} × the loop`,
+    );
+  }
   printFigures("worker-concurrency", {
     events,
     partitions: PARTITIONS,
@@ -200,6 +223,8 @@ function report(rows: Row[]): void {
     sequentialOfIdeal: sequential?.ideal && round(sequential.result.eventsPerSecond / sequential.ideal, 3),
     concurrency64EventsPerSecond: at64 && Math.round(at64.result.eventsPerSecond),
     concurrency64OfIdeal: at64?.ideal && round(at64.result.eventsPerSecond / at64.ideal, 3),
+    concurrency64Every1000EventsPerSecond: sparse && Math.round(sparse.result.eventsPerSecond),
+    concurrency64Every1000OfIdeal: sparse?.ideal && round(sparse.result.eventsPerSecond / sparse.ideal, 3),
     concurrency64LoopEventsPerSecond: loop && Math.round(loop.result.eventsPerSecond),
     concurrency64LoopOfIdeal: loop?.ideal && round(loop.result.eventsPerSecond / loop.ideal, 3),
     concurrency64OfLoop:
