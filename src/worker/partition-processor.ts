@@ -20,6 +20,7 @@ import type {
   PartitionState,
   PartitionStatus,
 } from "./partition-types.js";
+import { PartitionWindow, slotsOf } from "./partition-window.js";
 import { OrderingScheduler } from "./scheduler.js";
 import { type UnitOwner, UnitRunner } from "./unit-runner.js";
 import { groupIntoUnits, type WorkUnit } from "./work-units.js";
@@ -45,19 +46,8 @@ export class PartitionProcessor {
   private readonly attemptContext: AttemptContext;
   private readonly clock: () => number;
   private readonly changes = new ChangeNotifier();
-  /** The window's bound: see `windowSize`. */
-  private readonly windowSize: number;
-  /**
-   * Window slots taken: one per queued or running unit, except that a run of an event pipeline
-   * (`each`) takes one per event not yet finished, as its events did when each was its own unit.
-   */
-  private taken = 0;
-  /**
-   * Units of the batches `enqueue` took that are not in the window yet, from `heldAt` on: at most
-   * about one batch, since the SDK awaits `enqueue` before it reads on.
-   */
-  private held: WorkUnit[] = [];
-  private heldAt = 0;
+  /** Slots taken by queued and running work, and the units waiting to enter. */
+  private readonly window: PartitionWindow;
   /** The loops of `each` units now running. */
   private readonly runs = new Set<EachRun>();
   /** Runs each unit to its end. */
@@ -79,13 +69,14 @@ export class PartitionProcessor {
     const { processing, identity } = options;
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger.child({ component: "processor", partitionId: identity.partitionId });
-    this.windowSize = options.windowSize ?? processing.concurrency + 2 * processing.maxBatchSize;
+    const windowSize = options.windowSize ?? processing.concurrency + 2 * processing.maxBatchSize;
     this.scheduler = new OrderingScheduler<WorkUnit>({
       ordering: processing.ordering,
       concurrency: processing.concurrency,
-      maxPending: this.windowSize,
+      maxPending: windowSize,
       keyOf: (unit) => unit.key,
     });
+    this.window = new PartitionWindow(windowSize, this.scheduler);
     this.checkpointer = new PartitionCheckpointer({
       identity,
       store: options.store,
@@ -162,11 +153,11 @@ export class PartitionProcessor {
     if (this.state !== "running") return;
     const fresh = this.trackAll(events);
     this.options.observer?.received(fresh.length, this.lastTracked, lastEnqueuedSequenceNumber);
-    this.hold(groupIntoUnits(fresh, this.options.registry.route, this.options.processing.ordering));
+    this.window.hold(groupIntoUnits(fresh, this.options.registry.route, this.options.processing.ordering));
     this.admit();
-    if (!this.admittedAll()) await this.changes.until(this.admittedAllOrStopped);
+    if (!this.window.settled()) await this.changes.until(this.admittedAllOrStopped);
     // Stopped, lost or closing: units not admitted never run, and so are never checkpointed past.
-    if (this.state !== "running") this.dropHeld();
+    if (this.state !== "running") this.window.dropHeld();
     this.throwIfLost();
     // The state may have changed while awaiting; TypeScript's narrowing does not know that.
     if ((this.state as PartitionState) === "stopped") await this.closed;
@@ -305,7 +296,7 @@ export class PartitionProcessor {
   /** A unit started by `pump` ended: its slot is free, and what waited for that may go on. */
   private unitEnded(unit: WorkUnit, complete: boolean): void {
     this.counts.inFlight -= unit.events.length;
-    this.taken -= 1;
+    this.window.free(1);
     this.scheduler.done(unit);
     if (complete) this.checkpointer.poke();
     this.admit();
@@ -357,7 +348,7 @@ export class PartitionProcessor {
 
   private eventOfRunEnded(complete: boolean): void {
     this.counts.inFlight -= 1;
-    this.taken -= 1;
+    this.window.free(1);
     if (complete) this.checkpointer.poke();
     this.admit();
     this.notify();
@@ -383,7 +374,7 @@ export class PartitionProcessor {
   private dropQueued(): void {
     for (const unit of this.scheduler.clearQueued()) {
       this.counts.queued -= unit.events.length;
-      this.taken -= slotsOf(unit);
+      this.window.free(slotsOf(unit));
     }
     for (const run of this.runs) this.dropUnstarted(run);
   }
@@ -392,7 +383,7 @@ export class PartitionProcessor {
   private dropUnstarted(run: EachRun): void {
     const left = run.events.length - run.started;
     this.counts.queued -= left;
-    this.taken -= left;
+    this.window.free(left);
     run.started = run.events.length;
   }
 
@@ -406,46 +397,17 @@ export class PartitionProcessor {
     this.changes.notify();
   }
 
-  /** Whether another unit may be queued: see `windowSize` and `taken`. */
-  private hasRoom(): boolean {
-    return this.taken < this.windowSize && this.scheduler.hasRoom();
-  }
-
-  /** Queues units for admission behind those already held. */
-  private hold(units: WorkUnit[]): void {
-    this.held = this.heldAt >= this.held.length ? units : [...this.held.slice(this.heldAt), ...units];
-    this.heldAt = 0;
-  }
-
   /**
-   * Moves held units into the window while it has room and the partition runs, then starts what
-   * may start. Called when `enqueue` takes a batch and whenever a slot frees: a full window so
-   * costs `enqueue` one wait per batch, where a wait per event cost a promise and its closures.
+   * Lets held units into the window while the partition runs, then starts what may start. Called
+   * when `enqueue` takes a batch and whenever a slot frees.
    */
   private admit(): void {
-    const { held } = this;
-    while (this.heldAt < held.length && this.state === "running" && this.hasRoom()) {
-      const unit = held[this.heldAt]!;
-      this.heldAt += 1;
-      this.scheduler.enqueue(unit);
-      this.counts.queued += unit.events.length;
-      this.taken += slotsOf(unit);
-    }
+    if (this.state === "running") this.counts.queued += this.window.admit();
     this.pump();
   }
 
-  private dropHeld(): void {
-    this.held = [];
-    this.heldAt = 0;
-  }
-
-  /** Whether `enqueue` may return: everything it took is in the window, and the window has room. */
-  private admittedAll(): boolean {
-    return this.heldAt >= this.held.length && this.hasRoom();
-  }
-
   /** What `enqueue` waits for; one function per processor, asked after every event. */
-  private readonly admittedAllOrStopped = (): boolean => this.state !== "running" || this.admittedAll();
+  private readonly admittedAllOrStopped = (): boolean => this.state !== "running" || this.window.settled();
 
   private async waitIdleUntilDeadline(): Promise<boolean> {
     while (!this.scheduler.isIdle()) {
@@ -465,9 +427,4 @@ interface EachRun {
   readonly owner: UnitOwner;
   /** Events started so far; set to the length when the rest is dropped. */
   started: number;
-}
-
-/** Window slots a unit takes: one per event for a run of an event pipeline, else one. */
-function slotsOf(unit: WorkUnit): number {
-  return unit.each === true ? unit.events.length : 1;
 }

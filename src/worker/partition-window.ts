@@ -1,0 +1,70 @@
+/**
+ * The window of one partition: how much work may be queued and running at once, and the units of
+ * the batches `enqueue` took that did not fit yet. A unit takes one slot, except a run of an event
+ * pipeline (`each`), which takes one per event not yet finished, as its events did when each was a
+ * unit of its own. Held units enter the scheduler in arrival order as slots free, so that a full
+ * window costs `enqueue` one wait per batch rather than one per event.
+ */
+import type { OrderingScheduler } from "./scheduler.js";
+import type { WorkUnit } from "./work-units.js";
+
+/** Slots and held units of one partition's window; see the module comment. */
+export class PartitionWindow {
+  /** Slots taken by queued and running work. */
+  private taken = 0;
+  /** Units not in the window yet, from `heldAt` on: about one batch, as the SDK awaits `enqueue`. */
+  private held: WorkUnit[] = [];
+  private heldAt = 0;
+
+  constructor(
+    /** The bound on slots; see `windowSize` in the processor's options. */
+    readonly size: number,
+    private readonly scheduler: OrderingScheduler<WorkUnit>,
+  ) {}
+
+  /** Whether another unit may enter. */
+  hasRoom(): boolean {
+    return this.taken < this.size && this.scheduler.hasRoom();
+  }
+
+  /** Whether every held unit has entered and another one could: `enqueue` may return. */
+  settled(): boolean {
+    return this.heldAt >= this.held.length && this.hasRoom();
+  }
+
+  /** Holds units behind those already held. */
+  hold(units: WorkUnit[]): void {
+    this.held = this.heldAt >= this.held.length ? units : [...this.held.slice(this.heldAt), ...units];
+    this.heldAt = 0;
+  }
+
+  /** Moves held units into the scheduler while there is room; returns how many events entered. */
+  admit(): number {
+    const { held } = this;
+    let events = 0;
+    while (this.heldAt < held.length && this.hasRoom()) {
+      const unit = held[this.heldAt]!;
+      this.heldAt += 1;
+      this.scheduler.enqueue(unit);
+      this.taken += slotsOf(unit);
+      events += unit.events.length;
+    }
+    return events;
+  }
+
+  /** Drops the held units: they never run. */
+  dropHeld(): void {
+    this.held = [];
+    this.heldAt = 0;
+  }
+
+  /** Gives back slots: one when a unit or an event of a run ends, a dropped unit's own. */
+  free(slots: number): void {
+    this.taken -= slots;
+  }
+}
+
+/** Window slots a unit takes: one per event for a run of an event pipeline, else one. */
+export function slotsOf(unit: WorkUnit): number {
+  return unit.each === true ? unit.events.length : 1;
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { createPipeline } from "../../../src/handlers/pipeline.js";
+import { PartitionWindow } from "../../../src/worker/partition-window.js";
+import { OrderingScheduler } from "../../../src/worker/scheduler.js";
+import type { WorkUnit } from "../../../src/worker/work-units.js";
+import { fakeEvent } from "../handlers/events.js";
+
+const pipeline = createPipeline("p", [{ name: "h", handler: { handle() {} } }]);
+
+function unit(seq: number, each = 1): WorkUnit {
+  const events = Array.from({ length: each }, (_, i) => fakeEvent(seq + i));
+  return each > 1 ? { pipeline, events, key: undefined, each: true } : { pipeline, events, key: undefined };
+}
+
+function setup(size: number) {
+  const scheduler = new OrderingScheduler<WorkUnit>({
+    ordering: "none",
+    concurrency: 100,
+    maxPending: size,
+    keyOf: (u) => u.key,
+  });
+  return { scheduler, window: new PartitionWindow(size, scheduler) };
+}
+
+const seqs = (units: WorkUnit[]) => units.map((u) => u.events[0]?.sequenceNumber);
+
+/** A started unit ends, as the processor reports it: the scheduler's slot and the window's. */
+function end(scheduler: OrderingScheduler<WorkUnit>, window: PartitionWindow, ended: WorkUnit): void {
+  scheduler.done(ended);
+  window.free(1);
+}
+
+describe("PartitionWindow", () => {
+  it("admits held units in order while there is room, and the rest as slots free", () => {
+    const { scheduler, window } = setup(2);
+    window.hold([unit(0), unit(1), unit(2)]);
+    expect(window.admit()).toBe(2);
+    expect(window.settled()).toBe(false);
+    const [first, second] = scheduler.next();
+    expect(seqs([first!, second!])).toEqual([0, 1]);
+    expect(window.admit()).toBe(0);
+    end(scheduler, window, first!);
+    expect(window.admit()).toBe(1);
+    expect(seqs(scheduler.next())).toEqual([2]);
+    // Everything entered, but the window is full: enqueue must still wait.
+    expect(window.settled()).toBe(false);
+    end(scheduler, window, second!);
+    expect(window.settled()).toBe(true);
+  });
+
+  it("counts a run of an event pipeline as one slot per event", () => {
+    const { window } = setup(4);
+    window.hold([unit(0, 3), unit(3)]);
+    expect(window.admit()).toBe(4);
+    expect(window.hasRoom()).toBe(false);
+  });
+
+  it("keeps a later batch behind the units still held, and drops them all on request", () => {
+    const { scheduler, window } = setup(1);
+    window.hold([unit(0), unit(1)]);
+    window.hold([unit(2)]);
+    expect(window.admit()).toBe(1);
+    const started = scheduler.next();
+    expect(seqs(started)).toEqual([0]);
+    expect(window.settled()).toBe(false);
+    window.dropHeld();
+    end(scheduler, window, started[0]!);
+    expect(window.admit()).toBe(0);
+    expect(window.settled()).toBe(true);
+  });
+});
