@@ -62,8 +62,8 @@ export abstract class AttemptRun implements PipelineRunContext, Deadline {
   #unfollow: (() => void) | undefined;
   #fired = false;
   #firedReason: unknown;
-  #settled = false;
-  #ended = false;
+  /** The attempt is over (finished, failed or timed out): its end was reported, or needs none. */
+  #over = false;
   #deadlineMs = 0;
   readonly #parent: AbortSignal;
   readonly #unit: WorkUnit;
@@ -91,8 +91,8 @@ export abstract class AttemptRun implements PipelineRunContext, Deadline {
     this.#controller = controller;
     if (this.#fired) controller.abort(this.#firedReason);
     else if (this.#parent.aborted) controller.abort(this.#parent.reason);
-    // Read after the attempt ended: it no longer follows the partition, as a settled attempt's would not.
-    else if (!this.#settled) this.#unfollow = follow(this.#parent, controller);
+    // Read after the attempt ended: it no longer follows the partition, as an ended attempt's would not.
+    else if (!this.#over) this.#unfollow = follow(this.#parent, controller);
     return controller.signal;
   }
 
@@ -138,11 +138,10 @@ export abstract class AttemptRun implements PipelineRunContext, Deadline {
 
   /** {@link Deadline}: the limit passed; the signal fires and the attempt fails. */
   expire(): void {
-    if (this.#ended) return;
+    if (this.#over) return;
     const error = timeoutError(this.#unit, this.attempt, this.#timeoutMs, this.partitionId);
     this.#fired = true;
     this.#firedReason = error;
-    this.#settle();
     this.#controller?.abort(error);
     // The pipeline that lost the race keeps running in the background; its signal has fired.
     this.#end(true, error);
@@ -160,16 +159,15 @@ export abstract class AttemptRun implements PipelineRunContext, Deadline {
 
   /** Reports the end once: the first of the pipeline settling and the limit passing. */
   #end(failed: boolean, error: unknown): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.#over) return;
     if (this.#timeoutMs > 0) deadlines.unwatch(this);
     this.#settle();
     this.ended(failed, error);
   }
 
-  /** The attempt ended: its signal stops following the partition's. */
+  /** The attempt is over: its signal stops following the partition's. */
   #settle(): void {
-    this.#settled = true;
+    this.#over = true;
     this.#unfollow?.();
     this.#unfollow = undefined;
   }

@@ -155,7 +155,7 @@ export class PartitionProcessor {
     this.options.observer?.received(fresh.length, this.lastTracked, lastEnqueuedSequenceNumber);
     this.window.hold(groupIntoUnits(fresh, this.options.registry.route, this.options.processing.ordering));
     this.admit();
-    if (!this.window.settled()) await this.changes.until(this.admittedAllOrStopped);
+    if (!this.window.settled()) await this.changes.until(this.settledOrStopped);
     // Stopped, lost or closing: units not admitted never run, and so are never checkpointed past.
     if (this.state !== "running") this.window.dropHeld();
     this.throwIfLost();
@@ -407,7 +407,7 @@ export class PartitionProcessor {
   }
 
   /** What `enqueue` waits for; one function per processor, asked after every event. */
-  private readonly admittedAllOrStopped = (): boolean => this.state !== "running" || this.window.settled();
+  private readonly settledOrStopped = (): boolean => this.state !== "running" || this.window.settled();
 
   private async waitIdleUntilDeadline(): Promise<boolean> {
     while (!this.scheduler.isIdle()) {
