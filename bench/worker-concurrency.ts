@@ -52,6 +52,11 @@ interface Row {
   ideal: number | undefined;
 }
 
+/** Events/s if only the handler's delay counted. */
+function idealOf(concurrency: number): number {
+  return (PARTITIONS * concurrency * 1000) / delayMs;
+}
+
 async function run(
   stack: BenchStack,
   handler: HandlerFixture,
@@ -79,7 +84,7 @@ async function run(
     settings,
     { target: events, capMs },
   );
-  const ideal = slow ? (PARTITIONS * concurrency * 1000) / delayMs : undefined;
+  const ideal = slow ? idealOf(concurrency) : undefined;
   return { consumer: "worker", checkpointEvery, handler: label, ordering, concurrency, result, ideal };
 }
 
@@ -108,7 +113,6 @@ async function runLoop(stack: BenchStack, index: number): Promise<Row> {
     LOOP_CONCURRENCY,
     await sleepHandle(),
   );
-  const ideal = (PARTITIONS * LOOP_CONCURRENCY * 1000) / delayMs;
   return {
     consumer: "hand-written loop",
     checkpointEvery: undefined,
@@ -116,7 +120,7 @@ async function runLoop(stack: BenchStack, index: number): Promise<Row> {
     ordering: "none",
     concurrency: LOOP_CONCURRENCY,
     result,
-    ideal,
+    ideal: idealOf(LOOP_CONCURRENCY),
   };
 }
 
@@ -124,10 +128,10 @@ async function main(): Promise<void> {
   const plan: Array<{ slow: boolean; concurrency: number; loop?: true; checkpointEvery?: number }> = [
     ...levels.map((c) => ({ slow: true, concurrency: c })),
     ...(levels.includes(LOOP_CONCURRENCY)
-      ? [{ slow: true, concurrency: LOOP_CONCURRENCY, checkpointEvery: SPARSE_CHECKPOINT_EVERY }]
-      : []),
-    ...(levels.includes(LOOP_CONCURRENCY)
-      ? [{ slow: true, concurrency: LOOP_CONCURRENCY, loop: true as const }]
+      ? [
+          { slow: true, concurrency: LOOP_CONCURRENCY, checkpointEvery: SPARSE_CHECKPOINT_EVERY },
+          { slow: true, concurrency: LOOP_CONCURRENCY, loop: true as const },
+        ]
       : []),
     { slow: false, concurrency: Math.max(...levels) },
   ];
