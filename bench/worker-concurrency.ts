@@ -6,7 +6,9 @@
  * a no-op handler gives the CPU ceiling of this machine: where a run falls short of its ideal and
  * reaches that ceiling, the CPU, not the scheduler, is the limit. Because a shared machine's load
  * moves wall-clock rates, the worker's events per CPU-second are reported too: they say what one
- * full core would sustain, and so at which concurrency the ideal rate outruns the CPU. Every level
+ * full core would sustain, and so at which concurrency the ideal rate outruns the CPU; the CPU the
+ * worker, the emulator and Azurite spend together per event says where this machine's cores run out
+ * for the whole stack, which shares them here as it would not in production. Every level
  * runs with the default checkpointEvery (100). At concurrency 64 two more runs put that in
  * context: the worker with checkpointEvery 1000 (what checkpoint writes cost at this rate), and a
  * hand-written loop on the plain SDK (same window, no checkpoints; see `boundedLoop`), which is
@@ -208,6 +210,12 @@ function report(rows: Row[]): void {
   }
   const sequential = slow.find((r) => r.concurrency === 1);
   const at64 = slow.find((r) => r.concurrency === 64);
+  const machine = at64 === undefined ? undefined : machineLimit(at64.result);
+  if (machine !== undefined) {
+    console.log(
+      `the worker, the emulator and Azurite together spent ${round(machine.microsPerEvent, 1)} µs of CPU per event at concurrency 64; ${machine.cores} cores fill at about ${Math.round(machine.eventsPerSecond)} events/s, the ideal rate of concurrency ≈ ${Math.round(machine.concurrency)} per partition (concurrency 64's ideal is ${Math.round((100 * idealOf(64)) / machine.eventsPerSecond)}% of it)`,
+    );
+  }
   if (at64 !== undefined && loop !== undefined) {
     console.log(
       `at concurrency 64 the worker reached ${round(at64.result.eventsPerSecond / loop.result.eventsPerSecond, 2)} × a hand-written loop on the plain SDK (no checkpoints), which reached ${round(loop.result.eventsPerSecond / (loop.ideal ?? 1), 2)} × the ideal`,
@@ -251,9 +259,32 @@ function report(rows: Row[]): void {
     firstLevelUnder80PercentOfIdeal: limited?.concurrency,
     slowHandlerEventsPerWorkerCpuSecond: Math.round(perCore),
     cpuLimitBitesAtConcurrency: bitesAt === undefined ? undefined : Math.round(bitesAt),
+    stackCpuMicrosPerEventAt64: machine && round(machine.microsPerEvent, 1),
+    machineCpuLimitEventsPerSecond: machine && Math.round(machine.eventsPerSecond),
+    machineCpuLimitConcurrency: machine && Math.round(machine.concurrency),
     loadAverage1m: round(loadavg()[0] ?? 0, 2),
     cpus: availableParallelism(),
   });
+}
+
+/**
+ * Where this machine's CPU runs out for the whole stack: the worker shares the cores with the
+ * emulator and Azurite, which a production worker does not. From the CPU all three spent over a
+ * run (start-up included, so a little high) per event processed.
+ */
+function machineLimit(
+  result: ScenarioResult,
+): { microsPerEvent: number; cores: number; eventsPerSecond: number; concurrency: number } | undefined {
+  const seconds = Object.values(result.cpu.seconds).reduce<number>((sum, s) => sum + (s ?? 0), 0);
+  if (seconds <= 0 || result.events === 0) return undefined;
+  const cores = availableParallelism();
+  const eventsPerSecond = (cores * result.events) / seconds;
+  return {
+    microsPerEvent: (seconds * 1e6) / result.events,
+    cores,
+    eventsPerSecond,
+    concurrency: (eventsPerSecond * delayMs) / (PARTITIONS * 1000),
+  };
 }
 
 main().catch((err: unknown) => {
