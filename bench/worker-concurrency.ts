@@ -12,7 +12,10 @@
  * runs with the default checkpointEvery (100). At concurrency 64 two more runs put that in
  * context: the worker with checkpointEvery 1000 (what checkpoint writes cost at this rate), and a
  * hand-written loop on the plain SDK (same window, no checkpoints; see `boundedLoop`), which is
- * what the SDK's receive path and this machine allow.
+ * what the SDK's receive path and this machine allow. Two more runs at twice the delay tell the
+ * CPU's limit from the scheduler's: concurrency 64 (half the ideal rate) and concurrency 128 (the
+ * same ideal rate as 64 at the asked delay). A shortfall that the second shares and the first
+ * does not follows the event rate, not the number of events in flight.
  *
  * Run: npx tsx bench/worker-concurrency.ts [--events 150000] [--delay-ms 10] [--cap-s 15]
  *        [--concurrency 1,16,64,256]
@@ -49,27 +52,34 @@ interface Row {
   handler: string;
   ordering: "partition" | "none";
   concurrency: number;
+  /** The handler's delay; undefined for the no-op handler. */
+  delayMs: number | undefined;
   result: ScenarioResult;
   /** Events/s if only the handler's delay counted; undefined for the no-op handler. */
   ideal: number | undefined;
 }
 
 /** Events/s if only the handler's delay counted. */
-function idealOf(concurrency: number): number {
-  return (PARTITIONS * concurrency * 1000) / delayMs;
+function idealOf(concurrency: number, delay = delayMs): number {
+  return (PARTITIONS * concurrency * 1000) / delay;
 }
 
-async function run(
-  stack: BenchStack,
-  handler: HandlerFixture,
-  slow: boolean,
-  concurrency: number,
-  index: number,
-  checkpointEvery = DEFAULT_CHECKPOINT_EVERY,
-): Promise<Row> {
+/** One run of the plan. */
+interface Step {
+  slow: boolean;
+  concurrency: number;
+  loop?: true;
+  checkpointEvery?: number;
+  /** The handler's delay; default `--delay-ms`. */
+  delayMs?: number;
+}
+
+async function run(stack: BenchStack, handler: HandlerFixture, step: Step, index: number): Promise<Row> {
+  const { slow, concurrency, checkpointEvery = DEFAULT_CHECKPOINT_EVERY } = step;
+  const delay = slow ? (step.delayMs ?? delayMs) : undefined;
   // Concurrency 1 is the sequential baseline: strict order per partition.
   const ordering = concurrency === 1 ? "partition" : "none";
-  const label = slow ? `${delayMs} ms` : "no-op";
+  const label = delay === undefined ? "no-op" : `${delay} ms`;
   const group = `level-${index}`;
   const result = await runWorkerScenario(
     stack,
@@ -81,13 +91,22 @@ async function run(
       concurrency,
       ordering,
       handler,
-      handlerOptions: slow ? { delayMs } : {},
+      handlerOptions: delay === undefined ? {} : { delayMs: delay },
     },
     settings,
     { target: events, capMs },
   );
-  const ideal = slow ? idealOf(concurrency) : undefined;
-  return { consumer: "worker", checkpointEvery, handler: label, ordering, concurrency, result, ideal };
+  const ideal = delay === undefined ? undefined : idealOf(concurrency, delay);
+  return {
+    consumer: "worker",
+    checkpointEvery,
+    handler: label,
+    ordering,
+    concurrency,
+    delayMs: delay,
+    result,
+    ideal,
+  };
 }
 
 /** The sleep fixture's `handle`, for the hand-written loop (the worker loads the module itself). */
@@ -121,18 +140,23 @@ async function runLoop(stack: BenchStack, index: number): Promise<Row> {
     handler: `${delayMs} ms`,
     ordering: "none",
     concurrency: LOOP_CONCURRENCY,
+    delayMs,
     result,
     ideal: idealOf(LOOP_CONCURRENCY),
   };
 }
 
 async function main(): Promise<void> {
-  const plan: Array<{ slow: boolean; concurrency: number; loop?: true; checkpointEvery?: number }> = [
+  const plan: Step[] = [
     ...levels.map((c) => ({ slow: true, concurrency: c })),
     ...(levels.includes(LOOP_CONCURRENCY)
       ? [
           { slow: true, concurrency: LOOP_CONCURRENCY, checkpointEvery: SPARSE_CHECKPOINT_EVERY },
           { slow: true, concurrency: LOOP_CONCURRENCY, loop: true as const },
+          // The rate control: the same concurrency at half the rate, and twice the concurrency at
+          // the same rate.
+          { slow: true, concurrency: LOOP_CONCURRENCY, delayMs: 2 * delayMs },
+          { slow: true, concurrency: 2 * LOOP_CONCURRENCY, delayMs: 2 * delayMs },
         ]
       : []),
     { slow: false, concurrency: Math.max(...levels) },
@@ -149,9 +173,7 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const [i, step] of plan.entries()) {
       const row =
-        step.loop === true
-          ? await runLoop(stack, i)
-          : await run(stack, step.slow ? sleep : noop, step.slow, step.concurrency, i, step.checkpointEvery);
+        step.loop === true ? await runLoop(stack, i) : await run(stack, step.slow ? sleep : noop, step, i);
       note(`${row.result.scenario}: ${Math.round(row.result.eventsPerSecond)} events/s`);
       rows.push(row);
     }
@@ -181,11 +203,15 @@ function report(rows: Row[]): void {
       capped: r.result.capped ? "yes" : "no",
     })),
   );
-  // The sweep: the worker at its default checkpointEvery.
+  // The sweep: the worker at its default checkpointEvery and the delay asked for.
   const slow = rows.filter(
-    (r) => r.ideal !== undefined && r.consumer === "worker" && r.checkpointEvery === DEFAULT_CHECKPOINT_EVERY,
+    (r) => r.delayMs === delayMs && r.consumer === "worker" && r.checkpointEvery === DEFAULT_CHECKPOINT_EVERY,
   );
   const sparse = rows.find((r) => r.consumer === "worker" && r.checkpointEvery === SPARSE_CHECKPOINT_EVERY);
+  const slower = (concurrency: number) =>
+    rows.find((r) => r.delayMs === 2 * delayMs && r.concurrency === concurrency);
+  const halfRate = slower(LOOP_CONCURRENCY);
+  const sameRate = slower(2 * LOOP_CONCURRENCY);
   const loop = rows.find((r) => r.consumer === "hand-written loop");
   // The CPU limit bites at the first level that misses 0.8 × ideal while running near the ceiling.
   const limited = slow.find((r) => r.result.eventsPerSecond < 0.8 * (r.ideal ?? 0));
@@ -194,7 +220,7 @@ function report(rows: Row[]): void {
   console.log(
     limited === undefined
       ? "every level reached ≥ 0.8 × its ideal"
-      : `first level under 0.8 × ideal: concurrency ${limited.concurrency} (${Math.round(limited.result.eventsPerSecond)} of ${Math.round(limited.ideal ?? 0)} events/s, ${round(limited.result.eventsPerSecond / Math.max(ceiling, 1), 2)} × the CPU ceiling)`,
+      : `first level under 0.8 × ideal: concurrency ${limited.concurrency} (${Math.round(limited.result.eventsPerSecond)} of ${Math.round(limited.ideal ?? 0)} events/s; its ideal is ${round((limited.ideal ?? 0) / Math.max(ceiling, 1), 2)} × the CPU ceiling, and it reached ${round(limited.result.eventsPerSecond / Math.max(ceiling, 1), 2)} × the ceiling)`,
   );
   // Load-independent view: events per CPU-second of the worker is what one full core would
   // deliver; the CPU limit bites where the ideal rate passes it.
@@ -221,6 +247,11 @@ function report(rows: Row[]): void {
       `at concurrency 64 the worker reached ${round(at64.result.eventsPerSecond / loop.result.eventsPerSecond, 2)} × a hand-written loop on the plain SDK (no checkpoints), which reached ${round(loop.result.eventsPerSecond / (loop.ideal ?? 1), 2)} × the ideal`,
     );
   }
+  if (halfRate !== undefined && sameRate !== undefined) {
+    console.log(
+      `at ${2 * delayMs} ms, concurrency ${LOOP_CONCURRENCY} (half the ideal rate) reached ${ofIdeal(halfRate)} × its ideal, and concurrency ${2 * LOOP_CONCURRENCY} (the ideal rate of ${LOOP_CONCURRENCY} at ${delayMs} ms) ${ofIdeal(sameRate)}: a shortfall that follows the rate, not the concurrency, is the CPU's`,
+    );
+  }
   if (sparse !== undefined && loop !== undefined) {
     console.log(
       `with checkpointEvery ${SPARSE_CHECKPOINT_EVERY} it reached ${round(sparse.result.eventsPerSecond / (sparse.ideal ?? 1), 2)} × the ideal and ${round(sparse.result.eventsPerSecond / loop.result.eventsPerSecond, 2)} × the loop`,
@@ -237,6 +268,8 @@ function report(rows: Row[]): void {
     concurrency64OfIdeal: at64?.ideal && round(at64.result.eventsPerSecond / at64.ideal, 3),
     concurrency64Every1000EventsPerSecond: sparse && Math.round(sparse.result.eventsPerSecond),
     concurrency64Every1000OfIdeal: sparse?.ideal && round(sparse.result.eventsPerSecond / sparse.ideal, 3),
+    halfRateOfIdeal: halfRate && ofIdeal(halfRate),
+    sameRateDoubleConcurrencyOfIdeal: sameRate && ofIdeal(sameRate),
     concurrency64LoopEventsPerSecond: loop && Math.round(loop.result.eventsPerSecond),
     concurrency64LoopOfIdeal: loop?.ideal && round(loop.result.eventsPerSecond / loop.ideal, 3),
     concurrency64OfLoop:
@@ -265,6 +298,11 @@ function report(rows: Row[]): void {
     loadAverage1m: round(loadavg()[0] ?? 0, 2),
     cpus: availableParallelism(),
   });
+}
+
+/** A run's events per second as a share of its ideal. */
+function ofIdeal(row: Row): number {
+  return round(row.result.eventsPerSecond / (row.ideal ?? 1), 3);
 }
 
 /**
