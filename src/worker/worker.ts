@@ -1,7 +1,7 @@
 /**
  * The worker: loads the handlers, checks storage and the hub, subscribes to every partition through
  * the SDK's load balancer with the guarded Blob checkpoint store, keeps one PartitionProcessor per
- * owned partition, and shuts down by draining within a deadline. The SDK abandons ownership only
+ * owned partition (partition-set.ts), and shuts down by draining within a deadline. The SDK abandons ownership only
  * after every `processClose` returned (EventProcessor.stop: removeAllPumps, then
  * abandonPartitionOwnerships), which is why the final checkpoint is written inside processClose.
  */
@@ -28,7 +28,7 @@ import { withPoisonChecks } from "../deadletter/poison.js";
 import { prepareFailureHandling } from "../deadletter/worker-setup.js";
 import { EhwError } from "../errors.js";
 import { type HandlerRegistry, loadHandlerRegistry } from "../handlers/registry.js";
-import { type Logger, redactSecrets, silentLogger } from "../observability/logger.js";
+import { type Logger, silentLogger } from "../observability/logger.js";
 import type { WorkerObserver } from "../observability/observer.js";
 import { toEventPosition, type WorkerConfig } from "./config.js";
 import { createConsumerClient, probeEventHub } from "./connect.js";
@@ -36,7 +36,7 @@ import { decodeBodies } from "./event-body.js";
 import type { FailureHandler } from "./failure.js";
 import { LagReader } from "./lag-reader.js";
 import type { StopOptions, StopResult, WorkerState, WorkerStatus } from "./lifecycle.js";
-import { PartitionProcessor, type PartitionStatus } from "./partition-processor.js";
+import { PartitionSet } from "./partition-set.js";
 
 /** Options of {@link Worker}. */
 export interface WorkerOptions {
@@ -68,22 +68,12 @@ const CLIENT_CLOSE_MS = 10_000;
 export class Worker {
   private current: WorkerState = "starting";
   private readonly logger: Logger;
-  private readonly processors = new Map<string, PartitionProcessor>();
-  /**
-   * The processor of each SDK pump, keyed by the pump's context object: after a loss the SDK may
-   * start a new pump for the partition before the old one's processClose, which must close the
-   * old processor, not the new one.
-   */
-  private readonly byPump = new WeakMap<PartitionContext, PartitionProcessor>();
-  /** The last error the SDK reported per partition: the cause of an unexpected pump close. */
-  private readonly lastErrors = new Map<string, Record<string, unknown>>();
-  private failureHandler: FailureHandler | undefined;
+  private readonly partitions: PartitionSet;
   private registry: HandlerRegistry | undefined;
   private client: EventHubConsumerClient | undefined;
   private subscription: Subscription | undefined;
   /** Reads owned partitions' last enqueued sequence numbers for the lag metric; only with an observer. */
   private lagReader: LagReader | undefined;
-  private store: GuardedCheckpointStore | undefined;
   private containerClient: ContainerClient | undefined;
   /** The checkpoint update path outside the storage SDK, when the credentials allow; closed at stop. */
   private metadataWriter: MetadataWriter | undefined;
@@ -91,8 +81,6 @@ export class Worker {
   private recordsThread: ThreadPartitionRecords | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<StopResult> | undefined;
-  private drainDeadlineAtMs: number | undefined;
-  private allDrained = true;
   /** Adds `workerId` to lines unless the parent logger already carries it. */
   private readonly idField: Record<string, string>;
 
@@ -103,7 +91,13 @@ export class Worker {
     const parent = options.logger ?? silentLogger();
     this.logger = parent.child({ component: "worker" });
     this.idField = "workerId" in parent.bindings() ? {} : { workerId: this.ownerId };
-    this.failureHandler = options.failureHandler;
+    this.partitions = new PartitionSet({
+      config,
+      logger: this.logger,
+      idField: this.idField,
+      observer: options.observer,
+      state: () => this.current,
+    });
   }
 
   /** Lifecycle state. */
@@ -141,9 +135,7 @@ export class Worker {
 
   /** A snapshot of the worker and its partitions. */
   status(): WorkerStatus {
-    const partitions = [...this.processors.values()]
-      .map((p) => p.status())
-      .sort((a, b) => Number(a.partitionId) - Number(b.partitionId));
+    const partitions = this.partitions.statuses();
     return {
       state: this.current,
       workerId: this.ownerId,
@@ -183,29 +175,38 @@ export class Worker {
       await prepareCheckpointContainer(containerClient, config.storage, this.logger);
       // Poison checks (maxEventBytes, expectJson) apply to injected registries as well.
       this.registry = withPoisonChecks(this.registry, config.handlers);
-      this.failureHandler ??= (
-        await prepareFailureHandling({
-          handlers: config.handlers,
-          storage: config.storage,
-          deadLetterContainer: config.deadLetter.containerName,
-          eventHubName: config.eventHubs.eventHubName,
-          consumerGroup: config.eventHubs.consumerGroup,
-          logger: this.logger,
-          credential: this.options.credential,
-        })
-      ).failureHandler;
-      this.store = new GuardedCheckpointStore(createBlobCheckpointStore(containerClient), {
+      const failureHandler =
+        this.options.failureHandler ??
+        (
+          await prepareFailureHandling({
+            handlers: config.handlers,
+            storage: config.storage,
+            deadLetterContainer: config.deadLetter.containerName,
+            eventHubName: config.eventHubs.eventHubName,
+            consumerGroup: config.eventHubs.consumerGroup,
+            logger: this.logger,
+            credential: this.options.credential,
+          })
+        ).failureHandler;
+      const store = new GuardedCheckpointStore(createBlobCheckpointStore(containerClient), {
         ownerId: this.ownerId,
         records: this.partitionRecords(containerClient),
-        onLost: (partitionId, reason) => this.processors.get(partitionId)?.markLost(reason),
+        onLost: (partitionId, reason) => this.partitions.markLost(partitionId, reason),
         ownershipCheckIntervalMs: config.processing.ownershipCheckIntervalMs,
         logger: this.logger,
       });
-      this.client = createConsumerClient(config, this.store, this.options.credential);
+      this.client = createConsumerClient(config, store, this.options.credential);
       if (this.options.observer !== undefined) {
         this.lagReader = new LagReader(this.client, this.logger);
         this.lagReader.start();
       }
+      this.partitions.use({
+        store,
+        registry: this.registry,
+        client: this.client,
+        failureHandler,
+        lagReader: this.lagReader,
+      });
       // The checkpoint thread starts while the hub is probed, so that the first claims find it ready.
       const [hub] = await Promise.all([
         probeEventHub(this.client, config, this.options.probeTimeoutMs ?? 15_000),
@@ -263,171 +264,19 @@ export class Worker {
   private handlers(): SubscriptionEventHandlers {
     return {
       processInitialize: async (ctx) => {
-        this.openPartition(ctx);
+        this.partitions.open(ctx);
       },
       processEvents: async (events: ReceivedEventData[], ctx: PartitionContext) => {
-        const processor = this.byPump.get(ctx) ?? this.openPartition(ctx);
         decodeBodies(events);
-        // Rejects with PartitionLostError once the guarded store knows the partition is lost.
-        await processor.enqueue(events);
+        await this.partitions.enqueue(events, ctx);
       },
       processClose: async (reason, ctx) => {
-        await this.closePartition(ctx, reason);
+        await this.partitions.close(ctx, reason);
       },
       processError: async (error, ctx) => {
-        this.reportError(error, ctx.partitionId);
+        this.partitions.reportError(error, ctx.partitionId);
       },
     };
-  }
-
-  private openPartition(ctx: PartitionContext): PartitionProcessor {
-    const { config } = this;
-    const { partitionId } = ctx;
-    const store = this.store;
-    const registry = this.registry;
-    const client = this.client;
-    const failureHandler = this.failureHandler;
-    if (
-      store === undefined ||
-      registry === undefined ||
-      client === undefined ||
-      failureHandler === undefined
-    ) {
-      throw new EhwError("WORKER_MISUSE", "a partition opened before the worker started");
-    }
-    const observer = this.options.observer?.partitionClaimed(
-      partitionId,
-      store.lastSequenceNumber(partitionId),
-    );
-    const processor = new PartitionProcessor({
-      identity: {
-        fullyQualifiedNamespace: client.fullyQualifiedNamespace,
-        eventHubName: config.eventHubs.eventHubName,
-        consumerGroup: config.eventHubs.consumerGroup,
-        partitionId,
-      },
-      processing: config.processing,
-      registry,
-      store,
-      failureHandler,
-      logger: this.logger,
-      drainTimeoutMs: config.shutdown.drainTimeoutMs,
-      onStateChange: (status) => this.onPartitionState(status),
-      observer,
-    });
-    if (observer !== undefined) this.lagReader?.track(partitionId, observer);
-    if (this.drainDeadlineAtMs !== undefined) processor.setDrainDeadline(this.drainDeadlineAtMs);
-    this.processors.set(partitionId, processor);
-    this.byPump.set(ctx, processor);
-    this.logger.info(
-      { ...this.idField, partitionId, reason: "claimed", checkpoint: store.lastSequenceNumber(partitionId) },
-      "partition claimed",
-    );
-    return processor;
-  }
-
-  private async closePartition(ctx: PartitionContext, reason: string): Promise<void> {
-    const { partitionId } = ctx;
-    const processor = this.byPump.get(ctx);
-    if (processor === undefined) return;
-    const result = await processor.close(reason);
-    if (this.processors.get(partitionId) === processor) {
-      this.processors.delete(partitionId);
-      this.lagReader?.untrack(partitionId);
-    }
-    this.options.observer?.partitionClosed(partitionId, reason);
-    if (this.current === "draining" && !result.drained) this.allDrained = false;
-    if (reason === "Shutdown" && this.current === "running") await this.relinquish(partitionId);
-    // A loss was logged when the processor went lost (onPartitionLost), possibly long before.
-    if (processor.status().state === "lost") return;
-    this.logger.info(
-      {
-        ...this.idField,
-        partitionId,
-        reason,
-        drained: result.drained,
-        checkpoint: result.lastCheckpoint?.sequenceNumber,
-      },
-      "partition released",
-    );
-  }
-
-  /**
-   * A pump closed with Shutdown while the worker runs: the SDK closes a pump so when receiving
-   * failed with a non-retryable error (an AggregateError once its retries are spent, e.g. after a
-   * hub restart; partitionPump.js). The ownership record still names us, but the load balancer
-   * renews only partitions it receives from and claims none it thinks we own, so the partition
-   * would sit idle until the record expires. Giving it up (owner "", like the SDK's abandon at
-   * close) lets the next load-balancing loop — ours or another worker's — claim it at once.
-   */
-  private async relinquish(partitionId: string): Promise<void> {
-    const store = this.store;
-    const cause = this.lastErrors.get(partitionId);
-    this.lastErrors.delete(partitionId);
-    if (store === undefined || this.processors.has(partitionId)) return;
-    try {
-      const released = await store.relinquish(partitionId);
-      this.logger.warn(
-        { ...this.idField, partitionId, released, cause },
-        "partition closed unexpectedly (the SDK stopped receiving); ownership given up for re-claiming",
-      );
-    } catch (err) {
-      this.logger.warn(
-        { ...this.idField, partitionId, cause, err },
-        "partition closed unexpectedly; giving up its ownership failed (it will expire)",
-      );
-    }
-  }
-
-  private onPartitionState(status: PartitionStatus): void {
-    if (status.state === "lost") {
-      this.onPartitionLost(status);
-      return;
-    }
-    if (status.state !== "stopped") return;
-    this.logger.error(
-      { ...this.idField, partitionId: status.partitionId, checkpoint: status.lastCheckpoint?.sequenceNumber },
-      "partition stopped by a failed event; the worker keeps running its other partitions",
-    );
-  }
-
-  /**
-   * A processor went lost (the SDK's OwnershipLost, or the guarded store found another owner): it
-   * processes nothing more, so it leaves the status at once. The SDK's processClose for it may come
-   * much later — its receiver's close can wait for the detach to be answered.
-   */
-  private onPartitionLost(status: PartitionStatus): void {
-    const { partitionId } = status;
-    if (this.processors.get(partitionId)?.status().state === "lost") this.processors.delete(partitionId);
-    this.logger.info(
-      {
-        ...this.idField,
-        partitionId,
-        reason: "OwnershipLost",
-        drained: false,
-        checkpoint: status.lastCheckpoint?.sequenceNumber,
-      },
-      "partition lost to another worker",
-    );
-  }
-
-  private reportError(error: Error, partitionId: string): void {
-    const code = (error as { code?: unknown }).code;
-    // An AggregateError (the SDK's spent retries) has an empty message: its parts say what failed.
-    const parts = (error as { errors?: unknown }).errors;
-    const inner = Array.isArray(parts)
-      ? parts.map((e: { name?: unknown; code?: unknown }) => String(e?.code ?? e?.name))
-      : undefined;
-    const err = { name: error.name, code, message: redactSecrets(error.message), errors: inner };
-    const where = { ...this.idField, partitionId: partitionId || undefined };
-    if (partitionId) this.lastErrors.set(partitionId, err);
-    // Stealing shows up as ReceiverDisconnectedError, then processClose("OwnershipLost"): rebalancing.
-    if (code === "ReceiverDisconnectedError") {
-      this.logger.info({ ...where, err }, "partition taken over by another worker");
-      return;
-    }
-    if (error.name === "AbortError") return;
-    this.logger.warn({ ...where, err }, "event hubs client error (the SDK retries)");
   }
 
   private async doStop(options: StopOptions): Promise<StopResult> {
@@ -437,15 +286,14 @@ export class Worker {
       return { drained: true };
     }
     const deadlineMs = options.deadlineMs ?? this.config.shutdown.drainTimeoutMs;
-    this.drainDeadlineAtMs = Date.now() + deadlineMs;
     this.setState("draining");
-    for (const processor of this.processors.values()) processor.setDrainDeadline(this.drainDeadlineAtMs);
-    this.logger.info({ ...this.idField, deadlineMs, partitions: this.processors.size }, "draining");
+    this.partitions.setDrainDeadline(Date.now() + deadlineMs);
+    this.logger.info({ ...this.idField, deadlineMs, partitions: this.partitions.size }, "draining");
     const closed = await within(this.subscription?.close(), deadlineMs + CLOSE_GRACE_MS);
     if (!closed) this.logger.warn({ ...this.idField }, "subscription did not close in time");
     await this.release();
     this.setState("stopped");
-    const drained = closed && this.allDrained;
+    const drained = closed && this.partitions.allDrained;
     this.logger.info({ ...this.idField, drained }, "worker stopped");
     return { drained };
   }
