@@ -8,11 +8,11 @@
  * moves wall-clock rates, the worker's events per CPU-second are reported too: they say what one
  * full core would sustain, and so at which concurrency the ideal rate outruns the CPU; the CPU the
  * worker, the emulator and Azurite spend together per event says where this machine's cores run out
- * for the whole stack, which shares them here as it would not in production. Every level
- * runs with the default checkpointEvery (100). At concurrency 64 two more runs put that in
- * context: the worker with checkpointEvery 1000 (what checkpoint writes cost at this rate), and a
- * hand-written loop on the plain SDK (same window, no checkpoints; see `boundedLoop`), which is
- * what the SDK's receive path and this machine allow. Two more runs at twice the delay tell the
+ * for the whole stack, which shares them here as it would not in production. Every level runs
+ * with the default checkpointEvery (100). At concurrency 64 two more runs put that in context: the
+ * worker with checkpointEvery 1000 (what checkpoint writes cost at this rate), and a hand-written
+ * loop on the plain SDK (same window, no checkpoints; see `boundedLoop`), which is what the SDK's
+ * receive path and this machine allow. Two more runs at twice the delay tell the
  * CPU's limit from the scheduler's: concurrency 64 (half the ideal rate) and concurrency 128 (the
  * same ideal rate as 64 at the asked delay). A shortfall that the second shares and the first
  * does not follows the event rate, not the number of events in flight.
@@ -263,15 +263,15 @@ function report(rows: Row[]): void {
     delayMs,
     cpuCeilingEventsPerSecond: Math.round(ceiling),
     sequentialEventsPerSecond: sequential && Math.round(sequential.result.eventsPerSecond),
-    sequentialOfIdeal: sequential?.ideal && round(sequential.result.eventsPerSecond / sequential.ideal, 3),
+    sequentialOfIdeal: sequential && ofIdeal(sequential),
     concurrency64EventsPerSecond: at64 && Math.round(at64.result.eventsPerSecond),
-    concurrency64OfIdeal: at64?.ideal && round(at64.result.eventsPerSecond / at64.ideal, 3),
+    concurrency64OfIdeal: at64 && ofIdeal(at64),
     concurrency64Every1000EventsPerSecond: sparse && Math.round(sparse.result.eventsPerSecond),
-    concurrency64Every1000OfIdeal: sparse?.ideal && round(sparse.result.eventsPerSecond / sparse.ideal, 3),
+    concurrency64Every1000OfIdeal: sparse && ofIdeal(sparse),
     halfRateOfIdeal: halfRate && ofIdeal(halfRate),
     sameRateDoubleConcurrencyOfIdeal: sameRate && ofIdeal(sameRate),
     concurrency64LoopEventsPerSecond: loop && Math.round(loop.result.eventsPerSecond),
-    concurrency64LoopOfIdeal: loop?.ideal && round(loop.result.eventsPerSecond / loop.ideal, 3),
+    concurrency64LoopOfIdeal: loop && ofIdeal(loop),
     concurrency64OfLoop:
       at64 && loop ? round(at64.result.eventsPerSecond / loop.result.eventsPerSecond, 3) : undefined,
     concurrency64OfCpuCeiling:
@@ -280,7 +280,7 @@ function report(rows: Row[]): void {
       concurrency: r.concurrency,
       ordering: r.ordering,
       eventsPerSecond: Math.round(r.result.eventsPerSecond),
-      ofIdeal: round(r.result.eventsPerSecond / (r.ideal ?? 1), 3),
+      ofIdeal: ofIdeal(r),
       workerCpuPercent: Math.round((100 * (r.result.cpu.seconds.self ?? 0)) / r.result.cpu.wallSeconds),
       eventsPerWorkerCpuSecond: Math.round(r.result.eventsPerConsumerCpuSecond),
       emulatorCpuPercent: Math.round((100 * (r.result.cpu.seconds.emulator ?? 0)) / r.result.cpu.wallSeconds),
