@@ -103,10 +103,8 @@ export class PartitionSet {
       throw new EhwError("WORKER_MISUSE", "a partition opened before the worker started");
     }
     const { store, registry, client, failureHandler, lagReader } = resources;
-    const observer = this.options.observer?.partitionClaimed(
-      partitionId,
-      store.lastSequenceNumber(partitionId),
-    );
+    const checkpoint = store.lastSequenceNumber(partitionId);
+    const observer = this.options.observer?.partitionClaimed(partitionId, checkpoint);
     const processor = new PartitionProcessor({
       identity: {
         fullyQualifiedNamespace: client.fullyQualifiedNamespace,
@@ -128,12 +126,7 @@ export class PartitionSet {
     this.processors.set(partitionId, processor);
     this.byPump.set(ctx, processor);
     this.options.logger.info(
-      {
-        ...this.options.idField,
-        partitionId,
-        reason: "claimed",
-        checkpoint: store.lastSequenceNumber(partitionId),
-      },
+      { ...this.options.idField, partitionId, reason: "claimed", checkpoint },
       "partition claimed",
     );
     return processor;

@@ -1,9 +1,10 @@
 /**
  * The worker: loads the handlers, checks storage and the hub, subscribes to every partition through
  * the SDK's load balancer with the guarded Blob checkpoint store, keeps one PartitionProcessor per
- * owned partition (partition-set.ts), and shuts down by draining within a deadline. The SDK abandons ownership only
- * after every `processClose` returned (EventProcessor.stop: removeAllPumps, then
- * abandonPartitionOwnerships), which is why the final checkpoint is written inside processClose.
+ * owned partition (partition-set.ts), and shuts down by draining within a deadline. The SDK
+ * abandons ownership only after every `processClose` returned (EventProcessor.stop:
+ * removeAllPumps, then abandonPartitionOwnerships), which is why the final checkpoint is written
+ * inside processClose.
  */
 import type {
   EventHubConsumerClient,
