@@ -21,10 +21,10 @@
  *        [--max-batch-size 100] [--prefetch 300] [--cap-s 120] [--slow-cap-s 20] [--repeat 5]
  * The fast scenarios run in --repeat rounds; each round runs raw, rawBytes, w100 and w1000 back to
  * back, in an order that rotates per round (raw,rawBytes,w100,w1000; rawBytes,w100,w1000,raw; …)
- * so that no scenario always runs first, last or after the same neighbour. On a shared machine the ceiling
- * alone swings by ±15% from run to run, so the headline is the median over rounds of the paired
- * ratios w/raw (same round, seconds apart, under much the same neighbours' load), with their range;
- * the best run of each scenario and the ratios of the bests are reported next to it.
+ * so that no scenario always runs first, last or after the same neighbour. On a shared machine the
+ * ceiling alone swings by ±15% from run to run, so the headline is the median over rounds of the
+ * paired ratios w/raw (same round, seconds apart, under much the same neighbours' load), with their
+ * range; the best run of each scenario and the ratios of the bests are reported next to it.
  * Targets: (3)/(1) ≥ 0.9, (3)/(2) ≥ 10.
  */
 import { availableParallelism, loadavg } from "node:os";
