@@ -16,8 +16,8 @@ import { BlobPartitionRecords, type PartitionRecords } from "../src/checkpoint/b
 import { createContainerClient } from "../src/checkpoint/blob-store.js";
 import { createMetadataWriter, metadataAuthFor } from "../src/checkpoint/metadata-writer.js";
 import { ThreadPartitionRecords } from "../src/checkpoint/records-thread.js";
+import type { StorageConfig } from "../src/config/worker.js";
 import { startAzurite } from "../src/local/index.js";
-import type { StorageConfig } from "../src/worker/config.js";
 import { wholeNumber } from "./lib/args.js";
 import { selfCpuSeconds } from "./lib/cpu.js";
 import { note, printFigures, printTable, round } from "./lib/report.js";

@@ -18,12 +18,12 @@ import { fileURLToPath } from "node:url";
 import { EventHubProducerClient, type ReceivedEventData } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
 import type { CheckpointWriter } from "../src/checkpoint/guarded-store.js";
+import { compileWorkerConfig, type RawSetting, type RawWorkerOptions } from "../src/config/worker.js";
 import { createPipeline } from "../src/handlers/pipeline.js";
 import { createEmulatorHub, type LocalStack, startLocalStack } from "../src/local/index.js";
 import { silentLogger } from "../src/observability/logger.js";
-import { WorkerMetrics } from "../src/observability/metrics.js";
-import { startWorkerObservability } from "../src/observability/worker-observability.js";
-import { compileWorkerConfig, type RawSetting, type RawWorkerOptions } from "../src/worker/config.js";
+import { WorkerMetrics } from "../src/ops/metrics.js";
+import { startWorkerObservability } from "../src/ops/worker-observability.js";
 import { PartitionProcessor } from "../src/worker/partition-processor.js";
 import { Worker } from "../src/worker/worker.js";
 

@@ -11,21 +11,8 @@ export {
   EhwError,
   HandlerFailedError,
   HandlerLoadError,
-} from "./errors.js";
-export type { CompiledHandlersConfig, RawHandlersOptions } from "./handlers/config.js";
-export type {
-  EventHandler,
-  HandlerContext,
-  HandlerExport,
-  HandlerFactory,
-  InitContext,
-  ReceivedEventData,
-} from "./handlers/contract.js";
-export { defineHandler, defineHandlerFactory } from "./handlers/contract.js";
-export type { HandlerRegistry } from "./handlers/registry.js";
-export { loadHandlerRegistry } from "./handlers/registry.js";
-export type { Logger } from "./observability/logger.js";
-export { createLogger, silentLogger } from "./observability/logger.js";
+} from "./common/errors.js";
+export type { CompiledHandlersConfig, RawHandlersOptions } from "./config/handlers.js";
 export type {
   CompileWorkerConfigOptions,
   EventHubsConfig,
@@ -39,8 +26,21 @@ export type {
   StartPositionSpec,
   StorageConfig,
   WorkerConfig,
-} from "./worker/config.js";
-export { compileWorkerConfig, describeConfig, WORKER_DEFAULTS } from "./worker/config.js";
+} from "./config/worker.js";
+export { compileWorkerConfig, describeConfig, WORKER_DEFAULTS } from "./config/worker.js";
+export type {
+  EventHandler,
+  HandlerContext,
+  HandlerExport,
+  HandlerFactory,
+  InitContext,
+  ReceivedEventData,
+} from "./handlers/contract.js";
+export { defineHandler, defineHandlerFactory } from "./handlers/contract.js";
+export type { HandlerRegistry } from "./handlers/registry.js";
+export { loadHandlerRegistry } from "./handlers/registry.js";
+export type { Logger } from "./observability/logger.js";
+export { createLogger, silentLogger } from "./observability/logger.js";
 export type { ExhaustedEvent, FailureDecision, FailureHandler } from "./worker/failure.js";
 export { reportingFailureHandler } from "./worker/failure.js";
 export type { StopOptions, StopResult, WorkerState, WorkerStatus } from "./worker/lifecycle.js";

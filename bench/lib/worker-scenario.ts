@@ -4,8 +4,8 @@
  * bench/fixtures whose `probe` reports every handled event to a Meter.
  */
 import { fileURLToPath } from "node:url";
-import type { RawSetting, RawWorkerOptions, SettingKey } from "../../src/worker/config.js";
-import { compileWorkerConfig } from "../../src/worker/config.js";
+import type { RawSetting, RawWorkerOptions, SettingKey } from "../../src/config/worker.js";
+import { compileWorkerConfig } from "../../src/config/worker.js";
 import { Worker } from "../../src/worker/worker.js";
 import { Meter, waitForCount } from "./meter.js";
 import { note } from "./report.js";

@@ -7,10 +7,10 @@
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
-import { errorCodes, isCredentialFailure, STORAGE_UNREACHABLE_CODES } from "../connectivity.js";
-import { ConfigError, ConnectionError, type EhwError } from "../errors.js";
+import { errorCodes, isCredentialFailure, STORAGE_UNREACHABLE_CODES } from "../common/connectivity.js";
+import { ConfigError, ConnectionError, type EhwError } from "../common/errors.js";
+import type { StorageConfig } from "../config/worker.js";
 import type { Logger } from "../observability/logger.js";
-import type { StorageConfig } from "../worker/config.js";
 
 /** Options of {@link createContainerClient}. */
 export interface ContainerClientOptions {

@@ -16,7 +16,7 @@
  * so that processing stops at once rather than when the SDK notices the stolen link.
  */
 import type { Checkpoint, CheckpointStore, OperationOptions, PartitionOwnership } from "@azure/event-hubs";
-import { CheckpointError, EhwError, type EhwErrorOptions } from "../errors.js";
+import { CheckpointError, EhwError, type EhwErrorOptions } from "../common/errors.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { PartitionRecords } from "./blob-records.js";
 

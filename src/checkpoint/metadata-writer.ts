@@ -12,7 +12,7 @@
  */
 import { createHmac } from "node:crypto";
 import { getDefaultProxySettings, RestError } from "@azure/core-rest-pipeline";
-import { parseConnectionStringParts } from "../worker/config/connection.js";
+import { parseConnectionStringParts } from "../config/connection.js";
 import { type Origin, originOf, PlainHttpClient, type PlainResponse } from "./plain-http.js";
 
 /** How the request is authorised. */

@@ -5,7 +5,7 @@
  * orders the writes of each partition.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { StorageConfig } from "../worker/config.js";
+import type { StorageConfig } from "../config/worker.js";
 import { BlobPartitionRecords, type PartitionRecords } from "./blob-records.js";
 import { createContainerClient } from "./blob-store.js";
 import { metadataWriterFor } from "./metadata-writer.js";

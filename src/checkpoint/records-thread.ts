@@ -20,9 +20,9 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { CheckpointError } from "../errors.js";
+import { CheckpointError } from "../common/errors.js";
+import type { StorageConfig } from "../config/worker.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
-import type { StorageConfig } from "../worker/config.js";
 import type { PartitionRecords } from "./blob-records.js";
 import {
   deserializeError,

@@ -7,7 +7,7 @@
  * written (a partial reset says which partitions were written), 2 a bad command line or setting,
  * 3 reset refused because live owners hold chosen partitions.
  */
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../common/errors.js";
 import {
   applyReset,
   checkContainer,

@@ -8,6 +8,8 @@
  * the hub could not be reached; 2 invalid command line or configuration.
  */
 
+import { ConfigError, EhwError } from "../common/errors.js";
+import { readRawDeadLetterOptions } from "../config/source.js";
 import {
   compileDeadLetterCommandOptions,
   DEAD_LETTER_FLAGS,
@@ -18,10 +20,8 @@ import {
 import { createReplayProducer } from "../deadletter/producer.js";
 import { producerSender, type ReplayResult, replayDeadLetters } from "../deadletter/replay.js";
 import { createDeadLetterStore, type DeadLetterEntry, type DeadLetterStore } from "../deadletter/store.js";
-import { ConfigError, EhwError } from "../errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import { sendFailure } from "../producer/client.js";
-import { readRawDeadLetterOptions } from "./config-source.js";
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;

@@ -8,10 +8,10 @@
  * starting failed or a part died (everything started is stopped first), 2 for a bad command line.
  */
 import { parseArgs } from "node:util";
+import { EhwError } from "../common/errors.js";
 import { compileDevOptions, DEV_DEFAULTS, type DevOptions } from "../dev/options.js";
 import { runDevSession } from "../dev/session.js";
 import { DEV_WORKER_TIMING } from "../dev/worker-args.js";
-import { EhwError } from "../errors.js";
 
 const USAGE = `usage: ehw dev [options]
 

@@ -6,6 +6,7 @@
  * stderr) or the drill could not run; 2 an invalid option; 130 stopped by Ctrl-C / SIGTERM.
  */
 import { parseArgs } from "node:util";
+import { ConfigError } from "../common/errors.js";
 import {
   compileDrillOptions,
   type RawDrillOptions,
@@ -14,7 +15,6 @@ import {
 } from "../drill/options.js";
 import { renderMarkdown } from "../drill/report/index.js";
 import { runDrill } from "../drill/run-drill.js";
-import { ConfigError } from "../errors.js";
 import { createLogger } from "../observability/logger.js";
 
 const EXIT_FAILED = 1;

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { ConfigError } from "../common/errors.js";
 import {
   DEFAULT_ADMIN_PORT,
   DEFAULT_AMQP_PORT,
@@ -18,7 +19,6 @@ import {
   type RawEmulatorConfig,
 } from "../emulator/config.js";
 import { startEmulator } from "../emulator/index.js";
-import { ConfigError } from "../errors.js";
 import { createLogger } from "../observability/logger.js";
 
 const USAGE = `usage: ehw hub [options]

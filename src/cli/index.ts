@@ -3,7 +3,7 @@
  * `ehw` entry point: dispatches to one subcommand module. Each module exports
  * `main(argv: string[]): Promise<number>` and returns the process exit code.
  */
-import { EhwError } from "../errors.js";
+import { EhwError } from "../common/errors.js";
 import { COMMANDS, isCommandName, loadCommand } from "./commands.js";
 
 function usage(): string {

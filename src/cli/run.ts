@@ -27,12 +27,12 @@
  * event, the other partitions go on, and the failure is logged (and shown by `worker.status()`).
  * Operators decide: fix the handler or the event source and restart the worker.
  */
-import { ConfigError, EhwError } from "../errors.js";
+import { ConfigError, EhwError } from "../common/errors.js";
+import { readRawWorkerOptions, WORKER_OPTIONS_HELP } from "../config/source.js";
+import { compileWorkerConfig, describeConfig, type WorkerConfig } from "../config/worker.js";
 import { createLogger, type Logger, redactSecrets } from "../observability/logger.js";
-import { startWorkerObservability, type WorkerObservability } from "../observability/worker-observability.js";
-import { compileWorkerConfig, describeConfig, type WorkerConfig } from "../worker/config.js";
+import { startWorkerObservability, type WorkerObservability } from "../ops/worker-observability.js";
 import { Worker } from "../worker/worker.js";
-import { readRawWorkerOptions, WORKER_OPTIONS_HELP } from "./config-source.js";
 
 /** Exit code when the process was started wrong: invalid configuration. */
 const EXIT_CONFIG = 2;

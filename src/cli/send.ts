@@ -8,7 +8,7 @@
  * 130 stopped by Ctrl-C / SIGTERM after the batches in flight.
  */
 import { parseArgs } from "node:util";
-import { EhwError } from "../errors.js";
+import { EhwError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import { checkTarget, createProducerClient, sendFailure } from "../producer/client.js";
 import {

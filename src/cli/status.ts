@@ -7,7 +7,8 @@
  * to stderr as one line. Exit codes: 0 read, 1 something could not be read (unreachable or refusing
  * storage or hub, missing container, unknown hub), 2 a bad command line or setting.
  */
-import { EhwError } from "../errors.js";
+import { EhwError } from "../common/errors.js";
+import { type CommandFlagSpec, readRawInspectOptions } from "../config/source.js";
 import {
   buildStatusReport,
   compileInspectConfig,
@@ -20,7 +21,6 @@ import {
   statusJson,
 } from "../inspect/index.js";
 import { redactSecrets } from "../observability/logger.js";
-import { type CommandFlagSpec, readRawInspectOptions } from "./config-source.js";
 
 /** Exit code: something could not be read or written. */
 export const EXIT_FAILED = 1;

@@ -3,13 +3,13 @@
  * settings (compiled by the worker's own validation, so the command accepts exactly what `ehw run`
  * accepts) plus the command's own flags, validated here. Pure: the raw values come from the CLI's config source.
  */
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../common/errors.js";
 import {
   compileWorkerConfig,
   type EventHubsConfig,
   type RawWorkerOptions,
   type StorageConfig,
-} from "../worker/config.js";
+} from "../config/worker.js";
 
 /** The two actions of `ehw deadletter`. */
 export type DeadLetterAction = "list" | "replay";

@@ -9,7 +9,7 @@
  * `{ "$bigint": "…" }`.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
-import { EhwError } from "../errors.js";
+import { EhwError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 
 /** Version of the document layout; bumped on an incompatible change. */

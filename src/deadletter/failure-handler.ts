@@ -6,11 +6,11 @@
  * event is never skipped silently. `skip` logs at warn, counts, and answers "skipped". `stop`
  * answers "stop".
  */
-import { EhwError, toError } from "../errors.js";
-import { type CompiledPipelineSpec, DEFAULT_FAILURE_POLICY, type FailurePolicy } from "../handlers/config.js";
+import { EhwError, toError } from "../common/errors.js";
+import { backoffDelayMs, sleep } from "../common/retry.js";
+import { type CompiledPipelineSpec, DEFAULT_FAILURE_POLICY, type FailurePolicy } from "../config/handlers.js";
 import type { Logger } from "../observability/logger.js";
 import type { ExhaustedEvent, FailureDecision, FailureHandler } from "../worker/failure.js";
-import { backoffDelayMs, sleep } from "../worker/retry.js";
 import { buildDeadLetterDocument, type DeadLetterDocument } from "./document.js";
 
 /** Where documents go; {@link DeadLetterStore} is one. */

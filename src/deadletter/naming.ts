@@ -7,7 +7,7 @@
  * `YYYYMMDDTHHMMSSmmmZ`. Names sort by partition, then sequence number, then time; the time makes a
  * second dead-lettering of the same event (redelivered after a crash) a separate document.
  */
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../common/errors.js";
 
 /** Digits of the zero-padded sequence number: enough for any 64-bit sequence number. */
 const SEQUENCE_DIGITS = 20;

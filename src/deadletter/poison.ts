@@ -5,8 +5,8 @@
  * `retriable: false`): the attempt loop then skips the remaining attempts.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
-import { EhwError, type EhwErrorOptions } from "../errors.js";
-import type { CompiledHandlersConfig, CompiledPipelineSpec } from "../handlers/config.js";
+import { EhwError, type EhwErrorOptions } from "../common/errors.js";
+import type { CompiledHandlersConfig, CompiledPipelineSpec } from "../config/handlers.js";
 import { type Pipeline, type PipelineRunContext, startPipeline } from "../handlers/pipeline.js";
 import type { HandlerRegistry } from "../handlers/registry.js";
 

@@ -4,9 +4,9 @@
  */
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../common/errors.js";
+import type { EventHubsConfig } from "../config/worker.js";
 import { PRODUCER_RETRY_OPTIONS } from "../producer/client.js";
-import type { EventHubsConfig } from "../worker/config.js";
 
 /**
  * The connection string without its EntityPath: the SDK refuses a hub name that differs from the

@@ -6,7 +6,7 @@
  */
 import type { AmqpAnnotatedMessage } from "@azure/core-amqp";
 import type { EventData } from "@azure/event-hubs";
-import { toError } from "../errors.js";
+import { toError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import { type DeadLetterDocument, decodeBody, decodeId, decodeRecord } from "./document.js";
 import type { DeadLetterEntry, DeadLetterListFilter, DeadLetterStore } from "./store.js";

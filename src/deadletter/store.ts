@@ -12,9 +12,9 @@ import {
   storageEndpointHost,
   translateStorageError,
 } from "../checkpoint/blob-store.js";
-import { ConfigError, EhwError } from "../errors.js";
+import { ConfigError, EhwError } from "../common/errors.js";
+import type { StorageConfig } from "../config/worker.js";
 import type { Logger } from "../observability/logger.js";
-import type { StorageConfig } from "../worker/config.js";
 import type { DeadLetterDocument } from "./document.js";
 import {
   deadLetterBlobName,

@@ -4,10 +4,10 @@
  * fails the start instead of the first poison event), and the registry with its poison checks.
  */
 import type { TokenCredential } from "@azure/identity";
-import type { CompiledHandlersConfig } from "../handlers/config.js";
+import type { CompiledHandlersConfig } from "../config/handlers.js";
+import type { StorageConfig } from "../config/worker.js";
 import type { HandlerRegistry } from "../handlers/registry.js";
 import type { Logger } from "../observability/logger.js";
-import type { StorageConfig } from "../worker/config.js";
 import {
   type FailureOutcome,
   type PolicyFailureHandler,

@@ -2,7 +2,7 @@
  * Options of `ehw dev` in three steps: raw values as the command line gave them → defaults → the
  * validated {@link DevOptions}. Every rejection names the flag and what is allowed.
  */
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../common/errors.js";
 
 /** Values as given (strings from the command line), before defaults and validation. */
 export interface RawDevOptions {

@@ -3,9 +3,9 @@
  * live view (terminal) or plain summaries (pipes, CI) until quit, stop everything, print the final
  * summary. Output goes through injected writers; the CLI decides which streams they are.
  */
-import { EhwError } from "../errors.js";
+import { EhwError } from "../common/errors.js";
+import { SETTINGS } from "../config/worker.js";
 import { redactSecrets } from "../observability/logger.js";
-import { SETTINGS } from "../worker/config.js";
 import { type DevAction, handleKey, INITIAL_KEY_STATE, type KeyState } from "./keys.js";
 import type { DevOptions } from "./options.js";
 import { type DevInfo, renderLiveView, renderSummary } from "./render.js";

@@ -6,7 +6,7 @@
 import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ProcessError, toError } from "../errors.js";
+import { ProcessError, toError } from "../common/errors.js";
 import type { PartitionStatusRow } from "../inspect/status-rows.js";
 import { stopAll } from "../local/index.js";
 import type { Logger } from "../observability/logger.js";

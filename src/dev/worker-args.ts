@@ -3,7 +3,7 @@
  * handler it runs, and load-balancing timing tuned so that failover is visible within seconds.
  */
 import { join } from "node:path";
-import { SETTINGS } from "../worker/config.js";
+import { SETTINGS } from "../config/worker.js";
 
 /** Checkpoint container every dev worker shares. */
 export const DEV_CONTAINER_NAME = "ehw-dev";

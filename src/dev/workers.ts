@@ -5,7 +5,7 @@
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { EhwError } from "../errors.js";
+import { EhwError } from "../common/errors.js";
 import { type ChildExit, type ManagedChild, spawnChild } from "../local/child.js";
 import { type CommandLine, ehwCommand } from "../local/cli-command.js";
 import { DEFAULT_SECRET_FLAGS, type OutputLine } from "../local/output.js";

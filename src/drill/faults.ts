@@ -1,7 +1,7 @@
 /**
  * Injecting one planned fault into a running drill and recording what happened.
  */
-import { ProcessError } from "../errors.js";
+import { ProcessError } from "../common/errors.js";
 import { httpStatus } from "../local/http-probe.js";
 import type { LocalStack } from "../local/index.js";
 import type { Logger } from "../observability/logger.js";

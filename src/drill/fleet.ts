@@ -6,7 +6,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { ProcessError } from "../errors.js";
+import { ProcessError } from "../common/errors.js";
 import { type ChildExit, type ManagedChild, spawnChild } from "../local/child.js";
 import { ehwCommand } from "../local/cli-command.js";
 import type { Logger } from "../observability/logger.js";

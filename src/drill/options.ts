@@ -4,8 +4,8 @@
  * child unchanged, so that a drill can rehearse production settings; the drill's own defaults only
  * make failovers fast enough for a local rehearsal.
  */
-import { ConfigError } from "../errors.js";
-import { WORKER_DEFAULTS } from "../worker/config.js";
+import { ConfigError } from "../common/errors.js";
+import { WORKER_DEFAULTS } from "../config/worker.js";
 import type { OrderingMode } from "../worker/scheduler.js";
 import type { FaultKind, VerdictSettings } from "./types.js";
 

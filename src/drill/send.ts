@@ -5,11 +5,11 @@
  * then exist twice in the hub, which at-least-once allows, and the loss check is by id.
  */
 import type { CreateBatchOptions, EventDataBatch, EventHubProducerClient } from "@azure/event-hubs";
+import { sleep } from "../common/retry.js";
 import { partitionIndexForKey } from "../emulator/services/partition-key.js";
 import type { Logger } from "../observability/logger.js";
 import { keyForId } from "../producer/plan.js";
 import type { BatchSender } from "../producer/send-loop.js";
-import { sleep } from "../worker/retry.js";
 import type { SentEvent } from "./types.js";
 
 /** Options of {@link RecordingSender}. */

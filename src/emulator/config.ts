@@ -2,7 +2,7 @@
  * Emulator configuration in three steps: raw (CLI flags, our JSON file, or the Microsoft
  * emulator's `Config.json`) → defaults applied → validated {@link EmulatorConfig}.
  */
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../common/errors.js";
 
 /** The consumer group every hub has. */
 export const DEFAULT_CONSUMER_GROUP = "$Default";

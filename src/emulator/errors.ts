@@ -1,4 +1,4 @@
-import { EhwError, type EhwErrorOptions } from "../errors.js";
+import { EhwError, type EhwErrorOptions } from "../common/errors.js";
 
 /**
  * An AMQP-level refusal raised inside the emulator. The transport turns it into an AMQP error on

@@ -1,14 +1,14 @@
-export type { LedgerEntry, LedgerHandlerOptions } from "./builtins/ledger.js";
-export { parseLedger, readLedgerFile } from "./builtins/ledger.js";
-export type { LogHandlerOptions } from "./builtins/log.js";
 export type {
   BuiltinHandlerName,
   CompiledHandlerSpec,
   CompiledHandlersConfig,
   RawHandlerOptions,
   RawHandlersOptions,
-} from "./config.js";
-export { BUILTIN_HANDLERS, compileHandlersConfig, DEFAULT_PIPELINE_NAME } from "./config.js";
+} from "../config/handlers.js";
+export { BUILTIN_HANDLERS, compileHandlersConfig, DEFAULT_PIPELINE_NAME } from "../config/handlers.js";
+export type { LedgerEntry, LedgerHandlerOptions } from "./builtins/ledger.js";
+export { parseLedger, readLedgerFile } from "./builtins/ledger.js";
+export type { LogHandlerOptions } from "./builtins/log.js";
 export type {
   EventHandler,
   HandlerContext,

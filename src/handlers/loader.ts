@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
-import { ConfigError, HandlerLoadError } from "../errors.js";
+import { ConfigError, HandlerLoadError } from "../common/errors.js";
+import type { CompiledHandlerSpec } from "../config/handlers.js";
 import { createLedgerHandler } from "./builtins/ledger.js";
 import { createLogHandler } from "./builtins/log.js";
-import type { CompiledHandlerSpec } from "./config.js";
 import { type EventHandler, type HandlerFactory, type InitContext, isEventHandler } from "./contract.js";
 import { resolvePackageForImport } from "./resolve-package.js";
 

@@ -1,4 +1,4 @@
-import { EhwError, HandlerFailedError, HandlerLoadError, toError } from "../errors.js";
+import { EhwError, HandlerFailedError, HandlerLoadError, toError } from "../common/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { EventHandler, HandlerContext, ReceivedEventData } from "./contract.js";
 

@@ -1,6 +1,6 @@
-import { ConfigError, EhwError, HandlerLoadError } from "../errors.js";
+import { ConfigError, EhwError, HandlerLoadError } from "../common/errors.js";
+import type { CompiledHandlerSpec, CompiledHandlersConfig } from "../config/handlers.js";
 import type { Logger } from "../observability/logger.js";
-import type { CompiledHandlerSpec, CompiledHandlersConfig } from "./config.js";
 import type { EventHandler, InitContext, ReceivedEventData } from "./contract.js";
 import { instantiateHandler } from "./loader.js";
 import { createPipeline, type Pipeline } from "./pipeline.js";

@@ -18,8 +18,8 @@ import {
   errorCodes,
   isCredentialFailure,
   isUnreachable,
-} from "../connectivity.js";
-import { ConfigError, ConnectionError, type EhwError } from "../errors.js";
+} from "../common/connectivity.js";
+import { ConfigError, ConnectionError, type EhwError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import { rootSdkError } from "../producer/client.js";
 import type { InspectConfig } from "./config.js";

@@ -3,15 +3,15 @@
  * worker's own validation so that `ehw status` accepts exactly what `ehw run` accepts, plus the
  * ownership expiry used to call an owner live or gone.
  */
-import { ConfigError } from "../errors.js";
-import { parseInteger } from "../worker/config/values.js";
+import { ConfigError } from "../common/errors.js";
+import { parseInteger } from "../config/values.js";
 import {
   compileWorkerConfig,
   type EventHubsConfig,
   type RawWorkerOptions,
   type StorageConfig,
   WORKER_DEFAULTS,
-} from "../worker/config.js";
+} from "../config/worker.js";
 
 /** Compiled, validated settings of `ehw status` and `ehw checkpoints`. */
 export interface InspectConfig {

@@ -5,7 +5,7 @@
  * epoch receiver holds the partition, the service refuses it and the read fails with a clear error.
  */
 import type { EventHubConsumerClient, EventPosition, Subscription } from "@azure/event-hubs";
-import { ConnectionError } from "../errors.js";
+import { ConnectionError } from "../common/errors.js";
 import { translateEventHubsError } from "./clients.js";
 
 /** What a read tells about one event. */

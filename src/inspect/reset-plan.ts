@@ -10,8 +10,8 @@
  * worker at the first retained event. Deleting the checkpoint instead would hand the position to
  * each worker's `startPosition` fallback, which may be `latest`; so `earliest` writes "-1".
  */
-import { ConfigError } from "../errors.js";
-import { parseStartPositionText } from "../worker/config/start-position.js";
+import { ConfigError } from "../common/errors.js";
+import { parseStartPositionText } from "../config/start-position.js";
 import { isOwnershipExpired, type OwnershipRecord, type PartitionInfo } from "./status-rows.js";
 
 /** Offset meaning "before the first event of the partition". */

@@ -4,7 +4,7 @@
  * unless forced; then writes each partition's checkpoint and reports exactly which were written.
  */
 import { translateStorageError } from "../checkpoint/blob-store.js";
-import { ConnectionError, type EhwError } from "../errors.js";
+import { ConnectionError, type EhwError } from "../common/errors.js";
 import type { InspectClients } from "./clients.js";
 import { type EventPositionInfo, readFirstEvent } from "./event-reader.js";
 import {

@@ -4,7 +4,7 @@
  * properties, and the ownership and checkpoint records of the consumer group.
  */
 import { translateStorageError } from "../checkpoint/blob-store.js";
-import { ConfigError, ConnectionError, type EhwError } from "../errors.js";
+import { ConfigError, ConnectionError, type EhwError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import { type InspectClients, translateEventHubsError } from "./clients.js";
 import type { CheckpointRecord, OwnershipRecord, PartitionInfo } from "./status-rows.js";

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { ProcessError } from "../errors.js";
+import { ProcessError } from "../common/errors.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { type ManagedChild, startChild } from "./child.js";
 import { httpStatus } from "./http-probe.js";

@@ -4,7 +4,7 @@
  * error messages, and is SIGKILLed when this process exits so that no test leaves one behind.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { ProcessError } from "../errors.js";
+import { ProcessError } from "../common/errors.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import {
   DEFAULT_SECRET_FLAGS,

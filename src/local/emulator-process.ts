@@ -2,7 +2,7 @@
  * The local Event Hubs emulator (`ehw hub`) as a child process: started on free or given ports,
  * ready once it has printed its JSON ready line and its admin `/health` answers 200.
  */
-import { ConnectionError, ProcessError } from "../errors.js";
+import { ConnectionError, ProcessError } from "../common/errors.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { type ManagedChild, startChild } from "./child.js";
 import { type CommandLine, ehwCommand } from "./cli-command.js";

@@ -3,7 +3,7 @@
  * checkpoints) and the Event Hubs emulator. The dev stack and the drills build on this.
  */
 import { join } from "node:path";
-import { ProcessError } from "../errors.js";
+import { ProcessError } from "../common/errors.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import { type AzuriteProcess, startAzurite } from "./azurite.js";
 import { type EmulatorProcess, startEmulatorProcess } from "./emulator-process.js";

@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import { ProcessError } from "../errors.js";
+import { ProcessError } from "../common/errors.js";
 
 /** Loopback address every local process binds by default. */
 export const LOCAL_HOST = "127.0.0.1";

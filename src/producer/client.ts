@@ -3,7 +3,7 @@
  * (and partition) exist before sending, and turning SDK failures into one readable line.
  */
 import { EventHubProducerClient, type RetryOptions } from "@azure/event-hubs";
-import { ConfigError, ConnectionError } from "../errors.js";
+import { ConfigError, ConnectionError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import type { SendOptions } from "./options.js";
 

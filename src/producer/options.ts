@@ -3,8 +3,8 @@
  * environment gave them → defaults → the validated {@link SendOptions}. Every rejection names the
  * flag (or env var) and what is allowed; the connection string's key never appears in a message.
  */
-import { ConfigError } from "../errors.js";
-import { parseConnectionStringParts } from "../worker/config/connection.js";
+import { ConfigError } from "../common/errors.js";
+import { parseConnectionStringParts } from "../config/connection.js";
 
 /** Values as given, before defaults and validation. Strings from the command line are fine. */
 export interface RawSendOptions {

@@ -4,8 +4,8 @@
  * and send. Stopping (the signal) lets batches already being sent finish and starts no new one.
  */
 import type { CreateBatchOptions, EventData, EventDataBatch, SendBatchOptions } from "@azure/event-hubs";
-import { ConfigError, toError } from "../errors.js";
-import { isAbortError } from "../worker/retry.js";
+import { ConfigError, toError } from "../common/errors.js";
+import { isAbortError } from "../common/retry.js";
 import type { SendOptions } from "./options.js";
 import { batchEventCap, type Lane, SendPlan } from "./plan.js";
 import { TokenBucket } from "./token-bucket.js";

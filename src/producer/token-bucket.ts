@@ -4,7 +4,7 @@
  * bucket may go into debt, so a batch larger than the burst still goes out at the right time.
  * This keeps the rate accurate over seconds without a sleep per event.
  */
-import { sleep } from "../worker/retry.js";
+import { sleep } from "../common/retry.js";
 
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;

@@ -3,11 +3,12 @@
  * the process-wide deadline watch, its abort signal, and the report of its end. The retry loop
  * around attempts is in attempts.ts.
  */
-import { HandlerFailedError } from "../errors.js";
+
+import { type Deadline, DeadlineWatch } from "../common/deadline-watch.js";
+import { HandlerFailedError } from "../common/errors.js";
 import { type PipelineRunContext, startPipeline } from "../handlers/pipeline.js";
 import type { Logger } from "../observability/logger.js";
 import type { AttemptContext } from "./attempts.js";
-import { type Deadline, DeadlineWatch } from "./deadline-watch.js";
 import type { WorkUnit } from "./work-units.js";
 
 /** Deadlines of all running attempts in this process, on one timer. */

@@ -3,12 +3,12 @@
  * time limit per attempt, and an abort signal that ends everything at once (ownership loss or the
  * shutdown deadline). The outcome says whether the unit is done, was abandoned, or exhausted.
  */
-import { EhwError, HandlerFailedError, toError } from "../errors.js";
+import { EhwError, HandlerFailedError, toError } from "../common/errors.js";
+import { backoffDelayMs, sleep } from "../common/retry.js";
 import type { PipelineRunContext } from "../handlers/pipeline.js";
 import type { Logger } from "../observability/logger.js";
 import type { PartitionObserver } from "../observability/observer.js";
 import { AttemptRun, runAttempt } from "./attempt-run.js";
-import { backoffDelayMs, sleep } from "./retry.js";
 import type { WorkUnit } from "./work-units.js";
 
 /** Retry settings of one unit. */

@@ -16,9 +16,9 @@ import {
   errorCodes,
   errorNames,
   isCredentialFailure,
-} from "../connectivity.js";
-import { ConfigError, ConnectionError, type EhwError } from "../errors.js";
-import type { WorkerConfig } from "./config.js";
+} from "../common/connectivity.js";
+import { ConfigError, ConnectionError, type EhwError } from "../common/errors.js";
+import type { WorkerConfig } from "../config/worker.js";
 
 /** The consumer client of a worker: identifier = owner id, load balancing and retries from config. */
 export function createConsumerClient(

@@ -9,7 +9,7 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { PartitionLostError } from "../checkpoint/guarded-store.js";
 import { CompletedPrefixTracker } from "../checkpoint/tracker.js";
-import { EhwError } from "../errors.js";
+import { EhwError } from "../common/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { AttemptContext, AttemptOptions } from "./attempts.js";
 import { ChangeNotifier } from "./change-notifier.js";

@@ -3,11 +3,11 @@
  */
 import type { CheckpointWriter } from "../checkpoint/guarded-store.js";
 import type { CheckpointPosition } from "../checkpoint/tracker.js";
+import type { ProcessingConfig } from "../config/worker.js";
 import type { HandlerRegistry } from "../handlers/registry.js";
 import type { Logger } from "../observability/logger.js";
 import type { PartitionObserver } from "../observability/observer.js";
 import type { PartitionIdentity } from "./checkpointer.js";
-import type { ProcessingConfig } from "./config.js";
 import type { FailureHandler } from "./failure.js";
 
 /**

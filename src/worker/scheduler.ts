@@ -1,4 +1,4 @@
-import { EhwError } from "../errors.js";
+import { EhwError } from "../common/errors.js";
 
 /**
  * How events of one partition may overlap:

@@ -6,7 +6,7 @@
  * seen only through {@link UnitRunnerHost}.
  */
 import type { CompletedPrefixTracker } from "../checkpoint/tracker.js";
-import { toError } from "../errors.js";
+import { toError } from "../common/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { PartitionObserver, UnitOutcome } from "../observability/observer.js";
 import {

@@ -25,13 +25,13 @@ import {
 import { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
 import { type MetadataWriter, metadataWriterFor } from "../checkpoint/metadata-writer.js";
 import { ThreadPartitionRecords } from "../checkpoint/records-thread.js";
+import { EhwError } from "../common/errors.js";
+import { toEventPosition, type WorkerConfig } from "../config/worker.js";
 import { withPoisonChecks } from "../deadletter/poison.js";
 import { prepareFailureHandling } from "../deadletter/worker-setup.js";
-import { EhwError } from "../errors.js";
 import { type HandlerRegistry, loadHandlerRegistry } from "../handlers/registry.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { WorkerObserver } from "../observability/observer.js";
-import { toEventPosition, type WorkerConfig } from "./config.js";
 import { createConsumerClient, probeEventHub } from "./connect.js";
 import { decodeBodies } from "./event-body.js";
 import type { FailureHandler } from "./failure.js";

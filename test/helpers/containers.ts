@@ -19,8 +19,8 @@ import {
   type StartedTestContainer,
   Wait,
 } from "testcontainers";
+import { ProcessError } from "../../src/common/errors.js";
 import { DEFAULT_KEY, DEFAULT_KEY_NAME } from "../../src/emulator/config.js";
-import { ProcessError } from "../../src/errors.js";
 import { azuriteConnectionString, emulatorArgs, LOCAL_HOST } from "../../src/local/index.js";
 import type { ProvidedAzurite, ProvidedEmulator } from "./stack.js";
 

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { EhwError } from "../../errors.js";
+import { EhwError } from "../../common/errors.js";
 import type { Logger } from "../../observability/logger.js";
 import type { RawHubSpec } from "../config.js";
 import { EmulatorProtocolError } from "../errors.js";

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError } from "../../errors.js";
+import { ConfigError } from "../../common/errors.js";
 import type { Logger } from "../../observability/logger.js";
 import type { HubSpec } from "../config.js";
 import { EmulatorProtocolError } from "../errors.js";

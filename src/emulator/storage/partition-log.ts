@@ -2,7 +2,7 @@
  * One partition's event log: consecutive sequence numbers, byte-position offsets that are never
  * reused, retention by count and age, optional persistence to append-only segment files.
  */
-import { ConfigError } from "../../errors.js";
+import { ConfigError } from "../../common/errors.js";
 import { type Logger, silentLogger } from "../../observability/logger.js";
 import { EmulatorProtocolError } from "../errors.js";
 import type { StartPosition } from "../services/start-position.js";

@@ -1,6 +1,6 @@
 import { type FileHandle, mkdir, open, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { ConfigError, EhwError } from "../../errors.js";
+import { ConfigError, EhwError } from "../../common/errors.js";
 import type { EventHandler, HandlerContext, InitContext, ReceivedEventData } from "../contract.js";
 
 /** Options of the `ledger` built-in (under `handlers.<name>.options`). */

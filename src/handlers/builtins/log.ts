@@ -1,4 +1,4 @@
-import { ConfigError } from "../../errors.js";
+import { ConfigError } from "../../common/errors.js";
 import type { EventHandler, HandlerContext, InitContext, ReceivedEventData } from "../contract.js";
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;

@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { SETTINGS } from "../../../src/config/worker.js";
 import { parseReadyLine } from "../../../src/local/index.js";
-import { SETTINGS } from "../../../src/worker/config.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));

@@ -19,7 +19,7 @@ import {
   type MetadataWriter,
   metadataAuthFor,
 } from "../../../src/checkpoint/metadata-writer.js";
-import { isUnreachable, STORAGE_UNREACHABLE_CODES } from "../../../src/connectivity.js";
+import { isUnreachable, STORAGE_UNREACHABLE_CODES } from "../../../src/common/connectivity.js";
 import { freePort } from "../../../src/local/index.js";
 import { freshContainer, testStack } from "../../helpers/stack.js";
 

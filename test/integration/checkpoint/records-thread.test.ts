@@ -7,10 +7,10 @@ import type { Checkpoint, PartitionOwnership } from "@azure/event-hubs";
 import { afterEach, describe, expect, it } from "vitest";
 import { BlobPartitionRecords, type PartitionRecords } from "../../../src/checkpoint/blob-records.js";
 import { ThreadPartitionRecords } from "../../../src/checkpoint/records-thread.js";
-import { isUnreachable, STORAGE_UNREACHABLE_CODES } from "../../../src/connectivity.js";
-import { CheckpointError } from "../../../src/errors.js";
+import { isUnreachable, STORAGE_UNREACHABLE_CODES } from "../../../src/common/connectivity.js";
+import { CheckpointError } from "../../../src/common/errors.js";
+import type { StorageConfig } from "../../../src/config/worker.js";
 import { freePort } from "../../../src/local/index.js";
-import type { StorageConfig } from "../../../src/worker/config.js";
 import { freshContainer, testStack } from "../../helpers/stack.js";
 
 const opened: ThreadPartitionRecords[] = [];

@@ -1,9 +1,9 @@
 /** The worker's failure handling set-up against the shared Azurite. */
 import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../../src/common/errors.js";
+import { compileHandlersConfig } from "../../../src/config/handlers.js";
 import { DeadLetterStore } from "../../../src/deadletter/store.js";
 import { prepareFailureHandling } from "../../../src/deadletter/worker-setup.js";
-import { ConfigError } from "../../../src/errors.js";
-import { compileHandlersConfig } from "../../../src/handlers/config.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { testStack, uniqueName } from "../../helpers/stack.js";
 import { containerOf } from "./support.js";

@@ -7,16 +7,16 @@
 import { type Checkpoint, EventHubProducerClient, type ReceivedEventData } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import type { CompiledPipelineSpec } from "../../../src/config/handlers.js";
+import { compileWorkerConfig } from "../../../src/config/worker.js";
 import type { DeadLetterDocument } from "../../../src/deadletter/document.js";
 import { type PolicyFailureHandler, policyFailureHandler } from "../../../src/deadletter/failure-handler.js";
 import { withPoisonChecks } from "../../../src/deadletter/poison.js";
 import { DeadLetterStore } from "../../../src/deadletter/store.js";
-import type { CompiledPipelineSpec } from "../../../src/handlers/config.js";
 import type { EventHandler } from "../../../src/handlers/contract.js";
 import { createPipeline } from "../../../src/handlers/pipeline.js";
 import { type HandlerRegistry, routeEvent } from "../../../src/handlers/registry.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import { compileWorkerConfig } from "../../../src/worker/config.js";
 import { Worker } from "../../../src/worker/worker.js";
 import { testStack, uniqueName } from "../../helpers/stack.js";
 import { flagOptions } from "../worker/support.js";

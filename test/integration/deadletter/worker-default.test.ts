@@ -4,8 +4,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { compileWorkerConfig, type RawWorkerOptions } from "../../../src/config/worker.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import { compileWorkerConfig, type RawWorkerOptions } from "../../../src/worker/config.js";
 import { Worker } from "../../../src/worker/worker.js";
 import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterEach, describe, expect, it } from "vitest";
-import { ProcessError } from "../../../src/errors.js";
+import { ProcessError } from "../../../src/common/errors.js";
 import { type AzuriteProcess, startAzurite } from "../../../src/local/azurite.js";
 import { freePort } from "../../../src/local/ports.js";
 import { probeError, processExists } from "../../helpers/processes.js";

@@ -2,7 +2,7 @@
 // restart and failure handling are covered independently of the emulator itself.
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { ProcessError } from "../../../src/errors.js";
+import { ProcessError } from "../../../src/common/errors.js";
 import { type EmulatorProcess, startEmulatorProcess } from "../../../src/local/emulator-process.js";
 import { httpStatus } from "../../../src/local/http-probe.js";
 import { probeError, processExists } from "../../helpers/processes.js";

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:net";
 import { EventHubConsumerClient, EventHubProducerClient } from "@azure/event-hubs";
 import { afterEach, describe, expect, it } from "vitest";
-import { ProcessError } from "../../../src/errors.js";
+import { ProcessError } from "../../../src/common/errors.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
 import { type EmulatorProcess, startEmulatorProcess } from "../../../src/local/emulator-process.js";
 import { httpStatus } from "../../../src/local/http-probe.js";

@@ -5,18 +5,15 @@
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { compileWorkerConfig } from "../../../src/config/worker.js";
 import { spawnChild } from "../../../src/local/child.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import {
-  startWorkerObservability,
-  type WorkerObservability,
-} from "../../../src/observability/worker-observability.js";
-import { compileWorkerConfig } from "../../../src/worker/config.js";
+import { startWorkerObservability, type WorkerObservability } from "../../../src/ops/worker-observability.js";
 import { Worker } from "../../../src/worker/worker.js";
 import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { sampleSum, sampleValue } from "../../unit/observability/exposition.js";
+import { sampleSum, sampleValue } from "../../unit/ops/exposition.js";
 import { FAST_TIMING, flagOptions, sendToPartitions, startWorker, workerEnv } from "../worker/support.js";
 
 const NOOP_HANDLER = fileURLToPath(new URL("../../fixtures/handlers/event-only.mjs", import.meta.url));

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkpointBlobPrefixes } from "../../../src/checkpoint/blob-store.js";
-import { ConfigError, ConnectionError } from "../../../src/errors.js";
+import { ConfigError, ConnectionError } from "../../../src/common/errors.js";
+import { compileWorkerConfig } from "../../../src/config/worker.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import { compileWorkerConfig } from "../../../src/worker/config.js";
 import { Worker } from "../../../src/worker/worker.js";
 import { freshContainer, freshHub, testStack, uniqueName } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";

@@ -10,10 +10,10 @@ import { type Checkpoint, EventHubProducerClient } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import type { ContainerClient } from "@azure/storage-blob";
 import { afterEach } from "vitest";
+import type { RawSetting, RawWorkerOptions } from "../../../src/config/worker.js";
 import { type LedgerEntry, parseLedger } from "../../../src/handlers/builtins/ledger.js";
 import { type ManagedChild, spawnChild } from "../../../src/local/child.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
-import type { RawSetting, RawWorkerOptions } from "../../../src/worker/config.js";
 import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 

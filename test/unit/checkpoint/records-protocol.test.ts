@@ -2,7 +2,7 @@ import { RestError } from "@azure/storage-blob";
 import { describe, expect, it } from "vitest";
 import { isConditionConflict } from "../../../src/checkpoint/blob-records.js";
 import { deserializeError, serializeError } from "../../../src/checkpoint/records-protocol.js";
-import { errorCodes, isUnreachable, STORAGE_UNREACHABLE_CODES } from "../../../src/connectivity.js";
+import { errorCodes, isUnreachable, STORAGE_UNREACHABLE_CODES } from "../../../src/common/connectivity.js";
 
 /** What the main thread gets back for an error the thread met: through a real structured clone. */
 function overTheBoundary(err: unknown): Error {

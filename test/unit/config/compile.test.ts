@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../src/errors.js";
-import { describeConfig, WORKER_DEFAULTS } from "../../../src/worker/config.js";
+import { ConfigError } from "../../../src/common/errors.js";
+import { describeConfig, WORKER_DEFAULTS } from "../../../src/config/worker.js";
 import { baseEnv, compile, EH_KEY, messageOf, STORAGE_KEY } from "./helpers.js";
 
 describe("compileWorkerConfig defaults", () => {

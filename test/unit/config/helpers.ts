@@ -1,7 +1,7 @@
 import { expect } from "vitest";
-import { readRawWorkerOptions } from "../../../src/cli/config-source.js";
-import { ConfigError } from "../../../src/errors.js";
-import { compileWorkerConfig, type WorkerConfig } from "../../../src/worker/config.js";
+import { ConfigError } from "../../../src/common/errors.js";
+import { readRawWorkerOptions } from "../../../src/config/source.js";
+import { compileWorkerConfig, type WorkerConfig } from "../../../src/config/worker.js";
 
 export const EH_KEY = "c2VjcmV0LWV2ZW50aHViLWtleQ==";
 export const STORAGE_KEY = "c2VjcmV0LXN0b3JhZ2Uta2V5";

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readRawWorkerOptions, WORKER_OPTIONS_HELP } from "../../../src/cli/config-source.js";
-import { ConfigError } from "../../../src/errors.js";
-import { SETTINGS } from "../../../src/worker/config.js";
+import { ConfigError } from "../../../src/common/errors.js";
+import { readRawWorkerOptions, WORKER_OPTIONS_HELP } from "../../../src/config/source.js";
+import { SETTINGS } from "../../../src/config/worker.js";
 import { baseEnv, compile, EH_KEY, messageOf } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ehw-config-"));

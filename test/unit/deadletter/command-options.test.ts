@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { RawWorkerOptions } from "../../../src/config/worker.js";
 import { compileDeadLetterCommandOptions } from "../../../src/deadletter/command-options.js";
 import { withoutEntityPath } from "../../../src/deadletter/producer.js";
-import type { RawWorkerOptions } from "../../../src/worker/config.js";
 import { configErrorOf } from "../config/helpers.js";
 
 const KEY = "c2VjcmV0a2V5";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { EhwError, HandlerFailedError } from "../../../src/common/errors.js";
 import {
   buildDeadLetterDocument,
   decodeBody,
@@ -6,7 +7,6 @@ import {
   describeError,
 } from "../../../src/deadletter/document.js";
 import { replayEventOf, replayTargetOf } from "../../../src/deadletter/replay.js";
-import { EhwError, HandlerFailedError } from "../../../src/errors.js";
 import { receivedEvent } from "./fakes.js";
 
 const AT = Date.UTC(2026, 10, 21, 23, 30, 0, 0);

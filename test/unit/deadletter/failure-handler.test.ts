@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { ConnectionError, EhwError, HandlerFailedError } from "../../../src/common/errors.js";
+import type { CompiledPipelineSpec } from "../../../src/config/handlers.js";
 import { type FailureOutcome, policyFailureHandler } from "../../../src/deadletter/failure-handler.js";
-import { ConnectionError, EhwError, HandlerFailedError } from "../../../src/errors.js";
-import type { CompiledPipelineSpec } from "../../../src/handlers/config.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import type { ExhaustedEvent } from "../../../src/worker/failure.js";
 import { RecordingWriter, receivedEvent } from "./fakes.js";

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../../src/common/errors.js";
 import {
   deadLetterBlobName,
   deadLetterPrefix,
   defaultDeadLetterContainer,
   parseDeadLetterBlobName,
 } from "../../../src/deadletter/naming.js";
-import { ConfigError } from "../../../src/errors.js";
 
 const AT = Date.UTC(2026, 10, 21, 23, 30, 0, 123);
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { EhwError } from "../../../src/common/errors.js";
 import { policyFailureHandler } from "../../../src/deadletter/failure-handler.js";
 import {
   eventBodyBytes,
@@ -7,7 +8,6 @@ import {
   poisonProblem,
   withPoisonChecks,
 } from "../../../src/deadletter/poison.js";
-import { EhwError } from "../../../src/errors.js";
 import type { EventHandler } from "../../../src/handlers/contract.js";
 import { createPipeline, type Pipeline } from "../../../src/handlers/pipeline.js";
 import type { HandlerRegistry } from "../../../src/handlers/registry.js";

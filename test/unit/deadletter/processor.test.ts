@@ -3,8 +3,8 @@
  * checkpoint never passes a failed event while its document cannot be written.
  */
 import { describe, expect, it } from "vitest";
+import type { FailurePolicy } from "../../../src/config/handlers.js";
 import { policyFailureHandler } from "../../../src/deadletter/failure-handler.js";
-import type { FailurePolicy } from "../../../src/handlers/config.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { events, GatedHandler, harness, written } from "../processor/harness.js";

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readRawDeadLetterOptions, WORKER_OPTIONS_HELP } from "../../../src/cli/config-source.js";
+import { readRawDeadLetterOptions, WORKER_OPTIONS_HELP } from "../../../src/config/source.js";
+import { describeConfig } from "../../../src/config/worker.js";
 import {
   compileDeadLetterCommandOptions,
   DEAD_LETTER_FLAGS,
 } from "../../../src/deadletter/command-options.js";
-import { describeConfig } from "../../../src/worker/config.js";
 import { baseEnv, compile, configErrorOf } from "../config/helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ehw-deadletter-config-"));

@@ -10,13 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { checkpointBlobPrefixes } from "../../../src/checkpoint/blob-store.js";
-import { readRawWorkerOptions, WORKER_OPTIONS_HELP } from "../../../src/cli/config-source.js";
 import { CONNECTION_STRING_ENV, HUB_ENV } from "../../../src/cli/send.js";
+import { parseConnectionStringParts } from "../../../src/config/connection.js";
+import { readRawWorkerOptions, WORKER_OPTIONS_HELP } from "../../../src/config/source.js";
+import { compileWorkerConfig, SETTINGS } from "../../../src/config/worker.js";
 import { compileHubSpec, parseConfigFile, parseHubFlag } from "../../../src/emulator/config.js";
 import { loadHandlerRegistry } from "../../../src/handlers/index.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import { parseConnectionStringParts } from "../../../src/worker/config/connection.js";
-import { compileWorkerConfig, SETTINGS } from "../../../src/worker/config.js";
 import {
   type ComposeService,
   composeCommand,

@@ -3,7 +3,7 @@
  * engine-backed path itself needs Docker and is not run here).
  */
 import { describe, expect, it } from "vitest";
-import { ProcessError } from "../../../src/errors.js";
+import { ProcessError } from "../../../src/common/errors.js";
 import { assertDockerEngine, hubImageFrom } from "../../helpers/containers.js";
 
 describe("TEST_HUB_IMAGE", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../../src/common/errors.js";
 import { compileDevOptions, DEV_DEFAULTS } from "../../../src/dev/options.js";
-import { ConfigError } from "../../../src/errors.js";
 
 describe("compileDevOptions", () => {
   it("applies the defaults", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { readRawWorkerOptions } from "../../../src/cli/config-source.js";
+import { readRawWorkerOptions } from "../../../src/config/source.js";
+import { compileWorkerConfig } from "../../../src/config/worker.js";
 import {
   DEV_CONTAINER_NAME,
   type DevWorkerArgsInput,
@@ -7,7 +8,6 @@ import {
   ledgerFile,
   workerLogFile,
 } from "../../../src/dev/worker-args.js";
-import { compileWorkerConfig } from "../../../src/worker/config.js";
 
 const input: DevWorkerArgsInput = {
   ownerId: "worker-2",

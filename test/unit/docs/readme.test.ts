@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { COMMANDS } from "../../../src/cli/commands.js";
-import { SETTINGS } from "../../../src/worker/config/settings.js";
+import { SETTINGS } from "../../../src/config/settings.js";
 
 const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
 

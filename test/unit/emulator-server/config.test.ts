@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../../src/common/errors.js";
 import {
   compileEmulatorConfig,
   DEFAULT_ADMIN_PORT,
@@ -8,7 +9,6 @@ import {
   parseConfigFile,
   parseHubFlag,
 } from "../../../src/emulator/config.js";
-import { ConfigError } from "../../../src/errors.js";
 
 function configError(fn: () => unknown): ConfigError {
   try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../../src/common/errors.js";
 import { EmulatorProtocolError } from "../../../src/emulator/errors.js";
 import { PartitionLog, type StoredEvent } from "../../../src/emulator/storage/partition-log.js";
-import { ConfigError } from "../../../src/errors.js";
 
 function msg(i: number, size = 20): Buffer {
   const b = Buffer.alloc(size, i & 0xff);

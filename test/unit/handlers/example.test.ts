@@ -4,8 +4,8 @@ import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { compileHandlersConfig, type RawHandlersOptions } from "../../../src/config/handlers.js";
 import { readLedgerFile } from "../../../src/handlers/builtins/ledger.js";
-import { compileHandlersConfig, type RawHandlersOptions } from "../../../src/handlers/config.js";
 import { type HandlerRegistry, loadHandlerRegistry } from "../../../src/handlers/registry.js";
 import { fakeEvent, runContext } from "./events.js";
 

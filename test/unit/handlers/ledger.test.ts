@@ -2,7 +2,7 @@ import { appendFile, mkdtemp, open, readFile, rm, writeFile } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ConfigError, EhwError } from "../../../src/errors.js";
+import { ConfigError, EhwError } from "../../../src/common/errors.js";
 import {
   createLedgerHandler,
   type LedgerEntry,

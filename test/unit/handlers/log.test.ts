@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../src/errors.js";
+import { ConfigError } from "../../../src/common/errors.js";
 import { bodySize, createLogHandler } from "../../../src/handlers/builtins/log.js";
 import type { HandlerContext, InitContext } from "../../../src/handlers/contract.js";
 import { fakeEvent, runContext } from "./events.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HandlerFailedError } from "../../../src/errors.js";
+import { HandlerFailedError } from "../../../src/common/errors.js";
 import type { HandlerContext } from "../../../src/handlers/contract.js";
 import { createPipeline, type PipelineRunContext } from "../../../src/handlers/pipeline.js";
 import { silentLogger } from "../../../src/observability/logger.js";

@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EhwError, HandlerFailedError, HandlerLoadError } from "../../../src/errors.js";
-import type { CompiledHandlersConfig } from "../../../src/handlers/config.js";
+import { EhwError, HandlerFailedError, HandlerLoadError } from "../../../src/common/errors.js";
+import type { CompiledHandlersConfig } from "../../../src/config/handlers.js";
 import { createPipeline } from "../../../src/handlers/pipeline.js";
 import { loadHandlerRegistry, routeEvent } from "../../../src/handlers/registry.js";
 import { silentLogger } from "../../../src/observability/logger.js";

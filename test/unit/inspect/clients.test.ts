@@ -1,13 +1,13 @@
 import type { AccessToken, TokenCredential } from "@azure/identity";
 import { afterEach, describe, expect, it } from "vitest";
-import { ConfigError, ConnectionError } from "../../../src/errors.js";
+import { ConfigError, ConnectionError } from "../../../src/common/errors.js";
+import type { RawWorkerOptions } from "../../../src/config/worker.js";
 import {
   compileInspectConfig,
   type InspectClients,
   openInspectClients,
   translateEventHubsError,
 } from "../../../src/inspect/index.js";
-import type { RawWorkerOptions } from "../../../src/worker/config.js";
 
 const KEY = "c2VjcmV0LWtleS1ub3QtdG8tbGVhaw==";
 

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readRawInspectOptions } from "../../../src/cli/config-source.js";
-import { ConfigError } from "../../../src/errors.js";
+import { ConfigError } from "../../../src/common/errors.js";
+import { readRawInspectOptions } from "../../../src/config/source.js";
 import { choosePartitions, compileInspectConfig } from "../../../src/inspect/index.js";
 
 const EH_KEY = "c2VjcmV0LWV2ZW50aHVicy1rZXk=";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConnectionError } from "../../../src/errors.js";
+import { ConnectionError } from "../../../src/common/errors.js";
 import {
   buildStatusReport,
   type ReportSource,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ProcessError } from "../../../src/errors.js";
+import { ProcessError } from "../../../src/common/errors.js";
 import { type ManagedChild, spawnChild, startChild } from "../../../src/local/child.js";
 import { waitFor } from "../../helpers/wait-for.js";
 

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { ProcessError } from "../../../src/errors.js";
+import { ProcessError } from "../../../src/common/errors.js";
 import { assertPortFree, freePort, isPortFree } from "../../../src/local/ports.js";
 
 const servers: Server[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProcessError } from "../../../src/errors.js";
+import { ProcessError } from "../../../src/common/errors.js";
 import { stopAll } from "../../../src/local/index.js";
 
 describe("stopAll", () => {

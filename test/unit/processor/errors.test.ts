@@ -4,8 +4,8 @@ import {
   checkpointBlobPrefixes,
   translateStorageError,
 } from "../../../src/checkpoint/blob-store.js";
-import { ConfigError, ConnectionError } from "../../../src/errors.js";
-import type { WorkerConfig } from "../../../src/worker/config.js";
+import { ConfigError, ConnectionError } from "../../../src/common/errors.js";
+import type { WorkerConfig } from "../../../src/config/worker.js";
 import { translateEventHubsError } from "../../../src/worker/connect.js";
 
 const where = { host: "acct.blob.core.windows.net", containerName: "ckpt", operation: "check the container" };

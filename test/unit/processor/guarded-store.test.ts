@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CheckpointRefusedError, GuardedCheckpointStore } from "../../../src/checkpoint/guarded-store.js";
-import { CheckpointError } from "../../../src/errors.js";
+import { CheckpointError } from "../../../src/common/errors.js";
 import { checkpointAt, MemoryCheckpointStore, ownershipRequest } from "./memory-store.js";
 
 function setup() {

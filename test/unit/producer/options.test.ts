@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../src/errors.js";
+import { ConfigError } from "../../../src/common/errors.js";
 import { compileSendOptions, type RawSendOptions, SEND_DEFAULTS } from "../../../src/producer/options.js";
 
 const KEY = "c2VjcmV0LWtleS12YWx1ZQ==";

@@ -5,7 +5,7 @@
  */
 import type { CreateBatchOptions, EventData, EventDataBatch } from "@azure/event-hubs";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../src/errors.js";
+import { ConfigError } from "../../../src/common/errors.js";
 import type { SendRouting } from "../../../src/producer/options.js";
 import { keyForId } from "../../../src/producer/plan.js";
 import { type BatchSender, type SendLoopOptions, sendEvents } from "../../../src/producer/send-loop.js";

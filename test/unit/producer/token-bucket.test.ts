@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { isAbortError } from "../../../src/common/retry.js";
 import { defaultBurst, TokenBucket } from "../../../src/producer/token-bucket.js";
-import { isAbortError } from "../../../src/worker/retry.js";
 
 /** A clock the test moves by hand. */
 function manualClock(start = 0) {

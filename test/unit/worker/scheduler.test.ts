@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { EhwError } from "../../../src/common/errors.js";
 import { seededRandom } from "../../../src/drill/schedule.js";
-import { EhwError } from "../../../src/errors.js";
 import { type OrderingMode, OrderingScheduler } from "../../../src/worker/scheduler.js";
 
 interface Item {

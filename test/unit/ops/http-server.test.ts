@@ -1,13 +1,13 @@
 import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { EhwError } from "../../../src/errors.js";
-import type { HealthReport } from "../../../src/observability/health.js";
+import { EhwError } from "../../../src/common/errors.js";
+import type { HealthReport } from "../../../src/ops/health.js";
 import {
   type HealthSource,
   type ObservabilityServer,
   startObservabilityServer,
-} from "../../../src/observability/http-server.js";
-import { WorkerMetrics } from "../../../src/observability/metrics.js";
+} from "../../../src/ops/http-server.js";
+import { WorkerMetrics } from "../../../src/ops/metrics.js";
 import { sampleValue } from "./exposition.js";
 
 const servers: ObservabilityServer[] = [];

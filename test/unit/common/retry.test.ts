@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { backoffDelayMs, isAbortError, sleep } from "../../../src/worker/retry.js";
+import { backoffDelayMs, isAbortError, sleep } from "../../../src/common/retry.js";
 
 describe("backoffDelayMs", () => {
   const options = { baseDelayMs: 200, maxDelayMs: 30_000 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { describeConfig } from "../../../src/worker/config.js";
-import { baseEnv, compile, messageOf } from "../config/helpers.js";
+import { describeConfig } from "../../../src/config/worker.js";
+import { baseEnv, compile, messageOf } from "./helpers.js";
 
 describe("observability settings", () => {
   it("default to port 9464 on 127.0.0.1, marked as the default, and no status line", () => {

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { startStatusLog, statusLineFields } from "../../../src/observability/status-log.js";
+import { startStatusLog, statusLineFields } from "../../../src/ops/status-log.js";
 import type { WorkerStatus } from "../../../src/worker/lifecycle.js";
 
 function status(processed: number): Pick<WorkerStatus, "state" | "partitions"> {

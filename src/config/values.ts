@@ -1,5 +1,5 @@
-import { ConfigError } from "../../errors.js";
-import { redactSecrets } from "../../observability/logger.js";
+import { ConfigError } from "../common/errors.js";
+import { redactSecrets } from "../observability/logger.js";
 import { type RawSetting, SETTINGS, type SettingKey, type SettingSource } from "./settings.js";
 
 /** How a source names its setting: `--flag`, `ENV_VAR`, `key (in /path/config.json)`, or `key (default)`. */

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../common/errors.js";
 
 /** Names of the handlers that ship with the worker. */
 export const BUILTIN_HANDLERS = ["log", "ledger"] as const;

@@ -6,7 +6,7 @@ import {
   describeProbeError,
   HealthMonitor,
   type ReadinessSource,
-} from "../../../src/observability/health.js";
+} from "../../../src/ops/health.js";
 import type { WorkerState } from "../../../src/worker/lifecycle.js";
 import { waitFor } from "../../helpers/wait-for.js";
 

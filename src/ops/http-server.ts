@@ -5,9 +5,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { EhwError, toError } from "../errors.js";
+import { EhwError, toError } from "../common/errors.js";
+import { type Logger, silentLogger } from "../observability/logger.js";
 import type { HealthReport } from "./health.js";
-import { type Logger, silentLogger } from "./logger.js";
 
 /** What `/metrics` serves. */
 export interface MetricsSource {

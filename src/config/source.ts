@@ -5,10 +5,10 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError } from "../errors.js";
-import type { RawHandlersOptions } from "../handlers/config.js";
+import { ConfigError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
-import { closestName } from "../worker/config/values.js";
+import type { RawHandlersOptions } from "./handlers.js";
+import { closestName } from "./values.js";
 import {
   type RawSetting,
   type RawWorkerOptions,
@@ -16,7 +16,7 @@ import {
   SETTINGS,
   type SettingKey,
   type SettingSource,
-} from "../worker/config.js";
+} from "./worker.js";
 
 /** Result of {@link readRawWorkerOptions}. */
 export interface RawWorkerOptionsResult {

@@ -1,5 +1,5 @@
 import { type EventPosition, earliestEventPosition, latestEventPosition } from "@azure/event-hubs";
-import { ConfigError } from "../../errors.js";
+import { ConfigError } from "../common/errors.js";
 import type { RawSetting } from "./settings.js";
 import { reject, sourceLabel } from "./values.js";
 

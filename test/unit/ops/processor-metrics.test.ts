@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { HandlerContext, ReceivedEventData } from "../../../src/handlers/contract.js";
 import { createPipeline } from "../../../src/handlers/pipeline.js";
-import { WorkerMetrics } from "../../../src/observability/metrics.js";
+import { WorkerMetrics } from "../../../src/ops/metrics.js";
 import type { FailureDecision } from "../../../src/worker/failure.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { events, harness } from "../processor/harness.js";

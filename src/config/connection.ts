@@ -1,4 +1,4 @@
-import { ConfigError } from "../../errors.js";
+import { ConfigError } from "../common/errors.js";
 import type { RawSetting } from "./settings.js";
 import { reject, sourceLabel } from "./values.js";
 

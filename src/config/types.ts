@@ -1,6 +1,6 @@
-import type { CompiledHandlersConfig } from "../../handlers/config.js";
-import type { ObservabilityConfig } from "../../observability/config.js";
-import type { OrderingMode } from "../scheduler.js";
+import type { OrderingMode } from "../worker/scheduler.js";
+import type { CompiledHandlersConfig } from "./handlers.js";
+import type { ObservabilityConfig } from "./observability.js";
 import type { SettingKey } from "./settings.js";
 import type { StartPositionSpec } from "./start-position.js";
 

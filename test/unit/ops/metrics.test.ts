@@ -4,7 +4,7 @@ import {
   histogramSamples,
   partitionLag,
   WorkerMetrics,
-} from "../../../src/observability/metrics.js";
+} from "../../../src/ops/metrics.js";
 import type { PartitionStatus } from "../../../src/worker/partition-processor.js";
 import { parseExposition, sampleSum, sampleValue } from "./exposition.js";
 

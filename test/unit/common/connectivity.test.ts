@@ -7,7 +7,7 @@ import {
   isCredentialFailure,
   isUnreachable,
   STORAGE_UNREACHABLE_CODES,
-} from "../../src/connectivity.js";
+} from "../../../src/common/connectivity.js";
 
 const withCode = (code: string, extra: object = {}): Error => Object.assign(new Error("x"), { code }, extra);
 

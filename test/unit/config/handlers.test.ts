@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ConfigError } from "../../../src/errors.js";
-import { compileHandlersConfig, type RawHandlersOptions } from "../../../src/handlers/config.js";
-import { configErrorOf } from "../config/helpers.js";
+import type { ConfigError } from "../../../src/common/errors.js";
+import { compileHandlersConfig, type RawHandlersOptions } from "../../../src/config/handlers.js";
+import { configErrorOf } from "./helpers.js";
 
 const BASE = "/srv/app";
 

@@ -5,8 +5,8 @@
  * so the field names are a contract.
  */
 import type { CheckpointPosition } from "../checkpoint/tracker.js";
+import type { Logger } from "../observability/logger.js";
 import type { WorkerStatus } from "../worker/lifecycle.js";
-import type { Logger } from "./logger.js";
 
 /** One partition in a status line. */
 export interface StatusLinePartition {

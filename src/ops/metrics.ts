@@ -7,6 +7,12 @@
  * path: no label hashing or registry lookup per event.
  */
 import { collectDefaultMetrics, type Metric, Registry } from "prom-client";
+import type {
+  CheckpointWriteOutcome,
+  PartitionObserver,
+  UnitOutcome,
+  WorkerObserver,
+} from "../observability/observer.js";
 import type { WorkerStatus } from "../worker/lifecycle.js";
 import {
   CHECKPOINT_DURATION_BUCKETS_S,
@@ -17,7 +23,6 @@ import {
   type MetricType,
   type Sample,
 } from "./metric-samples.js";
-import type { CheckpointWriteOutcome, PartitionObserver, UnitOutcome, WorkerObserver } from "./observer.js";
 
 export {
   CHECKPOINT_DURATION_BUCKETS_S,

@@ -6,9 +6,9 @@
  * The Worker class never listens on anything itself: library users who want the endpoints start
  * `startWorkerObservability` (or the server alone) themselves; `ehw run` does it by default.
  */
-import { ConfigError } from "../errors.js";
-import type { RawSetting, RawWorkerOptions, SettingKey } from "../worker/config/settings.js";
-import { parseInteger, parseString, reject } from "../worker/config/values.js";
+import { ConfigError } from "../common/errors.js";
+import type { RawSetting, RawWorkerOptions, SettingKey } from "./settings.js";
+import { parseInteger, parseString, reject } from "./values.js";
 
 /** The compiled observability section of WorkerConfig. */
 export interface ObservabilityConfig {

@@ -2,13 +2,13 @@ import { createServer, type Server } from "node:net";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { EhwError } from "../../../src/errors.js";
-import type { ObservabilityConfig } from "../../../src/observability/config.js";
+import { EhwError } from "../../../src/common/errors.js";
+import type { ObservabilityConfig } from "../../../src/config/observability.js";
 import {
   type ObservedWorker,
   startWorkerObservability,
   type WorkerObservability,
-} from "../../../src/observability/worker-observability.js";
+} from "../../../src/ops/worker-observability.js";
 import type { WorkerState } from "../../../src/worker/lifecycle.js";
 
 const open: WorkerObservability[] = [];

@@ -5,12 +5,12 @@
  * 503 ("worker is starting") from the first moment; `attach(worker)` binds it to the worker.
  * With `metricsPort` off, no metrics exist and the worker gets no observer: nothing is measured.
  */
-import { EhwError } from "../errors.js";
+import { EhwError } from "../common/errors.js";
+import type { ObservabilityConfig } from "../config/observability.js";
+import type { Logger } from "../observability/logger.js";
 import type { WorkerStatus } from "../worker/lifecycle.js";
-import type { ObservabilityConfig } from "./config.js";
 import { HealthMonitor, type HealthMonitorOptions, type ReadinessSource } from "./health.js";
 import { type ObservabilityServer, startObservabilityServer } from "./http-server.js";
-import type { Logger } from "./logger.js";
 import { WorkerMetrics } from "./metrics.js";
 import { startStatusLog } from "./status-log.js";
 

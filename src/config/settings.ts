@@ -1,4 +1,4 @@
-import type { RawHandlersOptions } from "../../handlers/config.js";
+import type { RawHandlersOptions } from "./handlers.js";
 
 /** Where a raw value came from; error messages name the setting the way the user wrote it. */
 export type SettingSource =

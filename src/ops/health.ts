@@ -11,9 +11,9 @@
  * checkpoint container answers. Both probes are cached for `probeCacheMs` and shared by concurrent
  * requests, so frequent readiness probes do not hammer Event Hubs or storage.
  */
-import { toError } from "../errors.js";
+import { toError } from "../common/errors.js";
+import { redactSecrets } from "../observability/logger.js";
 import type { WorkerState } from "../worker/lifecycle.js";
-import { redactSecrets } from "./logger.js";
 
 /** The answer of a health check: `ok`, and why not. */
 export interface HealthReport {

@@ -1,4 +1,4 @@
-import { EhwError } from "../errors.js";
+import { EhwError } from "./errors.js";
 
 /** Backoff settings of per-event handler retries. */
 export interface BackoffOptions {

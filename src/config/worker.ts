@@ -1,13 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { dirname, resolve } from "node:path";
+import { ConfigError } from "../common/errors.js";
 import { defaultDeadLetterContainer } from "../deadletter/naming.js";
-import { ConfigError } from "../errors.js";
-import {
-  type CompiledHandlersConfig,
-  compileHandlersConfig,
-  type RawHandlersOptions,
-} from "../handlers/config.js";
-import { compileObservabilityConfig } from "../observability/config.js";
 import { redactSecrets } from "../observability/logger.js";
 import {
   checkAccountUrl,
@@ -17,13 +11,11 @@ import {
   checkStorageConnectionString,
   parseConnectionStringParts,
   resolveEventHubName,
-} from "./config/connection.js";
-import { type RawSetting, type RawWorkerOptions, SETTINGS, type SettingKey } from "./config/settings.js";
-import {
-  compileStartPosition,
-  compileStartPositions,
-  describeStartPosition,
-} from "./config/start-position.js";
+} from "./connection.js";
+import { type CompiledHandlersConfig, compileHandlersConfig, type RawHandlersOptions } from "./handlers.js";
+import { compileObservabilityConfig } from "./observability.js";
+import { type RawSetting, type RawWorkerOptions, SETTINGS, type SettingKey } from "./settings.js";
+import { compileStartPosition, compileStartPositions, describeStartPosition } from "./start-position.js";
 import {
   parseBoolean,
   parseChoice,
@@ -32,18 +24,19 @@ import {
   reject,
   settingWithValue,
   sourceLabel,
-} from "./config/values.js";
+} from "./values.js";
 
+export type { OrderingMode } from "../worker/scheduler.js";
 export type {
   RawSetting,
   RawWorkerOptions,
   SettingKey,
   SettingSource,
   SettingSpec,
-} from "./config/settings.js";
-export { SECTION_KEYS, SETTINGS } from "./config/settings.js";
-export type { StartPositionSpec } from "./config/start-position.js";
-export { describeStartPosition, toEventPosition } from "./config/start-position.js";
+} from "./settings.js";
+export { SECTION_KEYS, SETTINGS } from "./settings.js";
+export type { StartPositionSpec } from "./start-position.js";
+export { describeStartPosition, toEventPosition } from "./start-position.js";
 export type {
   DeadLetterConfig,
   EventHubsConfig,
@@ -54,9 +47,8 @@ export type {
   SdkRetryConfig,
   StorageConfig,
   WorkerConfig,
-} from "./config/types.js";
-export { LOAD_BALANCING_STRATEGIES, LOG_LEVELS, ORDERING_MODES, WORKER_DEFAULTS } from "./config/types.js";
-export type { OrderingMode } from "./scheduler.js";
+} from "./types.js";
+export { LOAD_BALANCING_STRATEGIES, LOG_LEVELS, ORDERING_MODES, WORKER_DEFAULTS } from "./types.js";
 
 import {
   type DeadLetterConfig,
@@ -70,7 +62,7 @@ import {
   type StorageConfig,
   WORKER_DEFAULTS,
   type WorkerConfig,
-} from "./config/types.js";
+} from "./types.js";
 
 /** Options of {@link compileWorkerConfig}. */
 export interface CompileWorkerConfigOptions {
