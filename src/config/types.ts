@@ -1,6 +1,6 @@
-import type { OrderingMode } from "../worker/scheduler.js";
 import type { CompiledHandlersConfig } from "./handlers.js";
 import type { ObservabilityConfig } from "./observability.js";
+import type { OrderingMode } from "./ordering.js";
 import type { SettingKey } from "./settings.js";
 import type { StartPositionSpec } from "./start-position.js";
 
@@ -12,8 +12,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOAD_BALANCING_STRATEGIES = ["balanced", "greedy"] as const;
 /** `balanced` claims one partition per loop; `greedy` claims every free partition in one loop. */
 export type LoadBalancingStrategy = (typeof LOAD_BALANCING_STRATEGIES)[number];
-/** Ordering modes accepted by `ordering`. */
-export const ORDERING_MODES = ["partition", "key", "none"] as const satisfies readonly OrderingMode[];
+export { ORDERING_MODES } from "./ordering.js";
 
 /** Where events come from. Exactly one of `connectionString` / `fullyQualifiedNamespace` is set. */
 export interface EventHubsConfig {

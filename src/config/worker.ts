@@ -26,7 +26,7 @@ import {
   sourceLabel,
 } from "./values.js";
 
-export type { OrderingMode } from "../worker/scheduler.js";
+export type { OrderingMode } from "./ordering.js";
 export type {
   RawSetting,
   RawWorkerOptions,

@@ -29,6 +29,7 @@
  * Not covered, and reported as excess when it happens: a crash while checkpoint writes were
  * failing (storage unreachable), during which progress piles up past the last written checkpoint.
  */
+import { orderingStrategy } from "../worker/partition/ordering/registry.js";
 import type { VerdictSettings } from "./types.js";
 
 /** The terms of the bound, for reports. */
@@ -43,9 +44,9 @@ export interface DuplicateBound {
   readonly perHandover: number;
 }
 
-/** Units that may run at once on one partition: 1 under `partition` ordering. */
+/** Units that may run at once on one partition, as the ordering strategy allows. */
 export function effectiveConcurrency(settings: VerdictSettings): number {
-  return settings.ordering === "partition" ? 1 : settings.concurrency;
+  return orderingStrategy(settings.ordering).maxRunning(settings.concurrency);
 }
 
 /** The in-flight window in events; see the module comment, term 3. */

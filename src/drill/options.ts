@@ -5,8 +5,8 @@
  * make failovers fast enough for a local rehearsal.
  */
 import { ConfigError } from "../common/errors.js";
+import type { OrderingMode } from "../config/ordering.js";
 import { WORKER_DEFAULTS } from "../config/worker.js";
-import type { OrderingMode } from "../worker/scheduler.js";
 import type { FaultKind, VerdictSettings } from "./types.js";
 
 /** Worker flags the drill passes through to `ehw run`, with the drill's defaults where it has one. */

@@ -4,8 +4,9 @@
  * like over time. Plain JSON-friendly values, so that the verdict, the failover figures and the
  * report are pure functions of them and can be recomputed from a saved drill.
  */
+
+import type { OrderingMode } from "../config/ordering.js";
 import type { LedgerEntry } from "../handlers/builtins/ledger.js";
-import type { OrderingMode } from "../worker/scheduler.js";
 
 /** An event the producer got an acknowledgement for. */
 export interface SentEvent {

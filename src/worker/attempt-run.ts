@@ -9,7 +9,7 @@ import { HandlerFailedError } from "../common/errors.js";
 import { type PipelineRunContext, startPipeline } from "../handlers/pipeline.js";
 import type { Logger } from "../observability/logger.js";
 import type { AttemptContext } from "./attempts.js";
-import type { WorkUnit } from "./work-units.js";
+import type { WorkUnit } from "./partition/ordering/units.js";
 
 /** Deadlines of all running attempts in this process, on one timer. */
 const deadlines = new DeadlineWatch();

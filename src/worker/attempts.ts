@@ -9,7 +9,7 @@ import type { PipelineRunContext } from "../handlers/pipeline.js";
 import type { Logger } from "../observability/logger.js";
 import type { PartitionObserver } from "../observability/observer.js";
 import { AttemptRun, runAttempt } from "./attempt-run.js";
-import type { WorkUnit } from "./work-units.js";
+import type { WorkUnit } from "./partition/ordering/units.js";
 
 /** Retry settings of one unit. */
 export interface AttemptOptions {

@@ -14,6 +14,9 @@ import type { Logger } from "../observability/logger.js";
 import type { AttemptContext, AttemptOptions } from "./attempts.js";
 import { ChangeNotifier } from "./change-notifier.js";
 import { PartitionCheckpointer } from "./checkpointer.js";
+import { type OrderingStrategy, orderingStrategy } from "./partition/ordering/registry.js";
+import { OrderingScheduler } from "./partition/ordering/scheduler.js";
+import { groupIntoUnits, type WorkUnit } from "./partition/ordering/units.js";
 import type {
   PartitionCloseResult,
   PartitionProcessorOptions,
@@ -21,9 +24,7 @@ import type {
   PartitionStatus,
 } from "./partition-types.js";
 import { PartitionWindow, slotsOf } from "./partition-window.js";
-import { OrderingScheduler } from "./scheduler.js";
 import { type UnitOwner, UnitRunner } from "./unit-runner.js";
-import { groupIntoUnits, type WorkUnit } from "./work-units.js";
 
 export type {
   PartitionCloseResult,
@@ -38,6 +39,7 @@ export class PartitionProcessor {
   private state: PartitionState = "running";
   private readonly logger: Logger;
   private readonly tracker = new CompletedPrefixTracker();
+  private readonly ordering: OrderingStrategy;
   private readonly scheduler: OrderingScheduler<WorkUnit>;
   private readonly checkpointer: PartitionCheckpointer;
   private readonly abort = new AbortController();
@@ -70,11 +72,11 @@ export class PartitionProcessor {
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger.child({ component: "processor", partitionId: identity.partitionId });
     const windowSize = options.windowSize ?? processing.concurrency + 2 * processing.maxBatchSize;
+    this.ordering = orderingStrategy(processing.ordering);
     this.scheduler = new OrderingScheduler<WorkUnit>({
-      ordering: processing.ordering,
+      strategy: this.ordering,
       concurrency: processing.concurrency,
-      maxPending: windowSize,
-      keyOf: (unit) => unit.key,
+      laneOf: (unit) => unit.lane,
     });
     this.window = new PartitionWindow(windowSize, this.scheduler);
     this.checkpointer = new PartitionCheckpointer({
@@ -153,7 +155,7 @@ export class PartitionProcessor {
     if (this.state !== "running") return;
     const fresh = this.trackAll(events);
     this.options.observer?.received(fresh.length, this.lastTracked, lastEnqueuedSequenceNumber);
-    this.window.hold(groupIntoUnits(fresh, this.options.registry.route, this.options.processing.ordering));
+    this.window.hold(groupIntoUnits(fresh, this.options.registry.route, this.ordering));
     this.admit();
     if (!this.window.settled()) await this.changes.until(this.settledOrStopped);
     // Stopped, lost or closing: units not admitted never run, and so are never checkpointed past.
@@ -329,7 +331,10 @@ export class PartitionProcessor {
       run.started += 1;
       this.counts.queued -= 1;
       this.counts.inFlight += 1;
-      const complete = this.units.run({ pipeline: unit.pipeline, events: [event], key: unit.key }, run.owner);
+      const complete = this.units.run(
+        { pipeline: unit.pipeline, events: [event], lane: unit.lane },
+        run.owner,
+      );
       // Asynchronous: the loop goes on in runEventEnded.
       if (complete === undefined) return;
       this.eventOfRunEnded(complete);

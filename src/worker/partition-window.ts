@@ -5,8 +5,8 @@
  * unit of its own. Held units enter the scheduler in arrival order as slots free, so that a full
  * window costs `enqueue` one wait per batch rather than one per event.
  */
-import type { OrderingScheduler } from "./scheduler.js";
-import type { WorkUnit } from "./work-units.js";
+import type { OrderingScheduler } from "./partition/ordering/scheduler.js";
+import type { WorkUnit } from "./partition/ordering/units.js";
 
 /** Slots and held units of one partition's window; see the module comment. */
 export class PartitionWindow {
@@ -24,7 +24,7 @@ export class PartitionWindow {
 
   /** Whether another unit may enter. */
   hasRoom(): boolean {
-    return this.taken < this.size && this.scheduler.hasRoom();
+    return this.taken < this.size;
   }
 
   /** Whether every held unit has entered and another one could: `enqueue` may return. */

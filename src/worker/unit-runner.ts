@@ -17,7 +17,7 @@ import {
   startAttempts,
 } from "./attempts.js";
 import type { FailureDecision, FailureHandler } from "./failure.js";
-import type { WorkUnit } from "./work-units.js";
+import type { WorkUnit } from "./partition/ordering/units.js";
 
 /** What a {@link UnitRunner} needs of its partition's processor. */
 export interface UnitRunnerHost {

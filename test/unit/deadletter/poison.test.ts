@@ -39,7 +39,7 @@ function counting(handle: EventHandler["handle"]): { handler: EventHandler; call
 async function exhaust(pipeline: Pipeline, body: unknown, options: Partial<AttemptOptions> = {}) {
   const event = receivedEvent(9, { body });
   const outcome = await runWithAttempts(
-    { pipeline, events: [event], key: undefined },
+    { pipeline, events: [event], lane: undefined },
     { ...OPTIONS, ...options },
     {
       base: { partitionId: "0", eventHubName: "hub", consumerGroup: "cg", logger: silentLogger() },

@@ -3,14 +3,14 @@ import type { EventHandler, HandlerContext } from "../../../src/handlers/contrac
 import { createPipeline } from "../../../src/handlers/pipeline.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { type AttemptContext, runWithAttempts } from "../../../src/worker/attempts.js";
-import type { WorkUnit } from "../../../src/worker/work-units.js";
+import type { WorkUnit } from "../../../src/worker/partition/ordering/units.js";
 import { fakeEvent } from "../handlers/events.js";
 
 const options = { maxAttempts: 2, retryBaseDelayMs: 0, retryMaxDelayMs: 0, handlerTimeoutMs: 50 };
 
 function unitOf(...handlers: EventHandler[]): WorkUnit {
   const steps = handlers.map((handler, i) => ({ name: `h${i}`, handler }));
-  return { pipeline: createPipeline("p", steps), events: [fakeEvent(7)], key: undefined };
+  return { pipeline: createPipeline("p", steps), events: [fakeEvent(7)], lane: undefined };
 }
 
 function attemptContext(signal: AbortSignal): AttemptContext {

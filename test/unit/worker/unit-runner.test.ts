@@ -4,8 +4,8 @@ import type { EventHandler } from "../../../src/handlers/contract.js";
 import { createPipeline } from "../../../src/handlers/pipeline.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import type { FailureHandler } from "../../../src/worker/failure.js";
+import type { WorkUnit } from "../../../src/worker/partition/ordering/units.js";
 import { type UnitOwner, UnitRunner, type UnitRunnerHost } from "../../../src/worker/unit-runner.js";
-import type { WorkUnit } from "../../../src/worker/work-units.js";
 import { fakeEvent } from "../handlers/events.js";
 
 function setup(handler: EventHandler, failureHandler: FailureHandler = { onExhausted: async () => "stop" }) {
@@ -38,7 +38,7 @@ function setup(handler: EventHandler, failureHandler: FailureHandler = { onExhau
     },
   };
   const pipeline = createPipeline("p", [{ name: "h", handler }]);
-  const unitOf = (seq: number): WorkUnit => ({ pipeline, events: [fakeEvent(seq)], key: undefined });
+  const unitOf = (seq: number): WorkUnit => ({ pipeline, events: [fakeEvent(seq)], lane: undefined });
   const runner = new UnitRunner(host);
   /** Runs a unit: its answer when it ended synchronously, else a promise of what its owner is told. */
   const run = (unit: WorkUnit): boolean | Promise<boolean> => {

@@ -1,15 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { EhwError } from "../../../src/common/errors.js";
-import { seededRandom } from "../../../src/drill/schedule.js";
-import { type OrderingMode, OrderingScheduler } from "../../../src/worker/scheduler.js";
+import type { OrderingMode } from "../../../../../src/config/ordering.js";
+import { seededRandom } from "../../../../../src/drill/schedule.js";
+import { orderingStrategy } from "../../../../../src/worker/partition/ordering/registry.js";
+import { OrderingScheduler } from "../../../../../src/worker/partition/ordering/scheduler.js";
+import { fakeEvent } from "../../../handlers/events.js";
 
 interface Item {
   seq: number;
   key: string | undefined;
 }
 
-function make(ordering: OrderingMode, concurrency = 4, maxPending = 100): OrderingScheduler<Item> {
-  return new OrderingScheduler<Item>({ ordering, concurrency, maxPending, keyOf: (i) => i.key });
+/** A scheduler whose items' lanes are what the mode's strategy gives an event with their key. */
+function make(ordering: OrderingMode, concurrency = 4): OrderingScheduler<Item> {
+  const strategy = orderingStrategy(ordering);
+  return new OrderingScheduler<Item>({
+    strategy,
+    concurrency,
+    laneOf: (i) => strategy.laneOf(fakeEvent(i.seq, { partitionKey: i.key ?? null })),
+  });
 }
 
 const items = (keys: Array<string | undefined>): Item[] => keys.map((key, seq) => ({ seq, key }));
@@ -17,7 +25,7 @@ const items = (keys: Array<string | undefined>): Item[] => keys.map((key, seq) =
 describe("OrderingScheduler", () => {
   it("none mode hands out a long stream in arrival order, counting queued items right throughout", () => {
     const total = 5000;
-    const s = make("none", 3, total);
+    const s = make("none", 3);
     const all = Array.from({ length: total }, (_, seq): Item => ({ seq, key: undefined }));
     for (const i of all) s.enqueue(i);
     const started: number[] = [];
@@ -27,7 +35,7 @@ describe("OrderingScheduler", () => {
       started.push(...next.map((i) => i.seq));
       running.push(...next);
       expect(s.size).toBe(total - started.length);
-      expect(s.pending).toBe(total - started.length + running.length);
+      expect(s.inFlight).toBe(running.length);
       // Finish the oldest one; the others keep running.
       const [oldest, ...rest] = running;
       if (oldest !== undefined) s.done(oldest);
@@ -90,24 +98,10 @@ describe("OrderingScheduler", () => {
     expect(s.next().map((i) => i.seq)).toEqual([2]);
   });
 
-  it("bounds queue plus in flight by maxPending", () => {
-    const s = make("none", 1, 2);
-    const all = items(["a", "b", "c"]);
-    s.enqueue(all[0] as Item);
-    s.enqueue(all[1] as Item);
-    expect(s.hasRoom()).toBe(false);
-    expect(() => s.enqueue(all[2] as Item)).toThrow(EhwError);
-    s.next();
-    expect(s.hasRoom()).toBe(false); // in-flight items still count
-    s.done(all[0] as Item);
-    expect(s.hasRoom()).toBe(true);
-  });
-
   it("rejects done() for an item not in flight, and a zero bound", () => {
     const s = make("key");
     expect(() => s.done({ seq: 1, key: "a" })).toThrow(/not in flight/);
     expect(() => make("none", 0)).toThrow(/concurrency/);
-    expect(() => make("none", 1, 0)).toThrow(/maxPending/);
   });
 
   it("clearQueued drops only what has not started", () => {
@@ -127,14 +121,17 @@ describe("OrderingScheduler", () => {
         const violations: string[] = [];
         const random = seededRandom(seed);
         const concurrency = 1 + Math.floor(random() * 6);
-        const s = make(ordering, concurrency, 1 + Math.floor(random() * 20));
+        const s = make(ordering, concurrency);
+        // The caller's bound on queued plus running items (the processor's window).
+        const maxPending = 1 + Math.floor(random() * 20);
+        const hasRoom = () => s.size + s.inFlight < maxPending;
         const keys = ["a", "b", "c", "d", undefined];
         let nextSeq = 0;
         const total = 300;
         const running: Item[] = [];
         const startedOrder: Item[] = [];
         while (startedOrder.length < total) {
-          while (nextSeq < total && s.hasRoom() && random() < 0.7) {
+          while (nextSeq < total && hasRoom() && random() < 0.7) {
             s.enqueue({ seq: nextSeq, key: keys[Math.floor(random() * keys.length)] });
             nextSeq += 1;
           }
@@ -151,7 +148,7 @@ describe("OrderingScheduler", () => {
           if (s.inFlight !== running.length) {
             violations.push(`seed ${seed}: inFlight ${s.inFlight} != ${running.length}`);
           }
-          if (running.length > 0 && (random() < 0.5 || nextSeq === total || !s.hasRoom())) {
+          if (running.length > 0 && (random() < 0.5 || nextSeq === total || !hasRoom())) {
             const [finished] = running.splice(Math.floor(random() * running.length), 1);
             s.done(finished as Item);
           }

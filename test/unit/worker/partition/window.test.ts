@@ -1,23 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { createPipeline } from "../../../src/handlers/pipeline.js";
-import { PartitionWindow } from "../../../src/worker/partition-window.js";
-import { OrderingScheduler } from "../../../src/worker/scheduler.js";
-import type { WorkUnit } from "../../../src/worker/work-units.js";
-import { fakeEvent } from "../handlers/events.js";
+import { createPipeline } from "../../../../src/handlers/pipeline.js";
+import { orderingStrategy } from "../../../../src/worker/partition/ordering/registry.js";
+import { OrderingScheduler } from "../../../../src/worker/partition/ordering/scheduler.js";
+import type { WorkUnit } from "../../../../src/worker/partition/ordering/units.js";
+import { PartitionWindow } from "../../../../src/worker/partition-window.js";
+import { fakeEvent } from "../../handlers/events.js";
 
 const pipeline = createPipeline("p", [{ name: "h", handler: { handle() {} } }]);
 
 function unit(seq: number, each = 1): WorkUnit {
   const events = Array.from({ length: each }, (_, i) => fakeEvent(seq + i));
-  return each > 1 ? { pipeline, events, key: undefined, each: true } : { pipeline, events, key: undefined };
+  return each > 1 ? { pipeline, events, lane: undefined, each: true } : { pipeline, events, lane: undefined };
 }
 
-function setup(size: number) {
+function setup(size: number, concurrency = 100) {
   const scheduler = new OrderingScheduler<WorkUnit>({
-    ordering: "none",
-    concurrency: 100,
-    maxPending: size,
-    keyOf: (u) => u.key,
+    strategy: orderingStrategy("none"),
+    concurrency,
+    laneOf: (u) => u.lane,
   });
   return { scheduler, window: new PartitionWindow(size, scheduler) };
 }
@@ -67,5 +67,19 @@ describe("PartitionWindow", () => {
     end(scheduler, window, started[0]!);
     expect(window.admit()).toBe(0);
     expect(window.settled()).toBe(true);
+  });
+
+  it("bounds queued plus running units, running ones still counting until they end", () => {
+    const { scheduler, window } = setup(2, 1);
+    window.hold([unit(0), unit(1), unit(2)]);
+    expect(window.admit()).toBe(2);
+    expect(window.hasRoom()).toBe(false);
+    const [first] = scheduler.next();
+    // Started, not ended: it still takes its slot.
+    expect(window.hasRoom()).toBe(false);
+    expect(window.admit()).toBe(0);
+    end(scheduler, window, first!);
+    expect(window.hasRoom()).toBe(true);
+    expect(window.admit()).toBe(1);
   });
 });

@@ -1,8 +1,18 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { describe, expect, it } from "vitest";
-import { createPipeline, type Pipeline } from "../../../src/handlers/pipeline.js";
-import { groupIntoUnits } from "../../../src/worker/work-units.js";
-import { fakeEvent } from "../handlers/events.js";
+import type { OrderingMode } from "../../../../../src/config/ordering.js";
+import { createPipeline, type Pipeline } from "../../../../../src/handlers/pipeline.js";
+import { orderingStrategy } from "../../../../../src/worker/partition/ordering/registry.js";
+import { groupIntoUnits as groupWith } from "../../../../../src/worker/partition/ordering/units.js";
+import { fakeEvent } from "../../../handlers/events.js";
+
+const groupIntoUnits = (
+  events: ReceivedEventData[],
+  route: (e: ReceivedEventData) => Pipeline,
+  mode: OrderingMode,
+) => groupWith(events, route, orderingStrategy(mode));
+/** The lane the key strategy gives an event without a key. */
+const noKeyLane = orderingStrategy("key").laneOf(fakeEvent(0));
 
 const single = createPipeline("single", [{ name: "s", handler: { handle: async () => {} } }]);
 const bulk = createPipeline("bulk", [{ name: "b", handler: { handleBatch: async () => {} } }]);
@@ -34,22 +44,22 @@ describe("groupIntoUnits", () => {
     const { events, route } = batch(["a", "b", "a", "a", null], [0, 1, 2, 4]);
     const units = groupIntoUnits(events, route, "key");
     expect(shape(units)).toEqual(["single:0,2", "single:1", "bulk:3", "single:4"]);
-    expect(units.map((u) => u.key)).toEqual(["a", "b", "a", undefined]);
+    expect(units.map((u) => u.lane)).toEqual(["a", "b", "a", noKeyLane]);
   });
 
-  it("under none ordering gives each event of an event pipeline its own unit, with its key", () => {
+  it("under none ordering gives each event of an event pipeline its own unit, in no lane", () => {
     const { events } = batch(["a", "a", null]);
     const units = groupIntoUnits(events, () => single, "none");
     expect(shape(units)).toEqual(["single:0", "single:1", "single:2"]);
-    expect(units.map((u) => u.key)).toEqual(["a", "a", undefined]);
+    expect(units.map((u) => u.lane)).toEqual([undefined, undefined, undefined]);
     expect(units.some((u) => u.each)).toBe(false);
   });
 
-  it("gives each event of an event pipeline its own unit, with its key", () => {
+  it("gives each event of an event pipeline its own unit, in its key's lane", () => {
     const { events } = batch(["a", null]);
     const units = groupIntoUnits(events, () => single, "key");
     expect(shape(units)).toEqual(["single:0", "single:1"]);
-    expect(units.map((u) => u.key)).toEqual(["a", undefined]);
+    expect(units.map((u) => u.lane)).toEqual(["a", noKeyLane]);
   });
 
   it("under partition ordering splits batch runs at events of other pipelines", () => {
@@ -61,7 +71,7 @@ describe("groupIntoUnits", () => {
     const { events, route } = batch(["a", "b", "a", "b", "a"], [3]);
     const units = groupIntoUnits(events, route, "key");
     expect(shape(units)).toEqual(["bulk:0,2,4", "bulk:1", "single:3"]);
-    expect(units.map((u) => u.key)).toEqual(["a", "b", "b"]);
+    expect(units.map((u) => u.lane)).toEqual(["a", "b", "b"]);
   });
 
   it("under none ordering makes one unit per batch pipeline", () => {
