@@ -3,9 +3,12 @@ import { fileURLToPath } from "node:url";
 import { ConfigError } from "../common/errors.js";
 
 /** Names of the handlers that ship with the worker. */
-export const BUILTIN_HANDLERS = ["log", "ledger"] as const;
+export const BUILTIN_HANDLERS = ["log", "ledger", "archive"] as const;
 
-/** A built-in handler name: `log` (one log line per event) or `ledger` (one JSON line per event). */
+/**
+ * A built-in handler name: `log` (one log line per event), `ledger` (one JSON line per event) or
+ * `archive` (Capture-format Avro files in Blob storage, docs/archive.md).
+ */
 export type BuiltinHandlerName = (typeof BUILTIN_HANDLERS)[number];
 
 /** Name of the pipeline used when nothing else is configured. */
@@ -49,7 +52,7 @@ export interface RawPipelineOptions {
 
 /** One raw handler instance: either a built-in or a module, never both. */
 export interface RawHandlerOptions {
-  /** A built-in handler: `"log"` or `"ledger"`. */
+  /** A built-in handler: `"log"`, `"ledger"` or `"archive"`. */
   builtin?: string;
   /**
    * A module exporting a handler or a handler factory: a path (relative paths resolve against the
@@ -67,7 +70,7 @@ export interface RawHandlerOptions {
 
 /** Raw handler section of the worker config (fields `handlers`, `pipelines`, `routes` at the top level of the JSON config file). */
 export interface RawHandlersOptions {
-  /** Handler instances by name. Either a built-in (`builtin: "log" | "ledger"`) or a module (`module`: a path — relative paths resolve against `baseDir` — or a package name), with optional `export` (default "default") and free-form `options` passed to the handler's factory. */
+  /** Handler instances by name. Either a built-in (`builtin: "log" | "ledger" | "archive"`) or a module (`module`: a path — relative paths resolve against `baseDir` — or a package name), with optional `export` (default "default") and free-form `options` passed to the handler's factory. */
   handlers?: Record<string, RawHandlerOptions>;
   /** Pipelines by name: an ordered list of handler names, or the object form with policy and input checks. */
   pipelines?: Record<string, string[] | RawPipelineOptions>;

@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { ConfigError } from "../common/errors.js";
 import { defaultDeadLetterContainer } from "../deadletter/naming.js";
 import { redactSecrets } from "../observability/logger.js";
+import { withArchiveDefaults } from "./archive.js";
 import {
   checkAccountUrl,
   checkContainerName,
@@ -346,15 +347,16 @@ export function compileWorkerConfig(
 ): WorkerConfig {
   const full = applyWorkerDefaults(raw, options.randomUUID);
   const storage = compileStorage(full);
+  const eventHubs = compileEventHubs(full);
   const config: WorkerConfig = {
-    eventHubs: compileEventHubs(full),
+    eventHubs,
     storage,
     deadLetter: compileDeadLetter(full, storage),
     processing: compileProcessing(full),
     loadBalancing: compileLoadBalancing(full),
     sdkRetry: compileSdkRetry(full),
     shutdown: { drainTimeoutMs: int(full, "drainTimeoutMs", 0) },
-    handlers: compileHandlers(full, options.baseDir),
+    handlers: withArchiveDefaults(compileHandlers(full, options.baseDir), storage, eventHubs.endpointHost),
     logLevel: parseChoice("logLevel", must(full, "logLevel"), LOG_LEVELS),
     observability: compileObservabilityConfig(full),
   };

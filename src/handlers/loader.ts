@@ -1,15 +1,17 @@
 import { stat } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { ConfigError, HandlerLoadError } from "../common/errors.js";
-import type { CompiledHandlerSpec } from "../config/handlers.js";
+import type { BuiltinHandlerName, CompiledHandlerSpec } from "../config/handlers.js";
+import { createArchiveHandler } from "./builtins/archive/index.js";
 import { createLedgerHandler } from "./builtins/ledger.js";
 import { createLogHandler } from "./builtins/log.js";
 import { type EventHandler, type HandlerFactory, type InitContext, isEventHandler } from "./contract.js";
 import { resolvePackageForImport } from "./resolve-package.js";
 
-const BUILTIN_FACTORIES: Record<"log" | "ledger", HandlerFactory> = {
+const BUILTIN_FACTORIES: Record<BuiltinHandlerName, HandlerFactory> = {
   log: createLogHandler,
   ledger: createLedgerHandler,
+  archive: createArchiveHandler,
 };
 
 function loadError(spec: CompiledHandlerSpec, message: string, cause?: unknown): HandlerLoadError {
