@@ -125,6 +125,13 @@ export class PartitionArchiveWriter {
       const state = this.state;
       const after = state.lastSequenceNumber;
       const fresh = after === undefined ? [...events] : events.filter((e) => e.sequenceNumber > after);
+      if (fresh.length < events.length) {
+        // A replay after a crash or a steal: these are in a committed file already.
+        this.o.logger.info(
+          { skipped: events.length - fresh.length, lastSequenceNumber: after },
+          "archived events skipped",
+        );
+      }
       if (fresh.length === 0) return { written: 0, skipped: events.length, file: undefined };
       assertAscending(fresh, this.o.partitionId);
       const file = await this.write(state, fresh, signal);
