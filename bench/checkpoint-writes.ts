@@ -1,21 +1,20 @@
 /**
- * What a checkpoint write costs the event loop: the storage SDK called in this thread
- * (BlobPartitionRecords), the same records with the update made outside the SDK's pipeline
- * (MetadataWriter, the worker's default with a key or SAS connection string), and the checkpoint
- * thread (ThreadPartitionRecords), against one Azurite process. Several partitions write conditional checkpoints concurrently, each after the
- * last, as the guarded store does. Reported per write: the event loop's busy time (event-loop
- * utilisation, the figure that decides how much CPU is left for receiving and handlers), the
- * process's CPU (all threads), and the RSS after a collection.
+ * What checkpoint storage calls cost the event loop, through the storage SDK against one Azurite
+ * process: the conditional checkpoint update (Set Blob Metadata under the blob's ETag, as
+ * BlobPartitionRecords writes every checkpoint but a partition's first) and the ownership read
+ * (Get Blob Properties, what the guarded store reads at most once per ownershipCheckIntervalMs).
+ * Several partitions call concurrently, each after its last call, as the guarded store does.
+ * Reported per call: the event loop's busy time (event-loop utilisation, the figure that decides
+ * how much CPU is left for receiving and handlers), the process's CPU, and the RSS after a
+ * collection; and what the update costs per event at checkpointEvery 100 and 1000.
  *
  * Run: node --expose-gc --import tsx bench/checkpoint-writes.ts [--writes 4000] [--partitions 4]
  */
 import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import type { Checkpoint } from "@azure/event-hubs";
-import { BlobPartitionRecords, type PartitionRecords } from "../src/checkpoint/blob-records.js";
+import { BlobPartitionRecords } from "../src/checkpoint/blob-records.js";
 import { createContainerClient } from "../src/checkpoint/blob-store.js";
-import { createMetadataWriter, metadataAuthFor } from "../src/checkpoint/metadata-writer.js";
-import { ThreadPartitionRecords } from "../src/checkpoint/records-thread.js";
 import type { StorageConfig } from "../src/config/worker.js";
 import { startAzurite } from "../src/local/index.js";
 import { wholeNumber } from "./lib/args.js";
@@ -45,34 +44,52 @@ interface Row {
   rssMb: number;
 }
 
-/** `count` conditional writes on each of `partitions` checkpoint blobs, each after the last. */
-async function writeChains(records: PartitionRecords, round: string, count: number): Promise<void> {
-  const chain = async (partitionId: string): Promise<void> => {
-    const at = (sequenceNumber: number): Checkpoint => ({
-      fullyQualifiedNamespace: `bench-${round}`,
-      eventHubName: "hub",
-      consumerGroup: "$default",
-      partitionId,
-      sequenceNumber,
-      offset: String(sequenceNumber * 100),
-    });
-    let etag = await records.writeCheckpoint(at(0), undefined);
+/** One partition's chain of calls: `count` of them, each after the last. */
+type Chain = (partitionId: string, round: string, count: number) => Promise<void>;
+
+const checkpointAt = (round: string, partitionId: string, sequenceNumber: number): Checkpoint => ({
+  fullyQualifiedNamespace: `bench-${round}`,
+  eventHubName: "hub",
+  consumerGroup: "$default",
+  partitionId,
+  sequenceNumber,
+  offset: String(sequenceNumber * 100),
+});
+
+/** Conditional checkpoint updates, each under the ETag of the one before. */
+function updates(records: BlobPartitionRecords): Chain {
+  return async (partitionId, round, count) => {
+    let etag = await records.writeCheckpoint(checkpointAt(round, partitionId, 0), undefined);
     for (let i = 1; i < count; i += 1) {
-      etag = await records.writeCheckpoint(at(i), etag);
+      etag = await records.writeCheckpoint(checkpointAt(round, partitionId, i), etag);
       if (etag === undefined) throw new Error(`partition ${partitionId}: a conditional write lost`);
     }
   };
-  await Promise.all(Array.from({ length: partitions }, (_, p) => chain(String(p))));
 }
 
-async function measure(mode: string, records: PartitionRecords): Promise<Row> {
-  // A warm-up round: JIT, connections, and the thread's start are not what is measured.
-  await writeChains(records, `${mode}-warm`, 100);
+/** Reads of one checkpoint blob's properties, as the ownership read does. */
+function reads(records: BlobPartitionRecords): Chain {
+  return async (partitionId, round, count) => {
+    const key = checkpointAt(round, partitionId, 0);
+    await records.writeCheckpoint(key, undefined);
+    for (let i = 0; i < count; i += 1) {
+      if ((await records.readCheckpoint(key)) === undefined) throw new Error("the blob is gone");
+    }
+  };
+}
+
+async function runChains(chain: Chain, round: string, count: number): Promise<void> {
+  await Promise.all(Array.from({ length: partitions }, (_, p) => chain(String(p), round, count)));
+}
+
+async function measure(mode: string, chain: Chain): Promise<Row> {
+  // A warm-up round: JIT and connections are not what is measured.
+  await runChains(chain, `${mode}-warm`, 100);
   const perChain = Math.ceil(writes / partitions);
   const loopBefore = performance.eventLoopUtilization();
   const cpuBefore = selfCpuSeconds();
   const startedAt = performance.now();
-  await writeChains(records, mode, perChain);
+  await runChains(chain, mode, perChain);
   const wallMs = performance.now() - startedAt;
   const loop = performance.eventLoopUtilization(loopBefore);
   const cpuMs = (selfCpuSeconds() - cpuBefore) * 1000;
@@ -100,24 +117,11 @@ async function main(): Promise<void> {
     };
     const containerClient = createContainerClient(storage);
     await containerClient.createIfNotExists();
-    const local = new BlobPartitionRecords(containerClient);
-    const rows = [await measure("SDK, this thread", local)];
-    const auth = metadataAuthFor(storage.connectionString);
-    if (auth === undefined) throw new Error("Azurite's connection string has no account key");
-    const writer = createMetadataWriter(auth);
-    try {
-      rows.push(
-        await measure("plain request", new BlobPartitionRecords(containerClient, { metadataWriter: writer })),
-      );
-    } finally {
-      writer.close();
-    }
-    const threaded = new ThreadPartitionRecords(storage, { fallback: local });
-    try {
-      rows.push(await measure("checkpoint thread", threaded));
-    } finally {
-      await threaded.close();
-    }
+    const records = new BlobPartitionRecords(containerClient);
+    const rows = [
+      await measure("checkpoint update", updates(records)),
+      await measure("ownership read", reads(records)),
+    ];
     report(rows);
   } finally {
     await azurite.stop();
@@ -135,25 +139,22 @@ function report(rows: Row[]): void {
       "RSS MB": round(r.rssMb, 1),
     })),
   );
-  const [local, plain, threaded] = rows as [Row, Row, Row];
+  const [update, read] = rows as [Row, Row];
+  const perEventUs = (every: number) => round((update.loopMsPerWrite * 1000) / every, 2);
   console.log(
-    `\nevent loop time per write, against the SDK in this thread: plain request ${round(plain.loopMsPerWrite / local.loopMsPerWrite, 3)} ×, checkpoint thread ${round(threaded.loopMsPerWrite / local.loopMsPerWrite, 3)} ×`,
+    `\nevent loop time of the checkpoint update per event: ${perEventUs(100)} µs at checkpointEvery 100, ${perEventUs(1000)} µs at 1000`,
   );
   printFigures("checkpoint-writes", {
     writes,
     partitions,
-    localLoopMsPerWrite: round(local.loopMsPerWrite, 3),
-    threadLoopMsPerWrite: round(threaded.loopMsPerWrite, 3),
-    threadVsLocalLoop: round(threaded.loopMsPerWrite / local.loopMsPerWrite, 3),
-    plainLoopMsPerWrite: round(plain.loopMsPerWrite, 3),
-    plainVsLocalLoop: round(plain.loopMsPerWrite / local.loopMsPerWrite, 3),
-    plainCpuMsPerWrite: round(plain.cpuMsPerWrite, 3),
-    localCpuMsPerWrite: round(local.cpuMsPerWrite, 3),
-    threadCpuMsPerWrite: round(threaded.cpuMsPerWrite, 3),
-    localWritesPerSecond: Math.round(local.writes / local.wallSeconds),
-    threadWritesPerSecond: Math.round(threaded.writes / threaded.wallSeconds),
-    localRssMb: round(local.rssMb, 1),
-    threadRssMb: round(threaded.rssMb, 1),
+    updateLoopMsPerWrite: round(update.loopMsPerWrite, 3),
+    updateCpuMsPerWrite: round(update.cpuMsPerWrite, 3),
+    updateWritesPerSecond: Math.round(update.writes / update.wallSeconds),
+    updateLoopUsPerEventAt100: perEventUs(100),
+    updateLoopUsPerEventAt1000: perEventUs(1000),
+    readLoopMsPerCall: round(read.loopMsPerWrite, 3),
+    readCpuMsPerCall: round(read.cpuMsPerWrite, 3),
+    rssMb: round(update.rssMb, 1),
     loadAverage1m: round(loadavg()[0] ?? 0, 2),
     cpus: availableParallelism(),
   });

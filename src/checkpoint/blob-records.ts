@@ -8,7 +8,7 @@
  */
 import type { Checkpoint, PartitionOwnership } from "@azure/event-hubs";
 import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
-import type { MetadataWriter } from "./metadata-writer.js";
+import { StorageDeadline, type StorageDeadlineOptions } from "./deadline.js";
 
 /** Which consumer group's partition a record belongs to. */
 export interface PartitionKey {
@@ -61,15 +61,6 @@ export function recordBlobName(type: "ownership" | "checkpoint", key: PartitionK
   return `${ns}/${key.eventHubName.toLowerCase()}/${key.consumerGroup.toLowerCase()}/${type}/${key.partitionId}`;
 }
 
-/** Options of {@link BlobPartitionRecords}. */
-export interface BlobPartitionRecordsOptions {
-  /**
-   * Makes the conditional checkpoint update (the write of every checkpoint but a partition's first)
-   * without the SDK's request pipeline; default none: every call goes through the SDK.
-   */
-  readonly metadataWriter?: MetadataWriter;
-}
-
 /** {@link PartitionRecords} over the checkpoint container. */
 export class BlobPartitionRecords implements PartitionRecords {
   /**
@@ -77,20 +68,27 @@ export class BlobPartitionRecords implements PartitionRecords {
    * checkpoint would otherwise pay twice (one client per partition and record type is enough).
    */
   private readonly clients = new Map<string, BlockBlobClient>();
+  private readonly deadline: StorageDeadline;
 
+  /** @param options - the deadline of each storage call (StorageTimeoutError when missed). */
   constructor(
     private readonly containerClient: ContainerClient,
-    private readonly options: BlobPartitionRecordsOptions = {},
-  ) {}
+    options: StorageDeadlineOptions = {},
+  ) {
+    this.deadline = StorageDeadline.of(containerClient, options);
+  }
 
   async createOwnership(ownership: PartitionOwnership): Promise<PartitionOwnership | undefined> {
     const blob = this.blob(recordBlobName("ownership", ownership));
     try {
       // The same empty block blob BlobCheckpointStore uploads for a first claim, made conditional.
-      const response = await blob.upload("", 0, {
-        metadata: { ownerid: ownership.ownerId },
-        conditions: { ifNoneMatch: "*" },
-      });
+      const response = await this.deadline.run("create an ownership record", (abortSignal) =>
+        blob.upload("", 0, {
+          metadata: { ownerid: ownership.ownerId },
+          conditions: { ifNoneMatch: "*" },
+          abortSignal,
+        }),
+      );
       return {
         ...ownership,
         etag: response.etag,
@@ -132,14 +130,16 @@ export class BlobPartitionRecords implements PartitionRecords {
     };
     try {
       if (expectedEtag === undefined) {
-        const created = await blob.upload("", 0, { metadata, conditions: { ifNoneMatch: "*" } });
+        const created = await this.deadline.run("create a checkpoint record", (abortSignal) =>
+          blob.upload("", 0, { metadata, conditions: { ifNoneMatch: "*" }, abortSignal }),
+        );
         return created.etag;
       }
       // setMetadata on the existing blob, as BlobCheckpointStore does (an upload would create a new
       // version on accounts with versioning or soft delete, Azure SDK issue #10132), under its ETag.
-      const writer = this.options.metadataWriter;
-      if (writer !== undefined) return await writer.setMetadata(blob.url, metadata, expectedEtag);
-      const updated = await blob.setMetadata(metadata, { conditions: { ifMatch: expectedEtag } });
+      const updated = await this.deadline.run("write a checkpoint", (abortSignal) =>
+        blob.setMetadata(metadata, { conditions: { ifMatch: expectedEtag }, abortSignal }),
+      );
       return updated.etag;
     } catch (err) {
       if (isConditionConflict(err)) return undefined;
@@ -160,7 +160,10 @@ export class BlobPartitionRecords implements PartitionRecords {
     name: string,
   ): Promise<{ metadata: Record<string, string>; etag: string } | undefined> {
     try {
-      const props = await this.blob(name).getProperties();
+      const blob = this.blob(name);
+      const props = await this.deadline.run(`read record ${name}`, (abortSignal) =>
+        blob.getProperties({ abortSignal }),
+      );
       return { metadata: props.metadata ?? {}, etag: props.etag ?? "" };
     } catch (err) {
       if (statusOf(err) === 404) return undefined;

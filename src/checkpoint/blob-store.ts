@@ -4,13 +4,16 @@
  * blob names it uses. Storage failures are translated here, once, into errors that say what to fix.
  */
 
+import type { CheckpointStore } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
 import { errorCodes, isCredentialFailure, STORAGE_UNREACHABLE_CODES } from "../common/connectivity.js";
-import { ConfigError, ConnectionError, type EhwError } from "../common/errors.js";
+import { ConfigError, ConnectionError, EhwError } from "../common/errors.js";
+import { isAbortError } from "../common/retry.js";
 import type { StorageConfig } from "../config/worker.js";
 import type { Logger } from "../observability/logger.js";
+import { DeadlineCheckpointStore, StorageDeadline, type StorageDeadlineOptions } from "./deadline.js";
 
 /** Options of {@link createContainerClient}. */
 export interface ContainerClientOptions {
@@ -47,30 +50,35 @@ export function createContainerClient(
   );
 }
 
-/** The host (and port) a container client talks to; safe to log, never holds a key. */
-export function storageEndpointHost(containerClient: ContainerClient): string {
-  try {
-    return new URL(containerClient.url).host;
-  } catch {
-    return "(unknown storage endpoint)";
-  }
+export { storageEndpointHost } from "./deadline.js";
+
+/** Options of {@link prepareCheckpointContainer}. */
+export interface PrepareContainerOptions extends StorageDeadlineOptions {
+  /** Stops the check at once (e.g. SIGTERM during start-up); it then rejects with an AbortError. */
+  readonly signal?: AbortSignal;
 }
 
 /**
  * Checks that the checkpoint container is reachable and exists, creating it when it is missing and
- * `storage.createContainer` allows. Throws ConnectionError (unreachable, refused credentials) or
- * ConfigError (missing container that may not be created) saying what to fix.
+ * `storage.createContainer` allows. Throws ConnectionError (unreachable, refused credentials, no
+ * answer within the deadline) or ConfigError (missing container that may not be created) saying
+ * what to fix.
  */
 export async function prepareCheckpointContainer(
   containerClient: ContainerClient,
   storage: StorageConfig,
   logger: Logger,
+  options: PrepareContainerOptions = {},
 ): Promise<void> {
-  const where = { host: storageEndpointHost(containerClient), containerName: storage.containerName };
+  const deadline = StorageDeadline.of(containerClient, options);
+  const where = { host: deadline.host, containerName: storage.containerName };
+  const { signal } = options;
   let exists: boolean;
   try {
-    exists = await containerClient.exists();
+    const operation = `check the checkpoint container "${storage.containerName}"`;
+    exists = await deadline.run(operation, (abortSignal) => containerClient.exists({ abortSignal }), signal);
   } catch (err) {
+    if (isAbortError(err)) throw err;
     throw translateStorageError(err, { ...where, operation: "check the checkpoint container" });
   }
   if (exists) return;
@@ -81,9 +89,15 @@ export async function prepareCheckpointContainer(
     );
   }
   try {
-    const created = await containerClient.createIfNotExists();
+    const operation = `create the checkpoint container "${storage.containerName}"`;
+    const created = await deadline.run(
+      operation,
+      (abortSignal) => containerClient.createIfNotExists({ abortSignal }),
+      signal,
+    );
     if (created.succeeded) logger.info(where, "checkpoint container created");
   } catch (err) {
+    if (isAbortError(err)) throw err;
     throw translateStorageError(err, { ...where, operation: "create the checkpoint container" });
   }
 }
@@ -103,6 +117,8 @@ export interface StorageErrorContext {
  * code and error name (never message text); the original is the `cause`.
  */
 export function translateStorageError(err: unknown, where: StorageErrorContext): EhwError {
+  // Already ours: a missed deadline (StorageTimeoutError) says what to check itself.
+  if (err instanceof EhwError) return err;
   const status = fieldOf(err, "statusCode");
   const context = { host: where.host, containerName: where.containerName, statusCode: status };
   const codes = errorCodes(err);
@@ -136,9 +152,15 @@ export function isEtagConflict(err: unknown): boolean {
   return fieldOf(err, "statusCode") === 412;
 }
 
-/** The SDK's BlobCheckpointStore over a container client. */
-export function createBlobCheckpointStore(containerClient: ContainerClient): BlobCheckpointStore {
-  return new BlobCheckpointStore(containerClient);
+/** The SDK's BlobCheckpointStore over a container client, each call under a {@link StorageDeadline}. */
+export function createBlobCheckpointStore(
+  containerClient: ContainerClient,
+  options: StorageDeadlineOptions = {},
+): CheckpointStore {
+  return new DeadlineCheckpointStore(
+    new BlobCheckpointStore(containerClient),
+    StorageDeadline.of(containerClient, options),
+  );
 }
 
 /** Identity of one consumer group's state in the container. */

@@ -107,11 +107,6 @@ export const SETTINGS = {
     meaning:
       "milliseconds a confirmed ownership is trusted before a checkpoint reads the ownership blob again, ≥ 0 (0 = before every checkpoint)",
   }),
-  checkpointThread: spec("checkpoint-thread", {
-    defaultText: "false",
-    meaning:
-      "write checkpoints and read ownership records from a helper thread: frees the event loop from storage calls (about 0.5 ms per checkpoint) where a spare core can take them, at more CPU in all (true | false)",
-  }),
   handlerTimeoutMs: spec("handler-timeout-ms", {
     defaultText: "60000",
     meaning: "milliseconds one handler attempt may take before it counts as failed; 0 = no limit",
@@ -178,6 +173,18 @@ export const SETTINGS = {
 
 /** The JSON config file key of a scalar setting. */
 export type SettingKey = keyof typeof SETTINGS;
+
+/**
+ * Settings that no longer exist, by config file key, with what to do instead: given in any of its
+ * three spellings, each is refused with that advice rather than a "did you mean" for a setting that
+ * only looks alike (or, for a variable, silence).
+ */
+export const REMOVED_SETTINGS: Readonly<Record<string, SettingSpec>> = {
+  checkpointThread: spec("checkpoint-thread", {
+    meaning:
+      "was removed: checkpoint writes always go through the storage SDK on the event loop; remove it (to spend less time on checkpoints, raise checkpointEvery / --checkpoint-every)",
+  }),
+};
 
 /** Top-level keys of the JSON config file besides the scalar settings. */
 export const SECTION_KEYS = ["startPositions", "handlers", "pipelines", "routes"] as const;

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import type { RawHandlersOptions } from "./handlers.js";
+import { REMOVED_SETTINGS } from "./settings.js";
 import { closestName } from "./values.js";
 import {
   type RawSetting,
@@ -49,6 +50,7 @@ export function readRawWorkerOptions(
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): RawWorkerOptionsResult {
+  refuseRemovedSettings(argv, env);
   const flags = parseFlags(argv);
   if (flags.help) return { raw: {}, baseDir: cwd, help: true };
   const file = readConfigFile(flags.values, env, cwd);
@@ -186,10 +188,27 @@ function readConfigFile(
   return { path, data: data as Record<string, unknown> };
 }
 
+/** Throws ConfigError for a removed setting given as a flag or a (non-empty) variable. */
+function refuseRemovedSettings(argv: string[], env: NodeJS.ProcessEnv): void {
+  for (const [key, removed] of Object.entries(REMOVED_SETTINGS)) {
+    const flag = argv.find((arg) => arg === removed.flag || arg.startsWith(`${removed.flag}=`));
+    const given = flag !== undefined ? removed.flag : env[removed.env] ? removed.env : undefined;
+    if (given !== undefined) {
+      throw new ConfigError(`${given} ${removed.meaning}`, { context: { setting: key } });
+    }
+  }
+}
+
 function checkFileKeys(data: Record<string, unknown>, path: string): void {
   const known: string[] = [...SETTING_KEYS, ...SECTION_KEYS];
   for (const key of Object.keys(data)) {
     if (known.includes(key) || IGNORED_FILE_KEYS.has(key)) continue;
+    const removed = REMOVED_SETTINGS[key];
+    if (removed !== undefined) {
+      throw new ConfigError(`config file ${path}: setting "${key}" ${removed.meaning}`, {
+        context: { setting: key },
+      });
+    }
     const suggestion = closestName(key, known);
     throw new ConfigError(
       `config file ${path}: unknown setting "${key}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`,

@@ -79,8 +79,6 @@ export interface ProcessingConfig {
    * again; default 1000; 0 = read before every checkpoint. See GuardedCheckpointStoreOptions.
    */
   readonly ownershipCheckIntervalMs: number;
-  /** Checkpoint writes and ownership reads run on a helper thread; default false. */
-  readonly checkpointThread: boolean;
 }
 
 /** SDK load balancing. */
@@ -144,7 +142,6 @@ export const WORKER_DEFAULTS = {
   retryMaxDelayMs: 30_000,
   handlerTimeoutMs: 60_000,
   ownershipCheckIntervalMs: 1000,
-  checkpointThread: false,
   drainTimeoutMs: 30_000,
   strategy: "balanced",
   updateIntervalMs: 10_000,

@@ -252,7 +252,6 @@ function compileProcessing(raw: RawWorkerOptions): ProcessingConfig {
     retryMaxDelayMs,
     handlerTimeoutMs: int(raw, "handlerTimeoutMs", 0),
     ownershipCheckIntervalMs: int(raw, "ownershipCheckIntervalMs", 0),
-    checkpointThread: parseBoolean("checkpointThread", must(raw, "checkpointThread")),
   };
 }
 

@@ -4,8 +4,7 @@
  * container, addressed exactly as the worker's SDK addresses them. Event Hubs failures are
  * translated here into one-line errors that say what to fix.
  */
-import { EventHubConsumerClient, type RetryOptions } from "@azure/event-hubs";
-import type { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
+import { type CheckpointStore, EventHubConsumerClient, type RetryOptions } from "@azure/event-hubs";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import type { ContainerClient } from "@azure/storage-blob";
 import {
@@ -48,7 +47,7 @@ export interface InspectClients {
   readonly target: InspectTarget;
   readonly consumer: EventHubConsumerClient;
   readonly containerClient: ContainerClient;
-  readonly store: BlobCheckpointStore;
+  readonly store: CheckpointStore;
   /** Host (and port) of the Event Hubs endpoint; safe to print. */
   readonly eventHubsHost: string;
   /** Host (and port) of the blob endpoint; safe to print. */

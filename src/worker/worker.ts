@@ -16,15 +16,13 @@ import type {
 } from "@azure/event-hubs";
 import type { TokenCredential } from "@azure/identity";
 import type { ContainerClient } from "@azure/storage-blob";
-import { BlobPartitionRecords, type PartitionRecords } from "../checkpoint/blob-records.js";
+import { BlobPartitionRecords } from "../checkpoint/blob-records.js";
 import {
   createBlobCheckpointStore,
   createContainerClient,
   prepareCheckpointContainer,
 } from "../checkpoint/blob-store.js";
 import { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
-import { type MetadataWriter, metadataWriterFor } from "../checkpoint/metadata-writer.js";
-import { ThreadPartitionRecords } from "../checkpoint/records-thread.js";
 import { EhwError } from "../common/errors.js";
 import { toEventPosition, type WorkerConfig } from "../config/worker.js";
 import { withPoisonChecks } from "../deadletter/poison.js";
@@ -76,10 +74,6 @@ export class Worker {
   /** Reads owned partitions' last enqueued sequence numbers for the lag metric; only with an observer. */
   private lagReader: LagReader | undefined;
   private containerClient: ContainerClient | undefined;
-  /** The checkpoint update path outside the storage SDK, when the credentials allow; closed at stop. */
-  private metadataWriter: MetadataWriter | undefined;
-  /** The checkpoint thread, when checkpoint calls run on one; closed last at stop. */
-  private recordsThread: ThreadPartitionRecords | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<StopResult> | undefined;
   /** Adds `workerId` to lines unless the parent logger already carries it. */
@@ -191,7 +185,7 @@ export class Worker {
         ).failureHandler;
       const store = new GuardedCheckpointStore(createBlobCheckpointStore(containerClient), {
         ownerId: this.ownerId,
-        records: this.partitionRecords(containerClient),
+        records: new BlobPartitionRecords(containerClient),
         onLost: (partitionId, reason) => this.partitions.markLost(partitionId, reason),
         ownershipCheckIntervalMs: config.processing.ownershipCheckIntervalMs,
         logger: this.logger,
@@ -208,11 +202,7 @@ export class Worker {
         failureHandler,
         lagReader: this.lagReader,
       });
-      // The checkpoint thread starts while the hub is probed, so that the first claims find it ready.
-      const [hub] = await Promise.all([
-        probeEventHub(this.client, config, this.options.probeTimeoutMs ?? 15_000),
-        this.recordsThread?.open(),
-      ]);
+      const hub = await probeEventHub(this.client, config, this.options.probeTimeoutMs ?? 15_000);
       this.logger.info(
         { ...this.idField, partitionIds: hub.partitionIds, namespace: this.client.fullyQualifiedNamespace },
         "event hub reachable; subscribing",
@@ -231,23 +221,6 @@ export class Worker {
       await this.release();
       throw err;
     }
-  }
-
-  /**
-   * Where the guarded store's checkpoint writes and ownership reads go: this thread, or, when
-   * `checkpointThread` asks for it, a helper thread with its own container client built from the
-   * same settings (not when the storage credential is an object given in code: a thread cannot be
-   * handed one). Either way checkpoint updates bypass the storage SDK when the connection string
-   * allows (see metadata-writer.ts).
-   */
-  private partitionRecords(containerClient: ContainerClient): PartitionRecords {
-    const { storage, processing } = this.config;
-    const credentialInCode = storage.accountUrl !== undefined && this.options.credential !== undefined;
-    this.metadataWriter = metadataWriterFor(storage.connectionString);
-    const local = new BlobPartitionRecords(containerClient, { metadataWriter: this.metadataWriter });
-    if (!processing.checkpointThread || credentialInCode) return local;
-    this.recordsThread = new ThreadPartitionRecords(storage, { fallback: local, logger: this.logger });
-    return this.recordsThread;
   }
 
   /**
@@ -313,12 +286,6 @@ export class Worker {
     if (registry !== undefined && this.options.registry === undefined) {
       await registry.close().catch((err: unknown) => this.logger.error({ err }, "closing handlers failed"));
     }
-    // Last: the final checkpoints of the close above went through it.
-    const recordsThread = this.recordsThread;
-    this.recordsThread = undefined;
-    await recordsThread?.close();
-    this.metadataWriter?.close();
-    this.metadataWriter = undefined;
   }
 
   private setState(state: WorkerState): void {

@@ -36,61 +36,53 @@ function config(hubName: string, containerName: string, extra: Record<string, st
 }
 
 describe("Worker (in process)", () => {
-  it.each([
-    ["records in this thread", "false"],
-    ["the checkpoint thread", "true"],
-  ])(
-    "processes every event, checkpoints each partition at its last event and gives up ownership on stop (%s)",
-    async (_records, checkpointThread) => {
-      const { hubName } = await freshHub(4);
-      const { containerName, containerClient } = await freshContainer();
-      const { dir, remove } = await tempDir();
-      cleanups.push(remove);
-      const ledger = join(dir, "ledger.jsonl");
-      const settings = { handler: "ledger", ledgerFile: ledger, checkpointThread };
-      const worker = new Worker(config(hubName, containerName, settings), {
-        logger: silentLogger(),
-      });
-      cleanups.push(() => worker.stop({ deadlineMs: 2000 }));
-      await worker.start();
-      expect(worker.state).toBe("running");
-      await sendToPartitions(hubName, ["0", "1", "2", "3"], 25);
-      await waitFor(async () => (await readLedger(ledger)).length >= 100, {
-        timeoutMs: 30_000,
-        what: "100 ledger lines",
-      });
-      await waitFor(() => worker.status().partitions.length === 4, { what: "4 partitions" });
+  it("processes every event, checkpoints each partition at its last event and gives up ownership on stop", async () => {
+    const { hubName } = await freshHub(4);
+    const { containerName, containerClient } = await freshContainer();
+    const { dir, remove } = await tempDir();
+    cleanups.push(remove);
+    const ledger = join(dir, "ledger.jsonl");
+    const settings = { handler: "ledger", ledgerFile: ledger };
+    const worker = new Worker(config(hubName, containerName, settings), {
+      logger: silentLogger(),
+    });
+    cleanups.push(() => worker.stop({ deadlineMs: 2000 }));
+    await worker.start();
+    expect(worker.state).toBe("running");
+    await sendToPartitions(hubName, ["0", "1", "2", "3"], 25);
+    await waitFor(async () => (await readLedger(ledger)).length >= 100, {
+      timeoutMs: 30_000,
+      what: "100 ledger lines",
+    });
+    await waitFor(() => worker.status().partitions.length === 4, { what: "4 partitions" });
 
-      const result = await worker.stop();
-      expect(result.drained).toBe(true);
-      expect(worker.state).toBe("stopped");
-      const entries = await readLedger(ledger);
-      expect(new Set(entries.map((e) => e.id)).size).toBe(100);
-      expect(entries).toHaveLength(100);
-      const checkpoints = await checkpointsOf(containerClient, hubName);
-      for (const p of ["0", "1", "2", "3"]) {
-        const last = Math.max(...entries.filter((e) => e.p === p).map((e) => e.s));
-        expect(checkpoints.get(p)?.sequenceNumber).toBe(last);
-      }
-      const owners = await ownersOf(containerClient, hubName);
-      expect([...owners.values()].every((o) => o === "")).toBe(true);
+    const result = await worker.stop();
+    expect(result.drained).toBe(true);
+    expect(worker.state).toBe("stopped");
+    const entries = await readLedger(ledger);
+    expect(new Set(entries.map((e) => e.id)).size).toBe(100);
+    expect(entries).toHaveLength(100);
+    const checkpoints = await checkpointsOf(containerClient, hubName);
+    for (const p of ["0", "1", "2", "3"]) {
+      const last = Math.max(...entries.filter((e) => e.p === p).map((e) => e.s));
+      expect(checkpoints.get(p)?.sequenceNumber).toBe(last);
+    }
+    const owners = await ownersOf(containerClient, hubName);
+    expect([...owners.values()].every((o) => o === "")).toBe(true);
 
-      // The prefixes inspection tools use match the blobs BlobCheckpointStore wrote.
-      const prefixes = checkpointBlobPrefixes({
-        fullyQualifiedNamespace: worker.config.eventHubs.endpointHost,
-        eventHubName: hubName,
-        consumerGroup: "$Default",
-      });
-      const names: string[] = [];
-      for await (const blob of containerClient.listBlobsFlat()) names.push(blob.name);
-      expect(names.sort()).toEqual(
-        ["0", "1", "2", "3"]
-          .flatMap((p) => [`${prefixes.checkpoint}${p}`, `${prefixes.ownership}${p}`])
-          .sort(),
-      );
-      expect(prefixes.root).toBe(`127.0.0.1/${hubName.toLowerCase()}/$default/`);
-    },
-  );
+    // The prefixes inspection tools use match the blobs BlobCheckpointStore wrote.
+    const prefixes = checkpointBlobPrefixes({
+      fullyQualifiedNamespace: worker.config.eventHubs.endpointHost,
+      eventHubName: hubName,
+      consumerGroup: "$Default",
+    });
+    const names: string[] = [];
+    for await (const blob of containerClient.listBlobsFlat()) names.push(blob.name);
+    expect(names.sort()).toEqual(
+      ["0", "1", "2", "3"].flatMap((p) => [`${prefixes.checkpoint}${p}`, `${prefixes.ownership}${p}`]).sort(),
+    );
+    expect(prefixes.root).toBe(`127.0.0.1/${hubName.toLowerCase()}/$default/`);
+  });
 
   it("fails fast with a ConfigError naming the hub when it does not exist", async () => {
     const { containerName } = await freshContainer();

@@ -70,6 +70,19 @@ describe("readRawWorkerOptions command line", () => {
     expect(message).toMatch(/unknown option --checkpoint-evry \(did you mean --checkpoint-every\?\)/);
   });
 
+  it("refuses the removed checkpoint thread in each spelling, saying to remove it", () => {
+    const removed = /checkpoint-thread was removed: .*; remove it/;
+    expect(messageOf(() => readRawWorkerOptions(["--checkpoint-thread", "true"], {}, dir))).toMatch(removed);
+    expect(messageOf(() => readRawWorkerOptions(["--checkpoint-thread=false"], {}, dir))).toMatch(removed);
+    expect(messageOf(() => readRawWorkerOptions([], { EHW_CHECKPOINT_THREAD: "true" }, dir))).toMatch(
+      /^EHW_CHECKPOINT_THREAD was removed: .*; remove it/,
+    );
+    const path = writeConfig("thread.json", { checkpointThread: true });
+    expect(messageOf(() => readRawWorkerOptions(["--config", path], {}, dir))).toMatch(
+      new RegExp(`^config file ${path}: setting "checkpointThread" was removed: `),
+    );
+  });
+
   it("rejects a flag given twice, except --start-position", () => {
     expect(messageOf(() => readRawWorkerOptions(["--concurrency", "1", "--concurrency=2"], {}, dir))).toMatch(
       /option --concurrency is given 2 times/,
