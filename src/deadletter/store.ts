@@ -12,7 +12,9 @@ import {
   storageEndpointHost,
   translateStorageError,
 } from "../checkpoint/blob-store.js";
+import { StorageDeadline, type StorageDeadlineOptions } from "../checkpoint/deadline.js";
 import { ConfigError, EhwError } from "../common/errors.js";
+import { isAbortError } from "../common/retry.js";
 import type { StorageConfig } from "../config/worker.js";
 import type { Logger } from "../observability/logger.js";
 import type { DeadLetterDocument } from "./document.js";
@@ -58,17 +60,21 @@ export interface DeadLetterStoreOptions {
   readonly eventHubName: string;
   /** Consumer group whose documents this store writes and lists. */
   readonly consumerGroup: string;
+  /** Deadline of each storage call, as for the checkpoint store. */
+  readonly deadline?: StorageDeadlineOptions;
 }
 
 /** Reads and writes one consumer group's dead-letter documents in a container. */
 export class DeadLetterStore {
   private readonly host: string;
+  private readonly deadline: StorageDeadline;
 
   constructor(
     private readonly container: ContainerClient,
     private readonly options: DeadLetterStoreOptions,
   ) {
     this.host = storageEndpointHost(container);
+    this.deadline = StorageDeadline.of(container, options.deadline);
   }
 
   /** The container name. */
@@ -80,11 +86,16 @@ export class DeadLetterStore {
    * Checks the container exists, creating it when missing and `create` allows. Throws
    * ConnectionError (unreachable, refused) or ConfigError (missing and may not be created).
    */
-  async prepare(create: boolean, logger?: Logger): Promise<void> {
+  async prepare(create: boolean, logger?: Logger, signal?: AbortSignal): Promise<void> {
     let exists: boolean;
     try {
-      exists = await this.container.exists();
+      exists = await this.deadline.run(
+        `check the dead-letter container "${this.containerName}"`,
+        (abortSignal) => this.container.exists({ abortSignal }),
+        signal,
+      );
     } catch (err) {
+      if (isAbortError(err)) throw err;
       throw this.translate(err, "check the dead-letter container");
     }
     if (exists) return;
@@ -95,10 +106,15 @@ export class DeadLetterStore {
       );
     }
     try {
-      const created = await this.container.createIfNotExists();
+      const created = await this.deadline.run(
+        `create the dead-letter container "${this.containerName}"`,
+        (abortSignal) => this.container.createIfNotExists({ abortSignal }),
+        signal,
+      );
       if (created.succeeded)
         logger?.info({ containerName: this.containerName }, "dead-letter container created");
     } catch (err) {
+      if (isAbortError(err)) throw err;
       throw this.translate(err, "create the dead-letter container");
     }
   }
@@ -117,12 +133,18 @@ export class DeadLetterStore {
     });
     const text = JSON.stringify(doc);
     try {
-      await this.container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text), {
-        abortSignal: signal,
-        conditions: { ifNoneMatch: "*" },
-        blobHTTPHeaders: { blobContentType: "application/json" },
-        metadata: metadataOf(doc),
-      });
+      const blob = this.container.getBlockBlobClient(name);
+      await this.deadline.run(
+        `write dead-letter document ${name}`,
+        (abortSignal) =>
+          blob.upload(text, Buffer.byteLength(text), {
+            abortSignal,
+            conditions: { ifNoneMatch: "*" },
+            blobHTTPHeaders: { blobContentType: "application/json" },
+            metadata: metadataOf(doc),
+          }),
+        signal,
+      );
     } catch (err) {
       if (isEtagConflict(err)) return name;
       throw this.translate(err, `write dead-letter document ${name}`);
@@ -163,7 +185,10 @@ export class DeadLetterStore {
   async read(name: string): Promise<DeadLetterDocument> {
     let text: string;
     try {
-      const buffer = await this.container.getBlockBlobClient(name).downloadToBuffer();
+      const blob = this.container.getBlockBlobClient(name);
+      const buffer = await this.deadline.run(`read dead-letter document ${name}`, (abortSignal) =>
+        blob.downloadToBuffer(undefined, undefined, { abortSignal }),
+      );
       text = buffer.toString("utf8");
     } catch (err) {
       throw this.translate(err, `read dead-letter document ${name}`);
@@ -187,7 +212,10 @@ export class DeadLetterStore {
   /** Deletes one document (after it was replayed). */
   async delete(name: string): Promise<void> {
     try {
-      await this.container.getBlockBlobClient(name).delete();
+      const blob = this.container.getBlockBlobClient(name);
+      await this.deadline.run(`delete dead-letter document ${name}`, (abortSignal) =>
+        blob.delete({ abortSignal }),
+      );
     } catch (err) {
       throw this.translate(err, `delete dead-letter document ${name}`);
     }
