@@ -65,13 +65,7 @@ function readOptions(argv: string[]): DeadLetterCommandOptions | number {
     return EXIT_USAGE;
   }
   try {
-    const read = readRawDeadLetterOptions(
-      `deadletter ${action}`,
-      rest,
-      DEAD_LETTER_FLAGS[action],
-      process.env,
-      process.cwd(),
-    );
+    const read = readRawDeadLetterOptions(`deadletter ${action}`, rest, DEAD_LETTER_FLAGS[action]);
     if (read.help) {
       console.log(USAGE);
       return 0;

@@ -4,6 +4,7 @@
  * `main(argv: string[]): Promise<number>` and returns the process exit code.
  */
 import { EhwError } from "../common/errors.js";
+import { commandLineArgs } from "../config/process.js";
 import { COMMANDS, isCommandName, loadCommand } from "./commands.js";
 
 function usage(): string {
@@ -25,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
   return module.main(rest);
 }
 
-main(process.argv.slice(2)).then(
+main(commandLineArgs()).then(
   (code) => {
     process.exitCode = code;
   },

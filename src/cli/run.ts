@@ -80,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
 /** Reads and compiles the config; an exit code instead when it is invalid or help was asked for. */
 function readConfig(argv: string[]): WorkerConfig | number {
   try {
-    const read = readRawWorkerOptions(argv, process.env, process.cwd());
+    const read = readRawWorkerOptions(argv);
     if (read.help) {
       console.log(WORKER_OPTIONS_HELP);
       return 0;

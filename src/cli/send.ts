@@ -3,26 +3,23 @@
  * the size limit, optionally rate limited, by partition key or to one partition.
  *
  * Output contract: stdout carries only the final summary (one JSON line with `--json`); progress
- * (at most once a second) and errors go to stderr. Exit codes: 0 all sent, 1 an error (bad value,
- * unreachable or unknown hub, send failure), 2 an unknown flag or a flag without its value,
- * 130 stopped by Ctrl-C / SIGTERM after the batches in flight.
+ * (at most once a second) and errors go to stderr. Exit codes: 0 all sent, 1 an error (unreachable
+ * or unknown hub, key or token refused, send failure), 2 a usage error (unknown flag, a flag without
+ * its value, a bad or missing value), 130 stopped by Ctrl-C / SIGTERM after the batches in flight.
  */
-import { parseArgs } from "node:util";
-import { EhwError } from "../common/errors.js";
+import { ConfigError, EhwError } from "../common/errors.js";
+import { readRawSendOptions, SEND_CONNECTION_STRING_ENV, SEND_HUB_ENV } from "../config/send.js";
 import { redactSecrets } from "../observability/logger.js";
 import { checkTarget, createProducerClient, sendFailure } from "../producer/client.js";
-import {
-  compileSendOptions,
-  type RawSendOptions,
-  SEND_DEFAULTS,
-  type SendOptions,
-} from "../producer/options.js";
+import { compileSendOptions, SEND_DEFAULTS, type SendOptions } from "../producer/options.js";
 import { type SendProgress, type SendSummary, sendEvents } from "../producer/send-loop.js";
 
 /** Env var of the connection string (the flag wins). */
-export const CONNECTION_STRING_ENV = "EHW_EVENTHUB_CONNECTION_STRING";
+export const CONNECTION_STRING_ENV = SEND_CONNECTION_STRING_ENV;
 /** Env var of the hub name (the flag wins). */
-export const HUB_ENV = "EHW_EVENTHUB_NAME";
+export const HUB_ENV = SEND_HUB_ENV;
+/** Exit code of a usage error (unknown flag, bad or missing value), as for every `ehw` command. */
+const EXIT_USAGE = 2;
 /** Exit code after an interruption, as shells report death by SIGINT. */
 const EXIT_INTERRUPTED = 130;
 /** Least time between two progress lines, ms. */
@@ -49,54 +46,6 @@ options:
   --help                   show this help
 
 Ctrl-C stops after the batches in flight and prints what was sent.`;
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      "connection-string": { type: "string" },
-      hub: { type: "string" },
-      count: { type: "string" },
-      rate: { type: "string" },
-      "body-size": { type: "string" },
-      keys: { type: "string" },
-      partition: { type: "string" },
-      "id-start": { type: "string" },
-      type: { type: "string" },
-      concurrency: { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  }).values;
-}
-
-type Flags = ReturnType<typeof parse>;
-
-/** Flags over env; an empty env var counts as unset. The only place `ehw send` reads the environment. */
-function rawOptions(flags: Flags, env: NodeJS.ProcessEnv): RawSendOptions {
-  const envCs = env[CONNECTION_STRING_ENV] || undefined;
-  const envHub = env[HUB_ENV] || undefined;
-  const labels: RawSendOptions["labels"] = {};
-  if (flags["connection-string"] === undefined && envCs !== undefined) {
-    labels.connectionString = CONNECTION_STRING_ENV;
-  }
-  if (flags.hub === undefined && envHub !== undefined) labels.hub = HUB_ENV;
-  return {
-    connectionString: flags["connection-string"] ?? envCs,
-    hub: flags.hub ?? envHub,
-    count: flags.count,
-    rate: flags.rate,
-    bodySize: flags["body-size"],
-    keys: flags.keys,
-    partition: flags.partition,
-    idStart: flags["id-start"],
-    type: flags.type,
-    concurrency: flags.concurrency,
-    labels,
-  };
-}
 
 function idRange(s: SendProgress): string {
   return s.firstId === undefined ? "no ids" : `ids ${s.firstId}..${s.lastId}`;
@@ -180,23 +129,24 @@ async function run(options: SendOptions, json: boolean): Promise<number> {
 
 /** Entry point of `ehw send`; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  let flags: Flags;
+  let read: ReturnType<typeof readRawSendOptions>;
   try {
-    flags = parse(argv);
+    read = readRawSendOptions(argv);
   } catch (err) {
-    console.error(`ehw send: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n\n${USAGE}`);
-    return 2;
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`ehw send: ${redactSecrets(err.message)}\n\n${USAGE}`);
+    return EXIT_USAGE;
   }
-  if (flags.help) {
+  if (read.help) {
     console.log(USAGE);
     return 0;
   }
   try {
-    const options = compileSendOptions(rawOptions(flags, process.env));
-    return await run(options, flags.json);
+    return await run(compileSendOptions(read.raw), read.json);
   } catch (err) {
     if (!(err instanceof EhwError)) throw err;
     console.error(`ehw send: ${redactSecrets(err.message)}`);
-    return 1;
+    // A bad value (also one found against the hub, such as --partition) is a usage error.
+    return err instanceof ConfigError ? EXIT_USAGE : 1;
   }
 }

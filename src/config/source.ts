@@ -47,8 +47,8 @@ const KNOWN_FLAGS = [...FLAG_TO_KEY.keys(), CONFIG_FLAG, "--help"];
  */
 export function readRawWorkerOptions(
   argv: string[],
-  env: NodeJS.ProcessEnv,
-  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
 ): RawWorkerOptionsResult {
   refuseRemovedSettings(argv, env);
   const flags = parseFlags(argv);

@@ -7,6 +7,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ProcessError } from "../common/errors.js";
+import { childEnvironment } from "../config/process.js";
 import { type ChildExit, type ManagedChild, spawnChild } from "../local/child.js";
 import { ehwCommand } from "../local/cli-command.js";
 import type { Logger } from "../observability/logger.js";
@@ -143,11 +144,10 @@ export class WorkerFleet {
         name: `worker-${id}`,
         command,
         args: fullArgs,
-        env: {
-          ...process.env,
+        env: childEnvironment({
           EHW_EVENTHUB_CONNECTION_STRING: options.eventHubConnectionString,
           EHW_STORAGE_CONNECTION_STRING: options.storageConnectionString,
-        },
+        }),
         logger: options.logger,
         onLine: (line) => log.write(`${line.text}\n`),
       });

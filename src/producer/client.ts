@@ -44,6 +44,9 @@ export function rootSdkError(err: unknown): unknown {
   return err;
 }
 
+/** core-amqp's code of a refused token (CBS status 401). */
+const UNAUTHORIZED = "UnauthorizedError";
+
 /** `code` of an SDK error (MessagingError, a Node system error), when it has one. */
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -71,6 +74,13 @@ export function sendFailure(
   const retriable = (root as { retryable?: unknown } | null)?.retryable === true;
   const message = firstLine(root) || "no message";
   const detail = code === undefined || message.includes(code) ? message : `${code}: ${message}`;
+  if (code === UNAUTHORIZED) {
+    // Reachable, but the credentials were refused: "cannot reach" would send the reader to the network.
+    return new ConnectionError(
+      `hub '${options.hub}' at ${options.endpointHost} refused the key or token (${detail}): check SharedAccessKeyName and SharedAccessKey of the connection string`,
+      { cause: err, retriable: false, context: { hub: options.hub, code } },
+    );
+  }
   return new ConnectionError(`cannot ${what} hub '${options.hub}' at ${options.endpointHost}: ${detail}`, {
     cause: err,
     retriable,

@@ -223,10 +223,10 @@ describe("ehw send", () => {
     [["--keys", "2", "--partition", "1"], /^ehw send: --partition and --keys exclude each other/],
     [["--rate=-3"], /^ehw send: --rate must be a number of events per second above 0/],
     [["--partition", "7"], /^ehw send: --partition "7" is not a partition of hub/],
-  ])("rejects %j with exit code 1 and a message naming the flag", async (flags, pattern) => {
+  ])("rejects %j as a usage error (exit code 2) with a message naming the flag", async (flags, pattern) => {
     const { hubName, connectionString } = await freshHub(2);
     const run = await send(["--connection-string", connectionString, "--hub", hubName, ...flags]);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr.join("\n")).toMatch(pattern);
     expect(run.stdout).toEqual([]);
   });
@@ -237,7 +237,7 @@ describe("ehw send", () => {
     expect(run.stderr[0]).toMatch(/^ehw send: Unknown option '--no-such-flag'/);
   });
 
-  it("fails on an unknown hub or a wrong key with one line and exit code 1, never printing the key", async () => {
+  it("fails on an unknown hub or a refused key with one line and exit code 1, never printing the key", async () => {
     const { emulator } = testStack();
     const unknown = await send(["--connection-string", emulator.connectionString, "--hub", "no-such-hub"]);
     expect(unknown.code).toBe(1);
@@ -255,8 +255,11 @@ describe("ehw send", () => {
     const denied = await send(["--connection-string", wrongKey, "--hub", hubName]);
     expect(denied.code).toBe(1);
     expect(denied.stderr).toEqual([
-      expect.stringMatching(/^ehw send: cannot reach hub '.*' at 127\.0\.0\.1:\d+: UnauthorizedError/),
+      expect.stringMatching(
+        /^ehw send: hub '.*' at 127\.0\.0\.1:\d+ refused the key or token \(UnauthorizedError.*check SharedAccessKeyName and SharedAccessKey/,
+      ),
     ]);
+    expect(denied.stderr.join("")).not.toContain("cannot reach");
     expect(denied.stderr.join("")).not.toContain("d3Jvbmcta2V5");
     expect(unknown.stderr.join("")).not.toContain(emulator.key);
   });

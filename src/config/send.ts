@@ -1,0 +1,90 @@
+/**
+ * The command line and environment of `ehw send`, read into raw values (flag over env var; an
+ * empty variable counts as unset). `compileSendOptions` in src/producer applies the defaults and
+ * validates them.
+ */
+import { parseArgs } from "node:util";
+import { ConfigError } from "../common/errors.js";
+import { redactSecrets } from "../observability/logger.js";
+
+/** Env var of the connection string (the flag wins). */
+export const SEND_CONNECTION_STRING_ENV = "EHW_EVENTHUB_CONNECTION_STRING";
+/** Env var of the hub name (the flag wins). */
+export const SEND_HUB_ENV = "EHW_EVENTHUB_NAME";
+
+/** Raw `ehw send` values as given; every field is a string or undefined until compiled. */
+export interface RawSendInput {
+  connectionString?: string;
+  hub?: string;
+  count?: string;
+  rate?: string;
+  bodySize?: string;
+  keys?: string;
+  partition?: string;
+  idStart?: string;
+  type?: string;
+  concurrency?: string;
+  /** Env var names of the values that came from the environment, for messages. */
+  labels: { connectionString?: string; hub?: string };
+}
+
+/** Result of {@link readRawSendOptions}. */
+export interface RawSendOptionsResult {
+  /** True for `--help`; nothing else is meaningful then. */
+  readonly help: boolean;
+  /** True for `--json`: print the summary as one JSON line. */
+  readonly json: boolean;
+  readonly raw: RawSendInput;
+}
+
+const SEND_FLAGS = {
+  "connection-string": { type: "string" },
+  hub: { type: "string" },
+  count: { type: "string" },
+  rate: { type: "string" },
+  "body-size": { type: "string" },
+  keys: { type: "string" },
+  partition: { type: "string" },
+  "id-start": { type: "string" },
+  type: { type: "string" },
+  concurrency: { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", default: false },
+} as const;
+
+/**
+ * Reads `ehw send`'s flags and its two `EHW_*` variables. Throws ConfigError for an unknown flag,
+ * a flag without its value and a stray argument (the message never quotes a secret).
+ */
+export function readRawSendOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): RawSendOptionsResult {
+  let flags: ReturnType<typeof parseArgs<{ options: typeof SEND_FLAGS }>>["values"];
+  try {
+    flags = parseArgs({ args: argv, strict: true, allowPositionals: false, options: SEND_FLAGS }).values;
+  } catch (err) {
+    throw new ConfigError(redactSecrets(err instanceof Error ? err.message : String(err)), { cause: err });
+  }
+  const envCs = env[SEND_CONNECTION_STRING_ENV] || undefined;
+  const envHub = env[SEND_HUB_ENV] || undefined;
+  const labels: RawSendInput["labels"] = {};
+  if (flags["connection-string"] === undefined && envCs !== undefined) {
+    labels.connectionString = SEND_CONNECTION_STRING_ENV;
+  }
+  if (flags.hub === undefined && envHub !== undefined) labels.hub = SEND_HUB_ENV;
+  const raw: RawSendInput = {
+    connectionString: flags["connection-string"] ?? envCs,
+    hub: flags.hub ?? envHub,
+    count: flags.count,
+    rate: flags.rate,
+    bodySize: flags["body-size"],
+    keys: flags.keys,
+    partition: flags.partition,
+    idStart: flags["id-start"],
+    type: flags.type,
+    concurrency: flags.concurrency,
+    labels,
+  };
+  return { help: flags.help === true, json: flags.json === true, raw };
+}
