@@ -33,6 +33,8 @@ export interface FailureHandlingOptions {
   readonly logger: Logger;
   /** Credential for account-URL auth; default a DefaultAzureCredential. */
   readonly credential?: TokenCredential;
+  /** Ends the dead-letter container check at once (a stop during start-up). */
+  readonly signal?: AbortSignal;
   /** Metrics hook, called once per exhausted unit. */
   readonly onOutcome?: (outcome: FailureOutcome) => void;
 }
@@ -63,7 +65,7 @@ export async function prepareFailureHandling(options: FailureHandlingOptions): P
       consumerGroup: options.consumerGroup,
       credential: options.credential,
     });
-    await store.prepare(options.storage.createContainer, options.logger);
+    await store.prepare(options.storage.createContainer, options.logger, options.signal);
   }
   const failureHandler = policyFailureHandler({
     pipelines: handlers.pipelines,

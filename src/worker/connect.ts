@@ -97,10 +97,15 @@ export async function probeEventHub(
   client: EventHubConsumerClient,
   config: WorkerConfig,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<EventHubProperties> {
+  const deadline = AbortSignal.timeout(timeoutMs);
   try {
-    return await client.getEventHubProperties({ abortSignal: AbortSignal.timeout(timeoutMs) });
+    const abortSignal = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
+    return await client.getEventHubProperties({ abortSignal });
   } catch (err) {
+    // A stop during start-up is not a hub fault: let the caller see the abort as it is.
+    if (signal?.aborted === true) throw err;
     throw translateEventHubsError(err, config, timeoutMs);
   }
 }

@@ -75,6 +75,8 @@ export class Worker {
   private lagReader: LagReader | undefined;
   private containerClient: ContainerClient | undefined;
   private starting: Promise<void> | undefined;
+  /** Aborted by a stop that comes while the start is still under way, so that the stop is prompt. */
+  private readonly startAbort = new AbortController();
   private stopping: Promise<StopResult> | undefined;
   /** Adds `workerId` to lines unless the parent logger already carries it. */
   private readonly idField: Record<string, string>;
@@ -167,7 +169,8 @@ export class Worker {
         }));
       const containerClient = createContainerClient(config.storage, { credential: this.options.credential });
       this.containerClient = containerClient;
-      await prepareCheckpointContainer(containerClient, config.storage, this.logger);
+      const signal = this.startAbort.signal;
+      await prepareCheckpointContainer(containerClient, config.storage, this.logger, { signal });
       // Poison checks (maxEventBytes, expectJson) apply to injected registries as well.
       this.registry = withPoisonChecks(this.registry, config.handlers);
       const failureHandler =
@@ -181,6 +184,7 @@ export class Worker {
             consumerGroup: config.eventHubs.consumerGroup,
             logger: this.logger,
             credential: this.options.credential,
+            signal,
           })
         ).failureHandler;
       const store = new GuardedCheckpointStore(createBlobCheckpointStore(containerClient), {
@@ -202,7 +206,8 @@ export class Worker {
         failureHandler,
         lagReader: this.lagReader,
       });
-      const hub = await probeEventHub(this.client, config, this.options.probeTimeoutMs ?? 15_000);
+      const hub = await probeEventHub(this.client, config, this.options.probeTimeoutMs ?? 15_000, signal);
+      signal.throwIfAborted();
       this.logger.info(
         { ...this.idField, partitionIds: hub.partitionIds, namespace: this.client.fullyQualifiedNamespace },
         "event hub reachable; subscribing",
@@ -254,6 +259,9 @@ export class Worker {
   }
 
   private async doStop(options: StopOptions): Promise<StopResult> {
+    // A stop during start-up cuts the start short (its storage and hub calls end at once) rather
+    // than waiting for calls that may never answer.
+    if (this.current === "starting") this.startAbort.abort();
     if (this.starting !== undefined) await this.starting.catch(() => undefined);
     if (this.current !== "running") {
       this.setState(this.current === "failed" ? "failed" : "stopped");

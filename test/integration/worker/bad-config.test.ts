@@ -1,3 +1,4 @@
+import { createServer, type Socket } from "node:net";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { describe, expect, it } from "vitest";
 import { spawnChild } from "../../../src/local/child.js";
@@ -76,6 +77,38 @@ describe("ehw run with a bad config", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("cannot reach blob storage at 127.0.0.1:1");
     expect(result.stderr).not.toContain("c2VjcmV0");
+  });
+
+  it("stops at once on SIGTERM while start-up waits on a storage endpoint that never answers", async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const address = silent.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    try {
+      const { env: e } = await env({
+        EHW_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0;BlobEndpoint=http://127.0.0.1:${address.port}/devstoreaccount1`,
+      });
+      const { command, args } = ehwCommand(["run"]);
+      const child = await spawnChild({ name: "ehw-run", command, args, env: e });
+      try {
+        // The worker is inside its start once a connection to the silent endpoint is open.
+        await child.waitUntilReady({ probe: async () => sockets.size > 0, what: "a storage connection" });
+        const signalled = Date.now();
+        child.signal("SIGTERM");
+        const exit = await child.exited;
+        expect(Date.now() - signalled).toBeLessThan(5_000);
+        expect(exit.code).toBe(0);
+      } finally {
+        await child.stop({ timeoutMs: 1000 });
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it("prints the options on --help and exits 0", async () => {
