@@ -6,7 +6,21 @@
  * Sequence numbers are implicit: the event at index slot `head + k` has sequence number
  * `beginSequenceNumber + k`. Partition keys are stored as UTF-8 right after the message bytes.
  */
-import type { StoredEvent } from "./partition-log.js";
+/** One stored event as readers get it. */
+export interface StoredEvent {
+  /** Consecutive within the partition, from 0; never reused. */
+  sequenceNumber: number;
+  /** Decimal string: the event's byte position in the partition's logical stream. Never reused,
+   *  kept across retention and restart. */
+  offset: string;
+  /** When the partition accepted the event, in ms since the Unix epoch. */
+  enqueuedTimeMs: number;
+  /** The partition key the event was sent with, if any. */
+  partitionKey: string | undefined;
+  /** The complete encoded AMQP message exactly as sent (one data section of a batch envelope).
+   *  A view into shared storage: do not modify it. */
+  message: Buffer;
+}
 
 /** Default size of one chunk buffer, in bytes (1 MiB). */
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;

@@ -6,7 +6,7 @@ import { ConfigError } from "../../common/errors.js";
 import { type Logger, silentLogger } from "../../observability/logger.js";
 import { EmulatorProtocolError } from "../errors.js";
 import type { StartPosition } from "../services/start-position.js";
-import { DEFAULT_CHUNK_BYTES, EventStore, offsetAdvance } from "./event-store.js";
+import { DEFAULT_CHUNK_BYTES, EventStore, offsetAdvance, type StoredEvent } from "./event-store.js";
 import {
   type DecodedRecord,
   encodeRecord,
@@ -15,21 +15,7 @@ import {
   SegmentFiles,
 } from "./segment-files.js";
 
-/** One stored event as readers get it. */
-export interface StoredEvent {
-  /** Consecutive within the partition, from 0; never reused. */
-  sequenceNumber: number;
-  /** Decimal string: the event's byte position in the partition's logical stream. Never reused,
-   *  kept across retention and restart. */
-  offset: string;
-  /** When the partition accepted the event, in ms since the Unix epoch. */
-  enqueuedTimeMs: number;
-  /** The partition key the event was sent with, if any. */
-  partitionKey: string | undefined;
-  /** The complete encoded AMQP message exactly as sent (one data section of a batch envelope).
-   *  A view into shared storage: do not modify it. */
-  message: Buffer;
-}
+export type { StoredEvent };
 
 /** What the management `READ` of a partition reports. */
 export interface PartitionInfo {
