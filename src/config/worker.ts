@@ -320,6 +320,14 @@ function compileHandlers(raw: RawWorkerOptions, baseDir: string): CompiledHandle
       "ledgerFile is the file of the ledger builtin: use it with handler = ledger",
     );
   }
+  if (handler === "ledger" && ledgerSetting === undefined) {
+    // Named here, in the shortcut's own terms: the ledger's option path (handlers.main.options.file)
+    // is not something a user of the shortcut ever wrote.
+    throw new ConfigError(
+      `${settingWithValue("handler", handlerSetting)} needs the file to append to: set --ledger-file (EHW_LEDGER_FILE, config key ledgerFile)`,
+      { context: { setting: "ledgerFile" } },
+    );
+  }
   const options: Record<string, unknown> = {};
   if (ledgerSetting !== undefined) options.file = resolve(baseDir, parseString("ledgerFile", ledgerSetting));
   const main = isBuiltin ? { builtin: handler, options } : { module: handler };

@@ -159,6 +159,12 @@ describe("compileWorkerConfig rejections", () => {
     ["bad strategy", [], { EHW_STRATEGY: "eager" }, /EHW_STRATEGY="eager" is not one of balanced, greedy/],
     ["bad log level", ["--log-level", "verbose"], {}, /--log-level="verbose" is not one of fatal, error/],
     [
+      "ledger shortcut without its file",
+      ["--handler", "ledger"],
+      {},
+      /^--handler="ledger" needs the file to append to: set --ledger-file \(EHW_LEDGER_FILE/,
+    ],
+    [
       "bad start position",
       ["--start-position", "yesterday"],
       {},
