@@ -28,6 +28,7 @@
  * Operators decide: fix the handler or the event source and restart the worker.
  */
 import { ConfigError, EhwError } from "../common/errors.js";
+import type { UnknownEnvVariable } from "../config/env-names.js";
 import { readRawWorkerOptions, WORKER_OPTIONS_HELP } from "../config/source.js";
 import { compileWorkerConfig, describeConfig, type WorkerConfig } from "../config/worker.js";
 import { createLogger, type Logger, redactSecrets } from "../observability/logger.js";
@@ -43,9 +44,13 @@ const EXIT_SAFETY_MS = 3000;
 
 /** Entry point of `ehw run`; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const config = readConfig(argv);
-  if (typeof config === "number") return config;
+  const read = readConfig(argv);
+  if (typeof read === "number") return read;
+  const { config, unknownVariables } = read;
   const logger = createLogger({ level: config.logLevel, base: { workerId: config.loadBalancing.ownerId } });
+  for (const unknown of unknownVariables) {
+    logger.warn({ variable: unknown.name, suggestion: unknown.suggestion }, unknown.message);
+  }
   logger.info({ config: describeConfig(config) }, "starting worker");
   // Before the worker exists, so /readyz answers 503 while it starts; a port asked for must bind.
   let observability: WorkerObservability;
@@ -78,14 +83,17 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** Reads and compiles the config; an exit code instead when it is invalid or help was asked for. */
-function readConfig(argv: string[]): WorkerConfig | number {
+function readConfig(
+  argv: string[],
+): { config: WorkerConfig; unknownVariables: readonly UnknownEnvVariable[] } | number {
   try {
     const read = readRawWorkerOptions(argv);
     if (read.help) {
       console.log(WORKER_OPTIONS_HELP);
       return 0;
     }
-    return compileWorkerConfig(read.raw, { baseDir: read.baseDir });
+    const config = compileWorkerConfig(read.raw, { baseDir: read.baseDir });
+    return { config, unknownVariables: read.unknownVariables };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(`ehw run: ${err.message}`);

@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
+import { type UnknownEnvVariable, unknownEnvVariables } from "./env-names.js";
 import type { RawHandlersOptions } from "./handlers.js";
 import { REMOVED_SETTINGS } from "./settings.js";
 import { closestName } from "./values.js";
@@ -27,6 +28,8 @@ export interface RawWorkerOptionsResult {
   readonly baseDir: string;
   /** True when `--help` / `-h` was given; nothing else is read then. */
   readonly help: boolean;
+  /** `EHW_*` variables no setting reads (likely misspelled); the caller warns about them. */
+  readonly unknownVariables: readonly UnknownEnvVariable[];
 }
 
 /** Flag and env var naming the JSON config file. */
@@ -52,7 +55,7 @@ export function readRawWorkerOptions(
 ): RawWorkerOptionsResult {
   refuseRemovedSettings(argv, env);
   const flags = parseFlags(argv);
-  if (flags.help) return { raw: {}, baseDir: cwd, help: true };
+  if (flags.help) return { raw: {}, baseDir: cwd, help: true, unknownVariables: [] };
   const file = readConfigFile(flags.values, env, cwd);
   const raw: RawWorkerOptions = {};
   for (const key of SETTING_KEYS) {
@@ -73,7 +76,7 @@ export function readRawWorkerOptions(
       };
     }
   }
-  return { raw, baseDir: cwd, help: false };
+  return { raw, baseDir: cwd, help: false, unknownVariables: unknownEnvVariables(env) };
 }
 
 interface ParsedFlags {
