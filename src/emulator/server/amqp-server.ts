@@ -273,9 +273,11 @@ export class AmqpServer {
         auth: this.authOf(ctx.connection),
         hubs: this.options.hubs,
       });
+      const { refusal, ...sent } = reply;
+      if (refusal !== undefined) this.logger.warn({ node: role.node, reason: refusal }, "token refused");
       this.settle(() => {
         delivery.accept();
-        this.replies.send(role.node, receiver.session, ctx.message as never, reply);
+        this.replies.send(role.node, receiver.session, ctx.message as never, sent);
       });
       return;
     }

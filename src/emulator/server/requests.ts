@@ -5,7 +5,7 @@
 import type { Message, Sender, Session } from "rhea";
 import type { Logger } from "../../observability/logger.js";
 import { EmulatorProtocolError } from "../errors.js";
-import type { ConnectionAuth } from "../services/cbs.js";
+import { type ConnectionAuth, UNAUTHORIZED } from "../services/cbs.js";
 import type { HubRegistry } from "../services/hubs.js";
 import { managementResource, readEntity } from "../services/management.js";
 
@@ -22,6 +22,8 @@ export interface Reply {
   errorCondition?: string;
   /** Body (management READ result). */
   body?: unknown;
+  /** Why a token was refused; logged by the server, never sent. */
+  refusal?: string;
 }
 
 /** Maps an AMQP condition to the HTTP-like status the service puts on replies. */
@@ -66,7 +68,8 @@ export function answerRequest(
   if (!deps.auth.tokenCovers(props.security_token, resource) && !deps.auth.covers(resource)) {
     return {
       statusCode: 401,
-      statusDescription: "unauthorized: no valid token covers this management request",
+      statusDescription: UNAUTHORIZED,
+      refusal: "no valid token covers this management request",
       errorCondition: "amqp:unauthorized-access",
     };
   }

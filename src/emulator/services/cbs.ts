@@ -25,7 +25,15 @@ export interface CbsReply {
   statusCode: number;
   /** Human-readable status. */
   statusDescription: string;
+  /**
+   * Why a token was refused, for the emulator's own log only: the wire says just "Unauthorized",
+   * so that a client probing keys learns nothing about which part of its token failed.
+   */
+  refusal?: string;
 }
+
+/** The status description of every refused token. */
+export const UNAUTHORIZED = "Unauthorized";
 
 interface Grant {
   audience: string;
@@ -59,11 +67,12 @@ export class ConnectionAuth {
       return { statusCode: 400, statusDescription: "put-token needs a string token body and a string name" };
     }
     const check = verifySas(request.token, this.keys, this.nowSec());
-    if (!check.ok) return { statusCode: 401, statusDescription: `unauthorized: ${check.reason}` };
+    if (!check.ok) return { statusCode: 401, statusDescription: UNAUTHORIZED, refusal: check.reason };
     if (!audienceCovers(check.audience, request.name)) {
       return {
         statusCode: 401,
-        statusDescription: "unauthorized: the token's audience does not cover the requested name",
+        statusDescription: UNAUTHORIZED,
+        refusal: `the token's audience ${check.audience} does not cover ${request.name}`,
       };
     }
     const existing = this.grants.findIndex((g) => g.audience === check.audience);
