@@ -9,11 +9,18 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { PartitionLostError } from "../checkpoint/guarded-store.js";
 import { CompletedPrefixTracker } from "../checkpoint/tracker.js";
-import { EhwError } from "../common/errors.js";
+import { EhwError, toError } from "../common/errors.js";
 import type { Logger } from "../observability/logger.js";
-import type { AttemptContext, AttemptOptions } from "./attempts.js";
 import { ChangeNotifier } from "./change-notifier.js";
 import { PartitionCheckpointer } from "./checkpointer.js";
+import {
+  type AttemptContext,
+  UnitAttempts,
+  type UnitEnd,
+  type UnitOwner,
+  unitOutcome,
+} from "./partition/attempts/attempts.js";
+import { LATER } from "./partition/now-or-later.js";
 import { type OrderingStrategy, orderingStrategy } from "./partition/ordering/registry.js";
 import { OrderingScheduler } from "./partition/ordering/scheduler.js";
 import { groupIntoUnits, type WorkUnit } from "./partition/ordering/units.js";
@@ -24,7 +31,6 @@ import type {
   PartitionStatus,
 } from "./partition-types.js";
 import { PartitionWindow, slotsOf } from "./partition-window.js";
-import { type UnitOwner, UnitRunner } from "./unit-runner.js";
 
 export type {
   PartitionCloseResult,
@@ -43,17 +49,14 @@ export class PartitionProcessor {
   private readonly scheduler: OrderingScheduler<WorkUnit>;
   private readonly checkpointer: PartitionCheckpointer;
   private readonly abort = new AbortController();
-  private readonly attemptOptions: AttemptOptions;
-  /** What every attempt of this partition shares; built once, not per event. */
-  private readonly attemptContext: AttemptContext;
   private readonly clock: () => number;
   private readonly changes = new ChangeNotifier();
   /** Slots taken by queued and running work, and the units waiting to enter. */
   private readonly window: PartitionWindow;
   /** The loops of `each` units now running. */
   private readonly runs = new Set<EachRun>();
-  /** Runs each unit to its end. */
-  private readonly units: UnitRunner;
+  /** Runs each unit's attempts to its end. */
+  private readonly attempts: UnitAttempts;
   /** Whether `pump` is running, and whether it must look again before it returns. */
   private pumping = false;
   private pumpAgain = false;
@@ -90,8 +93,7 @@ export class PartitionProcessor {
       observer: options.observer,
       onNotOwner: () => this.markLost("checkpoint refused: partition not owned"),
     });
-    this.attemptOptions = processing;
-    this.attemptContext = {
+    const attemptContext: AttemptContext = {
       base: {
         partitionId: identity.partitionId,
         eventHubName: identity.eventHubName,
@@ -103,22 +105,11 @@ export class PartitionProcessor {
       random: options.random,
       observer: options.observer,
     };
-    this.units = new UnitRunner({
-      partitionId: identity.partitionId,
-      logger: this.logger,
-      tracker: this.tracker,
+    this.attempts = new UnitAttempts({
+      options: processing,
+      context: attemptContext,
       failureHandler: options.failureHandler,
-      observer: options.observer,
-      attemptOptions: this.attemptOptions,
-      attemptContext: this.attemptContext,
       isLost: () => this.state === "lost",
-      countProcessed: (events) => {
-        this.counts.processed += events;
-      },
-      countFailed: (events) => {
-        this.counts.failed += events;
-      },
-      stop: (error) => this.stopPartition(error),
     });
   }
 
@@ -281,8 +272,8 @@ export class PartitionProcessor {
           }
           this.counts.queued -= unit.events.length;
           this.counts.inFlight += unit.events.length;
-          const complete = this.units.run(unit, this.unitOwner);
-          if (complete !== undefined) this.unitEnded(unit, complete);
+          const end = this.attempts.run(unit, this.unitOwner);
+          if (end !== LATER) this.unitEnded(unit, end);
         }
       } while (this.pumpAgain);
     } finally {
@@ -292,11 +283,12 @@ export class PartitionProcessor {
 
   /** Where units started by `pump` report an asynchronous end; one object per processor. */
   private readonly unitOwner: UnitOwner = {
-    unitEnded: (unit, complete) => this.unitEnded(unit, complete),
+    settled: (end, unit) => this.unitEnded(unit, end),
   };
 
   /** A unit started by `pump` ended: its slot is free, and what waited for that may go on. */
-  private unitEnded(unit: WorkUnit, complete: boolean): void {
+  private unitEnded(unit: WorkUnit, end: UnitEnd): void {
+    const complete = this.recordEnd(unit, end);
     this.counts.inFlight -= unit.events.length;
     this.window.free(1);
     this.scheduler.done(unit);
@@ -317,7 +309,7 @@ export class PartitionProcessor {
       unit,
       events: unit.events,
       started: 0,
-      owner: { unitEnded: (_event, complete) => this.runEventEnded(run, complete) },
+      owner: { settled: (end, event) => this.runEventEnded(run, event, end) },
     };
     this.runs.add(run);
     this.continueRun(run);
@@ -331,13 +323,11 @@ export class PartitionProcessor {
       run.started += 1;
       this.counts.queued -= 1;
       this.counts.inFlight += 1;
-      const complete = this.units.run(
-        { pipeline: unit.pipeline, events: [event], lane: unit.lane },
-        run.owner,
-      );
+      const one: WorkUnit = { pipeline: unit.pipeline, events: [event], lane: unit.lane };
+      const end = this.attempts.run(one, run.owner);
       // Asynchronous: the loop goes on in runEventEnded.
-      if (complete === undefined) return;
-      this.eventOfRunEnded(complete);
+      if (end === LATER) return;
+      this.eventOfRunEnded(this.recordEnd(one, end));
     }
     this.runs.delete(run);
     this.dropUnstarted(run);
@@ -346,8 +336,8 @@ export class PartitionProcessor {
     this.notify();
   }
 
-  private runEventEnded(run: EachRun, complete: boolean): void {
-    this.eventOfRunEnded(complete);
+  private runEventEnded(run: EachRun, one: WorkUnit, end: UnitEnd): void {
+    this.eventOfRunEnded(this.recordEnd(one, end));
     this.continueRun(run);
   }
 
@@ -357,6 +347,29 @@ export class PartitionProcessor {
     if (complete) this.checkpointer.poke();
     this.admit();
     this.notify();
+  }
+
+  /**
+   * Records a unit's end: metrics, the stop it asks for, and, when it counts as complete, its
+   * events' completion. Returns whether it counts as complete.
+   */
+  private recordEnd(unit: WorkUnit, end: UnitEnd): boolean {
+    const events = unit.events.length;
+    this.options.observer?.unitEnded(unit.pipeline.name, events, unitOutcome(end), end.outcome.attempts);
+    if (end.stopWith !== undefined) this.stopPartition(end.stopWith);
+    if (this.state === "lost") return end.decision !== "stop";
+    if (end.outcome.kind === "exhausted" && end.outcome.attempts > 0) this.counts.failed += events;
+    if (end.decision === "stop") return false;
+    try {
+      for (const event of unit.events) this.tracker.complete(event.sequenceNumber);
+    } catch (err) {
+      // Only a broken invariant gets here; stop rather than risk a checkpoint past unfinished work.
+      this.logger.error({ err }, "unexpected processor error");
+      this.stopPartition(toError(err));
+      return false;
+    }
+    if (end.outcome.kind === "done") this.counts.processed += events;
+    return true;
   }
 
   /** Whether the next event of a running loop may start. */

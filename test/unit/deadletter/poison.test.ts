@@ -12,7 +12,7 @@ import type { EventHandler } from "../../../src/handlers/contract.js";
 import { createPipeline, type Pipeline } from "../../../src/handlers/pipeline.js";
 import type { HandlerRegistry } from "../../../src/handlers/registry.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import { type AttemptOptions, runWithAttempts } from "../../../src/worker/attempts.js";
+import { type AttemptOptions, runWithAttempts } from "../../../src/worker/partition/attempts/attempts.js";
 import { runContext } from "../handlers/events.js";
 import { RecordingWriter, receivedEvent } from "./fakes.js";
 

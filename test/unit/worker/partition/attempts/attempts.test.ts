@@ -1,10 +1,18 @@
 import { describe, expect, it } from "vitest";
-import type { EventHandler, HandlerContext } from "../../../src/handlers/contract.js";
-import { createPipeline } from "../../../src/handlers/pipeline.js";
-import { silentLogger } from "../../../src/observability/logger.js";
-import { type AttemptContext, runWithAttempts } from "../../../src/worker/attempts.js";
-import type { WorkUnit } from "../../../src/worker/partition/ordering/units.js";
-import { fakeEvent } from "../handlers/events.js";
+import type { EventHandler, HandlerContext } from "../../../../../src/handlers/contract.js";
+import { createPipeline } from "../../../../../src/handlers/pipeline.js";
+import { silentLogger } from "../../../../../src/observability/logger.js";
+import type { FailureHandler } from "../../../../../src/worker/failure.js";
+import {
+  type AttemptContext,
+  runWithAttempts,
+  UnitAttempts,
+  type UnitEnd,
+  type UnitOwner,
+} from "../../../../../src/worker/partition/attempts/attempts.js";
+import { LATER } from "../../../../../src/worker/partition/now-or-later.js";
+import type { WorkUnit } from "../../../../../src/worker/partition/ordering/units.js";
+import { fakeEvent } from "../../../handlers/events.js";
 
 const options = { maxAttempts: 2, retryBaseDelayMs: 0, retryMaxDelayMs: 0, handlerTimeoutMs: 50 };
 
@@ -158,5 +166,76 @@ describe("runWithAttempts with a time limit", () => {
     );
     expect(outcome.kind).toBe("exhausted");
     expect(outcome.kind === "exhausted" ? outcome.error.message : "").toContain("timed out after 50 ms");
+  });
+});
+
+/** A unit's attempts under a failure handler, as the processor runs them. */
+function unitAttempts(
+  handler: EventHandler,
+  failureHandler: FailureHandler = { onExhausted: async () => "stop" },
+) {
+  const attempts = new UnitAttempts({
+    options: { maxAttempts: 2, retryBaseDelayMs: 0, retryMaxDelayMs: 0, handlerTimeoutMs: 1000 },
+    context: attemptContext(new AbortController().signal),
+    failureHandler,
+    isLost: () => false,
+  });
+  const unit = unitOf(handler);
+  /** Runs the unit: its end when it ended synchronously, else a promise of what its owner is told. */
+  const run = (): UnitEnd | Promise<UnitEnd> => {
+    let told: (end: UnitEnd) => void = () => {
+      throw new Error("the owner was told before run returned");
+    };
+    const owner: UnitOwner = {
+      settled: (end, of) => {
+        expect(of).toBe(unit);
+        told(end);
+      },
+    };
+    const now = attempts.run(unit, owner);
+    if (now !== LATER) return now;
+    return new Promise((resolve) => {
+      told = resolve;
+    });
+  };
+  return { run };
+}
+
+describe("UnitAttempts", () => {
+  it("ends a unit whose handler returns synchronously at once, as done", () => {
+    const { run } = unitAttempts({ handle() {} });
+    const end = run();
+    expect(end).not.toBeInstanceOf(Promise);
+    expect(end).toMatchObject({ outcome: { kind: "done", attempts: 1 }, decision: "resolved" });
+  });
+
+  it("ends an asynchronous unit by telling its owner, later", async () => {
+    const { run } = unitAttempts({ handle: async () => {} });
+    const result = run();
+    expect(result).toBeInstanceOf(Promise);
+    expect(await result).toMatchObject({ outcome: { kind: "done", attempts: 1 }, decision: "resolved" });
+  });
+
+  it("hands an exhausted unit to the failure handler: resolved completes it, stop stops the partition", async () => {
+    const failing = {
+      handle() {
+        throw new Error("bad");
+      },
+    };
+    const resolved = await unitAttempts(failing, { onExhausted: async () => "resolved" }).run();
+    expect(resolved).toMatchObject({ outcome: { kind: "exhausted", attempts: 2 }, decision: "resolved" });
+    expect(resolved.stopWith).toBeUndefined();
+
+    const stopping = await unitAttempts(failing).run();
+    expect(stopping.decision).toBe("stop");
+    expect(stopping.stopWith?.message).toContain("bad");
+
+    const throwing = await unitAttempts(failing, {
+      onExhausted: async () => {
+        throw new Error("handler broke");
+      },
+    }).run();
+    expect(throwing.decision).toBe("stop");
+    expect(throwing.stopWith?.message).toContain("bad");
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { DeadlineWatch } from "../../../src/common/deadline-watch.js";
+import { DeadlineWatch } from "../../../../../src/worker/partition/attempts/deadlines.js";
 
 describe("DeadlineWatch", () => {
   let now = 0;
