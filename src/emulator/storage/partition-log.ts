@@ -303,6 +303,14 @@ export class PartitionLog {
     // Numbering continues after everything ever handed out, even when retention deleted it all.
     if (this.store.count === 0) {
       this.store.restartAt(Math.max(state.nextSequenceNumber, this.store.nextSequenceNumber));
+    } else if (this.store.nextSequenceNumber < state.nextSequenceNumber) {
+      // Events were handed out that the segment files no longer hold: numbering on from the files
+      // would give their sequence numbers to new events.
+      throw new EmulatorProtocolError(
+        "amqp:internal-error",
+        `the segment files in ${dataDir} end before sequence number ${state.nextSequenceNumber}, which state.json says was handed out (they end at ${this.store.nextSequenceNumber - 1}): restore the missing segment files, or move the directory aside to start the partition empty`,
+        { retriable: false },
+      );
     }
     this.nextOffset = Math.max(this.nextOffset, state.nextOffset);
     this.lastTimeMs = Math.max(this.lastTimeMs, state.lastEnqueuedTimeMs);

@@ -263,8 +263,10 @@ function replaySegment(path: string, isLast: boolean, onRecord: (record: Decoded
   while (pos < buf.length) {
     const decoded = decodeRecord(buf, pos);
     if (decoded === undefined) {
-      // A process killed mid-write leaves a partial record at the end of the newest segment only.
-      if (!isLast) throw storageError(`damaged record at byte ${pos} of ${path}`);
+      // A process killed mid-write leaves a prefix of one record at the end of the newest segment,
+      // and nothing after it. Anything else is damage to acknowledged events: cutting there would
+      // drop every event after it and hand their sequence numbers out again.
+      if (!isLast || !isTornTail(buf, pos)) throw damagedRecordError(path, pos, buf.length);
       truncateSync(path, pos);
       break;
     }
@@ -276,6 +278,24 @@ function replaySegment(path: string, isLast: boolean, onRecord: (record: Decoded
   }
   segment.bytes = pos;
   return segment;
+}
+
+/**
+ * Whether the undecodable record at `pos` is what an interrupted write leaves: a prefix of a
+ * record (its header cut short, or a complete header whose body runs to the end of the file).
+ */
+function isTornTail(buf: Buffer, pos: number): boolean {
+  if (pos + HEADER_BYTES > buf.length) return true;
+  if (buf.readUInt32LE(pos) !== MAGIC) return false;
+  return pos + HEADER_BYTES + buf.readUInt32LE(pos + 4) >= buf.length;
+}
+
+function damagedRecordError(path: string, pos: number, size: number): EmulatorProtocolError {
+  return new EmulatorProtocolError(
+    STORAGE_FAILURE_CONDITION,
+    `damaged record at byte ${pos} of ${path} (${size} bytes), with data after it: the events stored from there on cannot be read. Restore the file from a copy, or move the partition's directory aside to start it empty; the emulator will not cut the file and hand those sequence numbers out again`,
+    { retriable: false },
+  );
 }
 
 /** The state saved in `dir`, if any.

@@ -152,6 +152,43 @@ describe("PartitionLog persistence", () => {
     expect((caught as EmulatorProtocolError).message).toContain(oldest);
   });
 
+  it("refuses to open, naming the file and offset, when a record with records after it is damaged", () => {
+    const dir = tempDir();
+    const first = PartitionLog.open({ dataDir: dir });
+    fill(first, 30);
+    first.close();
+    const [segment] = segments(dir);
+    expect(segments(dir)).toHaveLength(1);
+    const path = join(dir, segment!);
+    const bytes = readFileSync(path);
+    // A byte inside the second record's body: the first record stays good, many follow.
+    const firstRecordEnd = 12 + bytes.readUInt32LE(4);
+    const damagedAt = firstRecordEnd + 12 + 3;
+    bytes.writeUInt8(bytes.readUInt8(damagedAt) ^ 0xff, damagedAt);
+    writeFileSync(path, bytes);
+    let caught: unknown;
+    try {
+      PartitionLog.open({ dataDir: dir });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(EmulatorProtocolError);
+    expect((caught as Error).message).toContain(`damaged record at byte ${firstRecordEnd} of ${path}`);
+    // Nothing was cut: the events after the damage are still on disk for a restore.
+    expect(statSync(path).size).toBe(bytes.length);
+  });
+
+  it("refuses to open when state.json says more was handed out than the files hold", () => {
+    const dir = tempDir();
+    const first = PartitionLog.open({ dataDir: dir });
+    fill(first, 20);
+    first.close();
+    const statePath = join(dir, "state.json");
+    const state = JSON.parse(readFileSync(statePath, "utf8")) as { nextSequenceNumber: number };
+    writeFileSync(statePath, JSON.stringify({ ...state, nextSequenceNumber: 200 }));
+    expect(() => PartitionLog.open({ dataDir: dir })).toThrow(/before sequence number 200.*end at 19/);
+  });
+
   it("deletes old segments under count retention so disk use stays bounded", () => {
     const dir = tempDir();
     const log = open({ dataDir: dir, segmentBytes: 1024, retentionEvents: 50 });
