@@ -4,9 +4,10 @@
  * failed,lastCheckpoint}]}`, from `worker.status()`. A development dashboard parses these lines,
  * so the field names are a contract.
  */
-import type { CheckpointPosition } from "../checkpoint/tracker.js";
+
 import type { Logger } from "../observability/logger.js";
 import type { WorkerStatus } from "../worker/lifecycle.js";
+import type { CheckpointPosition } from "../worker/partition/progress/tracker.js";
 
 /** One partition in a status line. */
 export interface StatusLinePartition {

@@ -8,11 +8,9 @@
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { PartitionLostError } from "../checkpoint/guarded-store.js";
-import { CompletedPrefixTracker } from "../checkpoint/tracker.js";
 import { EhwError, toError } from "../common/errors.js";
 import type { Logger } from "../observability/logger.js";
 import { ChangeNotifier } from "./change-notifier.js";
-import { PartitionCheckpointer } from "./checkpointer.js";
 import {
   type AttemptContext,
   UnitAttempts,
@@ -24,6 +22,7 @@ import { LATER } from "./partition/now-or-later.js";
 import { type OrderingStrategy, orderingStrategy } from "./partition/ordering/registry.js";
 import { OrderingScheduler } from "./partition/ordering/scheduler.js";
 import { groupIntoUnits, type WorkUnit } from "./partition/ordering/units.js";
+import { PartitionProgress } from "./partition/progress/progress.js";
 import type {
   PartitionCloseResult,
   PartitionProcessorOptions,
@@ -44,10 +43,10 @@ export type {
 export class PartitionProcessor {
   private state: PartitionState = "running";
   private readonly logger: Logger;
-  private readonly tracker = new CompletedPrefixTracker();
   private readonly ordering: OrderingStrategy;
   private readonly scheduler: OrderingScheduler<WorkUnit>;
-  private readonly checkpointer: PartitionCheckpointer;
+  /** Tracked, completed and checkpointed events: how far the partition is done. */
+  private readonly progress: PartitionProgress;
   private readonly abort = new AbortController();
   private readonly clock: () => number;
   private readonly changes = new ChangeNotifier();
@@ -60,7 +59,6 @@ export class PartitionProcessor {
   /** Whether `pump` is running, and whether it must look again before it returns. */
   private pumping = false;
   private pumpAgain = false;
-  private lastTracked: number | undefined;
   private counts = { inFlight: 0, queued: 0, processed: 0, failed: 0 };
   private deadlineAtMs: number | undefined;
   private lostReason: string | undefined;
@@ -82,10 +80,9 @@ export class PartitionProcessor {
       laneOf: (unit) => unit.lane,
     });
     this.window = new PartitionWindow(windowSize, this.scheduler);
-    this.checkpointer = new PartitionCheckpointer({
+    this.progress = new PartitionProgress({
       identity,
       store: options.store,
-      tracker: this.tracker,
       checkpointEvery: processing.checkpointEvery,
       checkpointIntervalMs: processing.checkpointIntervalMs,
       logger: this.logger,
@@ -127,7 +124,7 @@ export class PartitionProcessor {
       queued: this.counts.queued,
       processed: this.counts.processed,
       failed: this.counts.failed,
-      lastCheckpoint: this.checkpointer.lastCheckpoint,
+      lastCheckpoint: this.progress.lastCheckpoint,
     };
   }
 
@@ -144,8 +141,8 @@ export class PartitionProcessor {
       return this.throwIfLost();
     }
     if (this.state !== "running") return;
-    const fresh = this.trackAll(events);
-    this.options.observer?.received(fresh.length, this.lastTracked, lastEnqueuedSequenceNumber);
+    const fresh = this.progress.track(events);
+    this.options.observer?.received(fresh.length, this.progress.lastTracked, lastEnqueuedSequenceNumber);
     this.window.hold(groupIntoUnits(fresh, this.options.registry.route, this.ordering));
     this.admit();
     if (!this.window.settled()) await this.changes.until(this.settledOrStopped);
@@ -167,7 +164,7 @@ export class PartitionProcessor {
     if (this.state === "lost") return;
     this.lostReason = reason;
     this.stopAsLost();
-    this.closing ??= Promise.resolve({ drained: false, lastCheckpoint: this.checkpointer.lastCheckpoint });
+    this.closing ??= Promise.resolve({ drained: false, lastCheckpoint: this.progress.lastCheckpoint });
   }
 
   /**
@@ -192,13 +189,13 @@ export class PartitionProcessor {
 
   private async closeLost(): Promise<PartitionCloseResult> {
     this.stopAsLost();
-    return { drained: false, lastCheckpoint: this.checkpointer.lastCheckpoint };
+    return { drained: false, lastCheckpoint: this.progress.lastCheckpoint };
   }
 
   private stopAsLost(): void {
     if (this.state === "lost") return;
     this.options.store.markLost(this.partitionId);
-    this.checkpointer.disable();
+    this.progress.disable();
     this.abort.abort(new EhwError("OWNERSHIP_LOST", `partition ${this.partitionId} was lost`));
     this.dropQueued();
     this.setState("lost");
@@ -224,31 +221,13 @@ export class PartitionProcessor {
       this.abort.abort(new EhwError("DRAIN_DEADLINE", "the shutdown drain deadline passed"));
       this.dropQueued();
     }
-    this.checkpointer.stopTimer();
-    await this.checkpointer.flush();
-    this.checkpointer.disable();
+    this.progress.stopTimer();
+    await this.progress.flush();
+    this.progress.disable();
     // Lost while draining: it stays lost (nothing was written after the loss).
     if (this.state !== "lost") this.setState("closed");
     this.resolveClosed();
-    return { drained, lastCheckpoint: this.checkpointer.lastCheckpoint };
-  }
-
-  /** Tracks a batch in arrival order; an event at or below the last tracked one is skipped. */
-  private trackAll(events: readonly ReceivedEventData[]): ReceivedEventData[] {
-    const fresh: ReceivedEventData[] = [];
-    for (const event of events) {
-      if (this.lastTracked !== undefined && event.sequenceNumber <= this.lastTracked) {
-        this.logger.warn(
-          { sequenceNumber: event.sequenceNumber, lastTracked: this.lastTracked },
-          "event received again in the same ownership; skipped",
-        );
-        continue;
-      }
-      this.tracker.track(event.sequenceNumber, event.offset);
-      this.lastTracked = event.sequenceNumber;
-      fresh.push(event);
-    }
-    return fresh;
+    return { drained, lastCheckpoint: this.progress.lastCheckpoint };
   }
 
   /**
@@ -292,7 +271,7 @@ export class PartitionProcessor {
     this.counts.inFlight -= unit.events.length;
     this.window.free(1);
     this.scheduler.done(unit);
-    if (complete) this.checkpointer.poke();
+    if (complete) this.progress.poke();
     this.admit();
     this.notify();
   }
@@ -344,7 +323,7 @@ export class PartitionProcessor {
   private eventOfRunEnded(complete: boolean): void {
     this.counts.inFlight -= 1;
     this.window.free(1);
-    if (complete) this.checkpointer.poke();
+    if (complete) this.progress.poke();
     this.admit();
     this.notify();
   }
@@ -361,7 +340,7 @@ export class PartitionProcessor {
     if (end.outcome.kind === "exhausted" && end.outcome.attempts > 0) this.counts.failed += events;
     if (end.decision === "stop") return false;
     try {
-      for (const event of unit.events) this.tracker.complete(event.sequenceNumber);
+      this.progress.complete(unit.events);
     } catch (err) {
       // Only a broken invariant gets here; stop rather than risk a checkpoint past unfinished work.
       this.logger.error({ err }, "unexpected processor error");
@@ -383,7 +362,7 @@ export class PartitionProcessor {
     this.dropQueued();
     this.setState("stopped");
     this.logger.error(
-      { err: error, checkpoint: this.tracker.checkpointCandidate() },
+      { err: error, checkpoint: this.progress.checkpointCandidate() },
       "partition stopped: it keeps its ownership and reads nothing more until the worker stops",
     );
   }

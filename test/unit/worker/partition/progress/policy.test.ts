@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { CheckpointPolicy, isCheckpointDue, msUntilCheckpointDue } from "../../../src/checkpoint/policy.js";
+import {
+  CheckpointPolicy,
+  isCheckpointDue,
+  msUntilCheckpointDue,
+} from "../../../../../src/worker/partition/progress/policy.js";
 
 const options = { checkpointEvery: 3, checkpointIntervalMs: 1000 };
 

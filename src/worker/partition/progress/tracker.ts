@@ -1,4 +1,4 @@
-import { EhwError } from "../common/errors.js";
+import { EhwError } from "../../../common/errors.js";
 
 /** A position a checkpoint can be written for: the event's sequence number and offset. */
 export interface CheckpointPosition {

@@ -1,14 +1,19 @@
 /**
- * Checkpoint writes of one partition: when the policy says so (N completions or T ms), write the
- * tracker's candidate through the guarded store — at most one write in flight, later requests
- * coalesced into the next write, failures logged and retried at the next opportunity.
+ * How far one partition is done, in one owner: the events it received (tracked in the
+ * completed-prefix tracker in arrival order), the ones that completed, and the checkpoint loop —
+ * when the policy says so (N completions or T ms), write the tracker's candidate through the
+ * guarded store, at most one write in flight, later requests coalesced into the next write,
+ * failures logged and retried at the next opportunity. The checkpoint never passes an event that
+ * has not completed: a running or failed-and-unresolved event is simply not complete.
  */
-import type { Checkpoint } from "@azure/event-hubs";
-import { CheckpointRefusedError, type CheckpointWriter } from "../checkpoint/guarded-store.js";
-import { CheckpointPolicy } from "../checkpoint/policy.js";
-import type { CheckpointPosition, CompletedPrefixTracker } from "../checkpoint/tracker.js";
-import type { Logger } from "../observability/logger.js";
-import type { PartitionObserver } from "../observability/observer.js";
+import type { Checkpoint, ReceivedEventData } from "@azure/event-hubs";
+import { CheckpointRefusedError, type CheckpointWriter } from "../../../checkpoint/guarded-store.js";
+import type { Logger } from "../../../observability/logger.js";
+import type { PartitionObserver } from "../../../observability/observer.js";
+import { CheckpointPolicy } from "./policy.js";
+import { type CheckpointPosition, CompletedPrefixTracker } from "./tracker.js";
+
+export type { CheckpointPosition } from "./tracker.js";
 
 /** Which partition's checkpoint blob is written. */
 export interface PartitionIdentity {
@@ -22,11 +27,10 @@ export interface PartitionIdentity {
   readonly partitionId: string;
 }
 
-/** Options of {@link PartitionCheckpointer}. */
-export interface PartitionCheckpointerOptions {
+/** Options of {@link PartitionProgress}. */
+export interface PartitionProgressOptions {
   readonly identity: PartitionIdentity;
   readonly store: CheckpointWriter;
-  readonly tracker: CompletedPrefixTracker;
   /** Completions between checkpoints; ≥ 1. */
   readonly checkpointEvery: number;
   /** Milliseconds after which new progress is checkpointed anyway. */
@@ -43,9 +47,11 @@ export interface PartitionCheckpointerOptions {
 /** Pause after a failed write before the next try, milliseconds (capped by the interval). */
 const RETRY_AFTER_FAILURE_MS = 1000;
 
-/** The checkpoint writer of one partition; see the module comment. */
-export class PartitionCheckpointer {
+/** The progress of one partition; see the module comment. */
+export class PartitionProgress {
+  private readonly tracker = new CompletedPrefixTracker();
   private readonly policy: CheckpointPolicy;
+  private tracked: number | undefined;
   private readonly clock: () => number;
   private writing: Promise<void> | undefined;
   private again = false;
@@ -55,7 +61,7 @@ export class PartitionCheckpointer {
   private last: CheckpointPosition | undefined;
   private failures = 0;
 
-  constructor(private readonly options: PartitionCheckpointerOptions) {
+  constructor(private readonly options: PartitionProgressOptions) {
     this.clock = options.clock ?? Date.now;
     this.policy = new CheckpointPolicy(
       { checkpointEvery: options.checkpointEvery, checkpointIntervalMs: options.checkpointIntervalMs },
@@ -68,6 +74,45 @@ export class PartitionCheckpointer {
     return this.last;
   }
 
+  /** The sequence number of the last event tracked, if any. */
+  get lastTracked(): number | undefined {
+    return this.tracked;
+  }
+
+  /** The highest event below which every tracked event has completed; undefined when none. */
+  checkpointCandidate(): CheckpointPosition | undefined {
+    return this.tracker.checkpointCandidate();
+  }
+
+  /**
+   * Tracks a batch in arrival order and returns the events that are new; an event at or below the
+   * last tracked one (received again in the same ownership) is skipped with a warning.
+   */
+  track(events: readonly ReceivedEventData[]): ReceivedEventData[] {
+    const fresh: ReceivedEventData[] = [];
+    for (const event of events) {
+      if (this.tracked !== undefined && event.sequenceNumber <= this.tracked) {
+        this.options.logger.warn(
+          { sequenceNumber: event.sequenceNumber, lastTracked: this.tracked },
+          "event received again in the same ownership; skipped",
+        );
+        continue;
+      }
+      this.tracker.track(event.sequenceNumber, event.offset);
+      this.tracked = event.sequenceNumber;
+      fresh.push(event);
+    }
+    return fresh;
+  }
+
+  /**
+   * Marks tracked events as completed (handled, or resolved by the failure handler), in any order.
+   * Throws when one is not tracked or already complete (a broken invariant).
+   */
+  complete(events: readonly ReceivedEventData[]): void {
+    for (const event of events) this.tracker.complete(event.sequenceNumber);
+  }
+
   /** Writes that failed so far (refusals included). */
   get failedWrites(): number {
     return this.failures;
@@ -76,7 +121,7 @@ export class PartitionCheckpointer {
   /** Call after completions: writes now when due, else arms the interval timer. */
   poke(): void {
     if (this.disabled) return;
-    const count = this.options.tracker.uncheckpointedCount;
+    const count = this.tracker.uncheckpointedCount;
     // Called after every completion. With the timer armed (for when the interval makes a write
     // due, or for the retry pause), only the count can make one due sooner: no clock read.
     if (this.timer !== undefined && count < this.options.checkpointEvery) return;
@@ -100,7 +145,7 @@ export class PartitionCheckpointer {
     this.clearTimer();
     await this.request();
     // A completion during the last write may have left something behind.
-    if (this.options.tracker.pendingCheckpoint() !== undefined && !this.disabled) await this.request();
+    if (this.tracker.pendingCheckpoint() !== undefined && !this.disabled) await this.request();
   }
 
   /** Stops all writing: after ownership loss nothing may be written. Idempotent. */
@@ -133,18 +178,19 @@ export class PartitionCheckpointer {
       // the policy says so again: otherwise, with events flowing, each write would be followed at
       // once by another holding only the few events finished during it, many more writes than one
       // per N. What is not due yet is left to the interval timer (armForRest) or to `flush`.
-      if (!first && !this.policy.isDue(this.clock(), this.options.tracker.uncheckpointedCount)) return;
+      if (!first && !this.policy.isDue(this.clock(), this.tracker.uncheckpointedCount)) return;
       first = false;
       this.again = false;
       if (this.disabled) return;
-      const position = this.options.tracker.pendingCheckpoint();
+      const position = this.tracker.pendingCheckpoint();
       if (position === undefined) return;
       if (!(await this.write(position))) return;
     } while (this.again);
   }
 
   private async write(position: CheckpointPosition): Promise<boolean> {
-    const { identity, store, tracker, logger } = this.options;
+    const { identity, store, logger } = this.options;
+    const { tracker } = this;
     const checkpoint: Checkpoint = { ...identity, ...position };
     const startedAt = performance.now();
     try {
@@ -194,7 +240,7 @@ export class PartitionCheckpointer {
   private armForRest(): void {
     if (this.disabled || this.timer !== undefined) return;
     const now = this.clock();
-    const due = this.policy.msUntilDue(now, this.options.tracker.uncheckpointedCount);
+    const due = this.policy.msUntilDue(now, this.tracker.uncheckpointedCount);
     if (due !== undefined) this.arm(Math.max(due, this.notBeforeMs - now));
   }
 
