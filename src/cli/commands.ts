@@ -9,6 +9,7 @@ export const COMMANDS = {
   hub: "run the local Event Hubs emulator",
   drill: "rehearse crash recovery on a local stack and judge delivery (seeded faults, report)",
   deadletter: "list or replay dead-lettered events (list | replay)",
+  archive: "list Capture-format archive files, or replay a range of them into pipelines or a hub",
   dev: "local multi-worker stack: emulator, Azurite, producer, workers, live view",
   status: "show owners, checkpoints and lag per partition of a consumer group",
   checkpoints: "list checkpoints, or reset them to earliest, latest, a time or a sequence number",

@@ -207,6 +207,8 @@ export class PartitionArchiveWriter {
     state.headEtag = headWrite.etag;
     const body = Buffer.concat([await encodeHeader(options.codec, marker), data]);
     const meta: FileMetadata = {
+      namespace: options.namespace,
+      eventHubName: this.o.eventHubName,
       partitionId: this.o.partitionId,
       firstSequenceNumber: first.sequenceNumber,
       lastSequenceNumber: last.sequenceNumber,

@@ -35,6 +35,8 @@ export function statusOf(err: unknown): number | undefined {
 
 /** What the archive keeps in each file's blob metadata, so that listing needs no reads. */
 export interface FileMetadata {
+  readonly namespace: string;
+  readonly eventHubName: string;
   readonly partitionId: string;
   readonly firstSequenceNumber: number;
   readonly lastSequenceNumber: number;
@@ -53,6 +55,8 @@ export interface FileMetadata {
 /** Blob metadata (lower-case keys, string values) of a file. */
 export function toBlobMetadata(meta: FileMetadata): Record<string, string> {
   return {
+    namespace: meta.namespace,
+    eventhub: meta.eventHubName,
     partitionid: meta.partitionId,
     firstsequencenumber: String(meta.firstSequenceNumber),
     lastsequencenumber: String(meta.lastSequenceNumber),
@@ -76,6 +80,8 @@ export function fromBlobMetadata(raw: Record<string, string> | undefined): FileM
   if (codec !== "deflate" && codec !== "null") return undefined;
   if (raw.partitionid === undefined || !/^[0-9a-f]{32}$/.test(raw.syncmarker ?? "")) return undefined;
   return {
+    namespace: raw.namespace ?? "",
+    eventHubName: raw.eventhub ?? "",
     partitionId: raw.partitionid,
     firstSequenceNumber: first,
     lastSequenceNumber: last,
