@@ -153,10 +153,17 @@ async function reset(argv: string[], env: NodeJS.ProcessEnv | undefined): Promis
       console.error(`ehw ${RESET}: ${renderRefusal(plan)}`);
       return EXIT_REFUSED;
     }
-    if (!args.json) console.log(renderResetPlan(plan));
-    for (const line of describeLiveOwners(plan.liveOwners)) {
+    if (!args.json) console.log(renderResetPlan(plan, args.force));
+    if (args.force) {
+      for (const line of describeLiveOwners(plan.liveOwners)) {
+        console.error(
+          `ehw ${RESET}: --force: ${line}; a live worker overwrites the reset at its next checkpoint`,
+        );
+      }
+    } else if (plan.liveOwners.length > 0) {
+      // Only a dry run gets here with live owners: it shows the plan and what the real run would say.
       console.error(
-        `ehw ${RESET}: --force: ${line}; a live worker overwrites the reset at its next checkpoint`,
+        `ehw ${RESET}: dry run; without --force the reset itself would say:\n${renderRefusal(plan)}`,
       );
     }
     if (args.dryRun) {
@@ -185,7 +192,8 @@ async function planOrReport(clients: InspectClients, args: ResetArgs): Promise<R
     return reportError(RESET, err, err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED);
   }
   try {
-    return await planReset(clients, { ...args, partitionIds });
+    // A dry run writes nothing, so live owners do not stop it from computing the plan.
+    return await planReset(clients, { ...args, force: args.force || args.dryRun, partitionIds });
   } catch (err) {
     // The plan is complete before the first write: a failure here leaves every checkpoint as it was.
     const code = reportError(RESET, err, EXIT_FAILED);

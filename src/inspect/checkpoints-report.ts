@@ -43,8 +43,11 @@ export function renderCheckpointList(source: ReportSource, checkpoints: readonly
 const position = (p: CheckpointPosition | undefined): string =>
   p === undefined ? "(none)" : `seq ${p.sequenceNumber} offset ${p.offset}`;
 
-/** Text of a plan: one line per partition, before → after, and the first event a worker will read. */
-export function renderResetPlan(plan: ResetPlan): string {
+/**
+ * Text of a plan: one line per partition, before → after, and the first event a worker will read.
+ * `forced` is false for a dry run that was not given --force: a live owner is then only noted.
+ */
+export function renderResetPlan(plan: ResetPlan, forced = true): string {
   const headers = ["PARTITION", "BEFORE", "", "AFTER", "NEXT EVENT", "NOTE"];
   const rows = plan.entries.map((e) => [
     e.partitionId,
@@ -55,7 +58,7 @@ export function renderResetPlan(plan: ResetPlan): string {
     [
       isUnchanged(e) ? "unchanged" : "",
       e.note ?? "",
-      e.liveOwner === undefined ? "" : `forced: owned by ${e.liveOwner.ownerId}`,
+      e.liveOwner === undefined ? "" : `${forced ? "forced: " : ""}owned by ${e.liveOwner.ownerId}`,
     ]
       .filter(Boolean)
       .join("; "),

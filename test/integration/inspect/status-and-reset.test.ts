@@ -112,6 +112,18 @@ describe("ehw checkpoints", () => {
     expect(refused.stderr).toContain("nothing was written");
     expect(await checkpoints(s)).toEqual(before);
 
+    // A dry run writes nothing, so it shows the plan on a live fleet too, and what would be refused.
+    const dry = await runEhw(
+      ["checkpoints", "reset", "--to", "earliest", "--partition", "0", "--dry-run"],
+      s.env,
+    );
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^0 +seq 19 offset \S+ +→ +seq -1 offset -1 +0 +owned by worker-a$/m);
+    expect(dry.stdout).toContain("dry run: nothing written");
+    expect(dry.stderr).toContain("partition 0 is owned by worker-a");
+    expect(dry.stderr).toContain("Stop the workers");
+    expect(await checkpoints(s)).toEqual(before);
+
     const forced = await runEhw(
       ["checkpoints", "reset", "--to", "earliest", "--partition", "0", "--force"],
       s.env,
