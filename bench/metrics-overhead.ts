@@ -24,7 +24,7 @@ import { createEmulatorHub, type LocalStack, startLocalStack } from "../src/loca
 import { silentLogger } from "../src/observability/logger.js";
 import { WorkerMetrics } from "../src/ops/metrics.js";
 import { startWorkerObservability } from "../src/ops/worker-observability.js";
-import { PartitionProcessor } from "../src/worker/partition-processor.js";
+import { PartitionProcessor } from "../src/worker/partition/processor.js";
 import { Worker } from "../src/worker/worker.js";
 
 const args = process.argv.slice(2);

@@ -44,6 +44,6 @@ export { createLogger, silentLogger } from "./observability/logger.js";
 export type { ExhaustedEvent, FailureDecision, FailureHandler } from "./worker/failure.js";
 export { reportingFailureHandler } from "./worker/failure.js";
 export type { StopOptions, StopResult, WorkerState, WorkerStatus } from "./worker/lifecycle.js";
-export type { PartitionState, PartitionStatus } from "./worker/partition-processor.js";
+export type { PartitionState, PartitionStatus } from "./worker/partition/processor.js";
 export type { WorkerOptions } from "./worker/worker.js";
 export { createWorker, Worker } from "./worker/worker.js";

@@ -1,5 +1,5 @@
 /** Worker lifecycle states and the status snapshot `worker.status()` returns. */
-import type { PartitionStatus } from "./partition-processor.js";
+import type { PartitionStatus } from "./partition/processor.js";
 
 /**
  * `starting`: created, or `start()` is loading handlers and connecting; `running`: subscribed;

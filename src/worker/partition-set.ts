@@ -16,7 +16,7 @@ import type { WorkerObserver } from "../observability/observer.js";
 import type { FailureHandler } from "./failure.js";
 import type { LagReader } from "./lag-reader.js";
 import type { WorkerState } from "./lifecycle.js";
-import { PartitionProcessor, type PartitionStatus } from "./partition-processor.js";
+import { PartitionProcessor, type PartitionStatus } from "./partition/processor.js";
 
 /** Options of {@link PartitionSet}. */
 export interface PartitionSetOptions {

@@ -5,7 +5,7 @@ import {
   partitionLag,
   WorkerMetrics,
 } from "../../../src/ops/metrics.js";
-import type { PartitionStatus } from "../../../src/worker/partition-processor.js";
+import type { PartitionStatus } from "../../../src/worker/partition/processor.js";
 import { parseExposition, sampleSum, sampleValue } from "./exposition.js";
 
 function metrics(): WorkerMetrics {

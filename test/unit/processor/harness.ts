@@ -9,7 +9,7 @@ import {
   type PartitionProcessingOptions,
   PartitionProcessor,
   type PartitionProcessorOptions,
-} from "../../../src/worker/partition-processor.js";
+} from "../../../src/worker/partition/processor.js";
 import { fakeEvent } from "../handlers/events.js";
 import { MemoryCheckpointStore, ownershipRequest } from "./memory-store.js";
 

@@ -52,6 +52,8 @@ export class PartitionProgress {
   private readonly tracker = new CompletedPrefixTracker();
   private readonly policy: CheckpointPolicy;
   private tracked: number | undefined;
+  private handled = 0;
+  private exhausted = 0;
   private readonly clock: () => number;
   private writing: Promise<void> | undefined;
   private again = false;
@@ -106,11 +108,28 @@ export class PartitionProgress {
   }
 
   /**
-   * Marks tracked events as completed (handled, or resolved by the failure handler), in any order.
-   * Throws when one is not tracked or already complete (a broken invariant).
+   * Marks tracked events as completed, in any order: `handled` when their handlers succeeded, else
+   * resolved or skipped by the failure handler. Throws when one is not tracked or already complete
+   * (a broken invariant). Whether a checkpoint is due is asked at {@link poke}.
    */
-  complete(events: readonly ReceivedEventData[]): void {
+  complete(events: readonly ReceivedEventData[], handled: boolean): void {
     for (const event of events) this.tracker.complete(event.sequenceNumber);
+    if (handled) this.handled += events.length;
+  }
+
+  /** Counts events whose last attempt failed. */
+  countFailed(events: number): void {
+    this.exhausted += events;
+  }
+
+  /** Events handled successfully since the partition was claimed. */
+  get processed(): number {
+    return this.handled;
+  }
+
+  /** Events whose last attempt failed. */
+  get failed(): number {
+    return this.exhausted;
   }
 
   /** Writes that failed so far (refusals included). */

@@ -3,7 +3,7 @@ import { createPipeline } from "../../../../src/handlers/pipeline.js";
 import { orderingStrategy } from "../../../../src/worker/partition/ordering/registry.js";
 import { OrderingScheduler } from "../../../../src/worker/partition/ordering/scheduler.js";
 import type { WorkUnit } from "../../../../src/worker/partition/ordering/units.js";
-import { PartitionWindow } from "../../../../src/worker/partition-window.js";
+import { PartitionWindow } from "../../../../src/worker/partition/window.js";
 import { fakeEvent } from "../../handlers/events.js";
 
 const pipeline = createPipeline("p", [{ name: "h", handler: { handle() {} } }]);
@@ -27,7 +27,7 @@ const seqs = (units: WorkUnit[]) => units.map((u) => u.events[0]?.sequenceNumber
 /** A started unit ends, as the processor reports it: the scheduler's slot and the window's. */
 function end(scheduler: OrderingScheduler<WorkUnit>, window: PartitionWindow, ended: WorkUnit): void {
   scheduler.done(ended);
-  window.free(1);
+  window.ended(ended.events.length);
 }
 
 describe("PartitionWindow", () => {
@@ -38,6 +38,8 @@ describe("PartitionWindow", () => {
     expect(window.settled()).toBe(false);
     const [first, second] = scheduler.next();
     expect(seqs([first!, second!])).toEqual([0, 1]);
+    window.started(2);
+    expect([window.queuedEvents, window.runningEvents]).toEqual([0, 2]);
     expect(window.admit()).toBe(0);
     end(scheduler, window, first!);
     expect(window.admit()).toBe(1);
@@ -75,6 +77,8 @@ describe("PartitionWindow", () => {
     expect(window.admit()).toBe(2);
     expect(window.hasRoom()).toBe(false);
     const [first] = scheduler.next();
+    window.started(1);
+    expect([window.queuedEvents, window.runningEvents]).toEqual([1, 1]);
     // Started, not ended: it still takes its slot.
     expect(window.hasRoom()).toBe(false);
     expect(window.admit()).toBe(0);

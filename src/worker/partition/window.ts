@@ -4,14 +4,19 @@
  * pipeline (`each`), which takes one per event not yet finished, as its events did when each was a
  * unit of its own. Held units enter the scheduler in arrival order as slots free, so that a full
  * window costs `enqueue` one wait per batch rather than one per event.
+ *
+ * The window is the partition's one count of work in flight: slots, and the events queued
+ * (admitted, not started) and running, which the processor's status reports.
  */
-import type { OrderingScheduler } from "./partition/ordering/scheduler.js";
-import type { WorkUnit } from "./partition/ordering/units.js";
+import type { OrderingScheduler } from "./ordering/scheduler.js";
+import type { WorkUnit } from "./ordering/units.js";
 
 /** Slots and held units of one partition's window; see the module comment. */
 export class PartitionWindow {
   /** Slots taken by queued and running work. */
   private taken = 0;
+  private queued = 0;
+  private running = 0;
   /** Units not in the window yet, from `heldAt` on: about one batch, as the SDK awaits `enqueue`. */
   private held: WorkUnit[] = [];
   private heldAt = 0;
@@ -21,6 +26,16 @@ export class PartitionWindow {
     readonly size: number,
     private readonly scheduler: OrderingScheduler<WorkUnit>,
   ) {}
+
+  /** Events admitted and not started. */
+  get queuedEvents(): number {
+    return this.queued;
+  }
+
+  /** Events started and not ended. */
+  get runningEvents(): number {
+    return this.running;
+  }
 
   /** Whether another unit may enter. */
   hasRoom(): boolean {
@@ -49,6 +64,7 @@ export class PartitionWindow {
       this.taken += slotsOf(unit);
       events += unit.events.length;
     }
+    this.queued += events;
     return events;
   }
 
@@ -58,8 +74,21 @@ export class PartitionWindow {
     this.heldAt = 0;
   }
 
-  /** Gives back slots: one when a unit or an event of a run ends, a dropped unit's own. */
-  free(slots: number): void {
+  /** Queued events started. */
+  started(events: number): void {
+    this.queued -= events;
+    this.running += events;
+  }
+
+  /** Running events ended, giving back their slot: one per unit, or per event of a run. */
+  ended(events: number): void {
+    this.running -= events;
+    this.taken -= 1;
+  }
+
+  /** Queued events dropped (they never run), giving back their slots. */
+  dropped(events: number, slots: number): void {
+    this.queued -= events;
     this.taken -= slots;
   }
 }

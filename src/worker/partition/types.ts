@@ -1,13 +1,13 @@
 /**
  * The public types of a partition processor: its states, status snapshot, close result and options.
  */
-import type { CheckpointWriter } from "../checkpoint/guarded-store.js";
-import type { ProcessingConfig } from "../config/worker.js";
-import type { HandlerRegistry } from "../handlers/registry.js";
-import type { Logger } from "../observability/logger.js";
-import type { PartitionObserver } from "../observability/observer.js";
-import type { FailureHandler } from "./failure.js";
-import type { CheckpointPosition, PartitionIdentity } from "./partition/progress/progress.js";
+import type { CheckpointWriter } from "../../checkpoint/guarded-store.js";
+import type { ProcessingConfig } from "../../config/worker.js";
+import type { HandlerRegistry } from "../../handlers/registry.js";
+import type { Logger } from "../../observability/logger.js";
+import type { PartitionObserver } from "../../observability/observer.js";
+import type { FailureHandler } from "../failure.js";
+import type { CheckpointPosition, PartitionIdentity } from "./progress/progress.js";
 
 /**
  * `running`: accepting and processing; `stopped`: an event exhausted its attempts and the failure

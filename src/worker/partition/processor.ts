@@ -7,29 +7,29 @@
  * fetches the partition's next batch, so this is the backpressure.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
-import { PartitionLostError } from "../checkpoint/guarded-store.js";
-import { EhwError, toError } from "../common/errors.js";
-import type { Logger } from "../observability/logger.js";
-import { ChangeNotifier } from "./change-notifier.js";
+import { PartitionLostError } from "../../checkpoint/guarded-store.js";
+import { EhwError, toError } from "../../common/errors.js";
+import type { Logger } from "../../observability/logger.js";
 import {
   type AttemptContext,
   UnitAttempts,
   type UnitEnd,
   type UnitOwner,
   unitOutcome,
-} from "./partition/attempts/attempts.js";
-import { LATER } from "./partition/now-or-later.js";
-import { type OrderingStrategy, orderingStrategy } from "./partition/ordering/registry.js";
-import { OrderingScheduler } from "./partition/ordering/scheduler.js";
-import { groupIntoUnits, type WorkUnit } from "./partition/ordering/units.js";
-import { PartitionProgress } from "./partition/progress/progress.js";
+} from "./attempts/attempts.js";
+import { ChangeNotifier } from "./changes.js";
+import { LATER } from "./now-or-later.js";
+import { type OrderingStrategy, orderingStrategy } from "./ordering/registry.js";
+import { OrderingScheduler } from "./ordering/scheduler.js";
+import { groupIntoUnits, type WorkUnit } from "./ordering/units.js";
+import { PartitionProgress } from "./progress/progress.js";
 import type {
   PartitionCloseResult,
   PartitionProcessorOptions,
   PartitionState,
   PartitionStatus,
-} from "./partition-types.js";
-import { PartitionWindow, slotsOf } from "./partition-window.js";
+} from "./types.js";
+import { PartitionWindow, slotsOf } from "./window.js";
 
 export type {
   PartitionCloseResult,
@@ -37,7 +37,7 @@ export type {
   PartitionProcessorOptions,
   PartitionState,
   PartitionStatus,
-} from "./partition-types.js";
+} from "./types.js";
 
 /** One owned partition's processing; see the module comment. */
 export class PartitionProcessor {
@@ -59,7 +59,6 @@ export class PartitionProcessor {
   /** Whether `pump` is running, and whether it must look again before it returns. */
   private pumping = false;
   private pumpAgain = false;
-  private counts = { inFlight: 0, queued: 0, processed: 0, failed: 0 };
   private deadlineAtMs: number | undefined;
   private lostReason: string | undefined;
   private closing: Promise<PartitionCloseResult> | undefined;
@@ -120,10 +119,10 @@ export class PartitionProcessor {
     return {
       partitionId: this.partitionId,
       state: this.state,
-      inFlight: this.counts.inFlight,
-      queued: this.counts.queued,
-      processed: this.counts.processed,
-      failed: this.counts.failed,
+      inFlight: this.window.runningEvents,
+      queued: this.window.queuedEvents,
+      processed: this.progress.processed,
+      failed: this.progress.failed,
       lastCheckpoint: this.progress.lastCheckpoint,
     };
   }
@@ -215,7 +214,7 @@ export class PartitionProcessor {
     const drained = await this.waitIdleUntilDeadline();
     if (!drained) {
       this.logger.warn(
-        { inFlight: this.counts.inFlight, queued: this.counts.queued },
+        { inFlight: this.window.runningEvents, queued: this.window.queuedEvents },
         "drain deadline passed; aborting unfinished events (they are not checkpointed)",
       );
       this.abort.abort(new EhwError("DRAIN_DEADLINE", "the shutdown drain deadline passed"));
@@ -249,8 +248,7 @@ export class PartitionProcessor {
             this.startRun(unit);
             continue;
           }
-          this.counts.queued -= unit.events.length;
-          this.counts.inFlight += unit.events.length;
+          this.window.started(unit.events.length);
           const end = this.attempts.run(unit, this.unitOwner);
           if (end !== LATER) this.unitEnded(unit, end);
         }
@@ -268,8 +266,7 @@ export class PartitionProcessor {
   /** A unit started by `pump` ended: its slot is free, and what waited for that may go on. */
   private unitEnded(unit: WorkUnit, end: UnitEnd): void {
     const complete = this.recordEnd(unit, end);
-    this.counts.inFlight -= unit.events.length;
-    this.window.free(1);
+    this.window.ended(unit.events.length);
     this.scheduler.done(unit);
     if (complete) this.progress.poke();
     this.admit();
@@ -300,8 +297,7 @@ export class PartitionProcessor {
     while (run.started < events.length && this.mayStart()) {
       const event = events[run.started]!;
       run.started += 1;
-      this.counts.queued -= 1;
-      this.counts.inFlight += 1;
+      this.window.started(1);
       const one: WorkUnit = { pipeline: unit.pipeline, events: [event], lane: unit.lane };
       const end = this.attempts.run(one, run.owner);
       // Asynchronous: the loop goes on in runEventEnded.
@@ -321,8 +317,7 @@ export class PartitionProcessor {
   }
 
   private eventOfRunEnded(complete: boolean): void {
-    this.counts.inFlight -= 1;
-    this.window.free(1);
+    this.window.ended(1);
     if (complete) this.progress.poke();
     this.admit();
     this.notify();
@@ -337,17 +332,16 @@ export class PartitionProcessor {
     this.options.observer?.unitEnded(unit.pipeline.name, events, unitOutcome(end), end.outcome.attempts);
     if (end.stopWith !== undefined) this.stopPartition(end.stopWith);
     if (this.state === "lost") return end.decision !== "stop";
-    if (end.outcome.kind === "exhausted" && end.outcome.attempts > 0) this.counts.failed += events;
+    if (end.outcome.kind === "exhausted" && end.outcome.attempts > 0) this.progress.countFailed(events);
     if (end.decision === "stop") return false;
     try {
-      this.progress.complete(unit.events);
+      this.progress.complete(unit.events, end.outcome.kind === "done");
     } catch (err) {
       // Only a broken invariant gets here; stop rather than risk a checkpoint past unfinished work.
       this.logger.error({ err }, "unexpected processor error");
       this.stopPartition(toError(err));
       return false;
     }
-    if (end.outcome.kind === "done") this.counts.processed += events;
     return true;
   }
 
@@ -370,8 +364,7 @@ export class PartitionProcessor {
   /** Drops the queued units and the events running loops have not started. */
   private dropQueued(): void {
     for (const unit of this.scheduler.clearQueued()) {
-      this.counts.queued -= unit.events.length;
-      this.window.free(slotsOf(unit));
+      this.window.dropped(unit.events.length, slotsOf(unit));
     }
     for (const run of this.runs) this.dropUnstarted(run);
   }
@@ -379,8 +372,7 @@ export class PartitionProcessor {
   /** Drops the events of a loop it has not started; the loop then ends after its current event. */
   private dropUnstarted(run: EachRun): void {
     const left = run.events.length - run.started;
-    this.counts.queued -= left;
-    this.window.free(left);
+    this.window.dropped(left, left);
     run.started = run.events.length;
   }
 
@@ -399,7 +391,7 @@ export class PartitionProcessor {
    * when `enqueue` takes a batch and whenever a slot frees.
    */
   private admit(): void {
-    if (this.state === "running") this.counts.queued += this.window.admit();
+    if (this.state === "running") this.window.admit();
     this.pump();
   }
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { PartitionLostError } from "../../../src/checkpoint/guarded-store.js";
-import type { EventHandler } from "../../../src/handlers/contract.js";
-import { createPipeline } from "../../../src/handlers/pipeline.js";
-import { waitFor } from "../../helpers/wait-for.js";
-import { deferred, events, GatedHandler, harness, settled, written } from "./harness.js";
-import { ownershipRequest } from "./memory-store.js";
+import { PartitionLostError } from "../../../../src/checkpoint/guarded-store.js";
+import type { EventHandler } from "../../../../src/handlers/contract.js";
+import { createPipeline } from "../../../../src/handlers/pipeline.js";
+import { waitFor } from "../../../helpers/wait-for.js";
+import { deferred, events, GatedHandler, harness, settled, written } from "../../processor/harness.js";
+import { ownershipRequest } from "../../processor/memory-store.js";
 
 describe("PartitionProcessor ordering", () => {
   it("runs one event at a time, in sequence order, under partition ordering", async () => {
