@@ -9,6 +9,7 @@ import { ConfigError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import { type UnknownEnvVariable, unknownEnvVariables } from "./env-names.js";
 import type { RawHandlersOptions } from "./handlers.js";
+import { jsonErrorLocation } from "./json-location.js";
 import { REMOVED_SETTINGS } from "./settings.js";
 import { closestName } from "./values.js";
 import {
@@ -176,8 +177,11 @@ function readConfigFile(
   try {
     data = JSON.parse(text);
   } catch (err) {
-    // The parser's message quotes the text, which may hold a key: keep it only as the cause.
-    throw new ConfigError(`config file ${path} (from ${origin}) is not valid JSON`, {
+    // The parser's message may quote the text, which may hold a key: keep it only as the cause.
+    const at = jsonErrorLocation(text, err);
+    const where = at === undefined ? "" : ` at line ${at.line}, column ${at.column}`;
+    const reason = at?.reason === undefined ? "" : ` (${at.reason})`;
+    throw new ConfigError(`config file ${path} (from ${origin}) is not valid JSON${where}${reason}`, {
       cause: err,
       context: { setting: origin },
     });

@@ -133,8 +133,18 @@ describe("readRawWorkerOptions config file", () => {
   it("names a file that is not JSON, without quoting its content", () => {
     const path = writeConfig("broken.json", `{"eventHubConnectionString": "SharedAccessKey=${EH_KEY}"`);
     const message = messageOf(() => readRawWorkerOptions(["--config", path], {}, dir));
-    expect(message).toBe(`config file ${path} (from --config) is not valid JSON`);
+    const text = `{"eventHubConnectionString": "SharedAccessKey=${EH_KEY}"`;
+    expect(message).toBe(
+      `config file ${path} (from --config) is not valid JSON at line 1, column ${text.length + 1} (Expected ',' or '}' after property value)`,
+    );
     expect(message).not.toContain(EH_KEY);
+  });
+
+  it("gives the line and column of the first thing that is not JSON", () => {
+    const path = writeConfig("lines.json", '{\n  "checkpointEvery": 5,\n  concurrency: 4\n}\n');
+    expect(messageOf(() => readRawWorkerOptions(["--config", path], {}, dir))).toBe(
+      `config file ${path} (from --config) is not valid JSON at line 3, column 3 (Expected double-quoted property name)`,
+    );
   });
 
   it("requires a JSON object", () => {
