@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { ConfigError, HandlerLoadError } from "../common/errors.js";
@@ -71,8 +72,26 @@ export async function importHandlerModule(
     return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
+    const syntax = syntaxErrorOf(path);
+    if (syntax !== undefined) throw loadError(spec, `has a syntax error at ${syntax}`, err);
     throw loadError(spec, `module threw while being imported: ${reason}`, err);
   }
+}
+
+/**
+ * `file:line: reason` of a syntax error in a JavaScript file, after its import failed. import()
+ * rejects with the reason alone (the location reaches stderr only when the error goes uncaught),
+ * so the file is checked once more with `node --check`, which prints both; undefined for other
+ * file types, or when the file itself parses (the failure is elsewhere).
+ */
+function syntaxErrorOf(path: string): string | undefined {
+  if (!/\.[cm]?js$/.test(path)) return undefined;
+  const check = spawnSync(process.execPath, ["--check", path], { encoding: "utf8", timeout: 10_000 });
+  const lines = check.stderr?.split("\n") ?? [];
+  const where = lines[0] ?? "";
+  const reason = lines.find((line) => line.startsWith("SyntaxError: "));
+  if (check.status === 0 || !/^.+:\d+$/.test(where) || reason === undefined) return undefined;
+  return `${where}: ${reason.slice("SyntaxError: ".length)}`;
 }
 
 function describeValue(value: unknown): string {

@@ -133,6 +133,25 @@ describe("instantiateHandler", () => {
     expect((err.cause as Error).message).toBe("boom while importing");
   });
 
+  it("names the file and line of a syntax error in the handler module", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ehw-syntax-"));
+    try {
+      // Written here rather than kept as a fixture: the linter would refuse a file that does not parse.
+      const file = join(dir, "broken.mjs");
+      await writeFile(file, "export default {\n  async handle(event) {\n    return (;\n  },\n};\n");
+      const spec: CompiledHandlerSpec = {
+        name: "h",
+        source: { kind: "module", specifier: file, exportName: "default" },
+        options: {},
+      };
+      const err = await loadFailure(spec);
+      expect(err.message).toContain(`has a syntax error at ${file}:3: Unexpected token ';'`);
+      expect(err.cause).toBeInstanceOf(Error);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("reports a module whose own import fails as an import failure, not a missing handler module", async () => {
     const err = await loadFailure(moduleSpec("imports-missing.mjs"));
     expect(err.message).toMatch(/threw while being imported/);
