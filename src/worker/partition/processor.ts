@@ -1,22 +1,23 @@
 /**
- * The processor of one owned partition. The SDK hands it batches through `enqueue`; it routes each
- * event to a pipeline, orders the units with the OrderingScheduler under the concurrency bound,
- * runs each with its own retry budget, tracks completions in the completed-prefix tracker and
- * checkpoints through the guarded store when the policy says so. `enqueue` returns as soon as the
- * window has room, and awaits only while it is full: the SDK awaits `processEvents` before it
- * fetches the partition's next batch, so this is the backpressure.
+ * The processor of one owned partition, in the order an event meets it:
+ *
+ * 1. receive — `enqueue` takes an SDK batch, tracks it in the partition's progress and groups it
+ *    into units by the ordering strategy's lanes (ordering/units.ts);
+ * 2. admit — units enter the window while it has room (window.ts); `enqueue` returns once the
+ *    batch is in and there is room again, and awaits only while the window is full: the SDK awaits
+ *    `processEvents` before it fetches the partition's next batch, so this is the backpressure;
+ * 3. run — `pump` starts what the ordering scheduler lets start, each unit with its own attempts
+ *    (attempts/attempts.ts), synchronously when its handlers are;
+ * 4. complete — a unit's end is recorded in the progress (progress/progress.ts), unless it stopped;
+ * 5. checkpoint — the progress writes one through the guarded store when the policy says so.
+ *
+ * Below those: the loops over runs of an event pipeline, then stop, loss, drain and close.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { PartitionLostError } from "../../checkpoint/guarded-store.js";
 import { EhwError, toError } from "../../common/errors.js";
 import type { Logger } from "../../observability/logger.js";
-import {
-  type AttemptContext,
-  UnitAttempts,
-  type UnitEnd,
-  type UnitOwner,
-  unitOutcome,
-} from "./attempts/attempts.js";
+import { UnitAttempts, type UnitEnd, type UnitOwner, unitOutcome } from "./attempts/attempts.js";
 import { ChangeNotifier } from "./changes.js";
 import { LATER } from "./now-or-later.js";
 import { type OrderingStrategy, orderingStrategy } from "./ordering/registry.js";
@@ -89,21 +90,15 @@ export class PartitionProcessor {
       observer: options.observer,
       onNotOwner: () => this.markLost("checkpoint refused: partition not owned"),
     });
-    const attemptContext: AttemptContext = {
-      base: {
-        partitionId: identity.partitionId,
-        eventHubName: identity.eventHubName,
-        consumerGroup: identity.consumerGroup,
-        logger: this.logger,
-      },
-      signal: this.abort.signal,
-      logger: this.logger,
-      random: options.random,
-      observer: options.observer,
-    };
     this.attempts = new UnitAttempts({
       options: processing,
-      context: attemptContext,
+      context: {
+        base: { ...identity, logger: this.logger },
+        signal: this.abort.signal,
+        logger: this.logger,
+        random: options.random,
+        observer: options.observer,
+      },
       failureHandler: options.failureHandler,
       isLost: () => this.state === "lost",
     });
@@ -153,80 +148,16 @@ export class PartitionProcessor {
     this.throwIfLost();
   }
 
-  /**
-   * The partition is known to be another worker's (the guarded store found another owner): stop
-   * as on OwnershipLost — abort in-flight handlers, drop the queue, write nothing — and make the
-   * pending or next `enqueue` throw {@link PartitionLostError}, which closes the SDK's pump with
-   * OwnershipLost so that it stops receiving and renewing. Idempotent.
-   */
-  markLost(reason: string): void {
-    if (this.state === "lost") return;
-    this.lostReason = reason;
-    this.stopAsLost();
-    this.closing ??= Promise.resolve({ drained: false, lastCheckpoint: this.progress.lastCheckpoint });
-  }
+  /** What `enqueue` waits for; one function per processor, asked after every event. */
+  private readonly settledOrStopped = (): boolean => this.state !== "running" || this.window.settled();
 
   /**
-   * Sets the absolute drain deadline (epoch milliseconds) for a later or running
-   * `close("Shutdown")`; the worker sets one deadline for all partitions.
+   * Lets held units into the window while the partition runs, then starts what may start. Called
+   * when `enqueue` takes a batch and whenever a slot frees.
    */
-  setDrainDeadline(atMs: number): void {
-    this.deadlineAtMs = atMs;
-    this.notify();
-  }
-
-  /**
-   * Closes the processor (idempotent). `OwnershipLost`: aborts in-flight handlers, drops the queue,
-   * marks the partition lost in the store, writes nothing. `Shutdown` (or any other reason): stops
-   * accepting, drains in-flight and queued work until the deadline, aborts what is left, and writes
-   * a final checkpoint at the candidate, which never passes unfinished work.
-   */
-  close(reason: string): Promise<PartitionCloseResult> {
-    this.closing ??= reason === "OwnershipLost" ? this.closeLost() : this.closeForShutdown();
-    return this.closing;
-  }
-
-  private async closeLost(): Promise<PartitionCloseResult> {
-    this.stopAsLost();
-    return { drained: false, lastCheckpoint: this.progress.lastCheckpoint };
-  }
-
-  private stopAsLost(): void {
-    if (this.state === "lost") return;
-    this.options.store.markLost(this.partitionId);
-    this.progress.disable();
-    this.abort.abort(new EhwError("OWNERSHIP_LOST", `partition ${this.partitionId} was lost`));
-    this.dropQueued();
-    this.setState("lost");
-    this.resolveClosed();
-  }
-
-  /** Throws PartitionLostError once the partition is lost, so that `processEvents` rejects. */
-  private throwIfLost(): void {
-    if (this.state === "lost") {
-      throw new PartitionLostError(this.partitionId, this.lostReason ?? "lost");
-    }
-  }
-
-  private async closeForShutdown(): Promise<PartitionCloseResult> {
-    this.deadlineAtMs ??= this.clock() + this.options.drainTimeoutMs;
-    if (this.state === "running") this.setState("draining");
-    const drained = await this.waitIdleUntilDeadline();
-    if (!drained) {
-      this.logger.warn(
-        { inFlight: this.window.runningEvents, queued: this.window.queuedEvents },
-        "drain deadline passed; aborting unfinished events (they are not checkpointed)",
-      );
-      this.abort.abort(new EhwError("DRAIN_DEADLINE", "the shutdown drain deadline passed"));
-      this.dropQueued();
-    }
-    this.progress.stopTimer();
-    await this.progress.flush();
-    this.progress.disable();
-    // Lost while draining: it stays lost (nothing was written after the loss).
-    if (this.state !== "lost") this.setState("closed");
-    this.resolveClosed();
-    return { drained, lastCheckpoint: this.progress.lastCheckpoint };
+  private admit(): void {
+    if (this.state === "running") this.window.admit();
+    this.pump();
   }
 
   /**
@@ -265,68 +196,20 @@ export class PartitionProcessor {
 
   /** A unit started by `pump` ended: its slot is free, and what waited for that may go on. */
   private unitEnded(unit: WorkUnit, end: UnitEnd): void {
+    this.scheduler.done(unit);
+    this.eventsEnded(unit, end);
+  }
+
+  /** A unit, or one event of a run, ended: complete, checkpoint when due, let the next ones in. */
+  private eventsEnded(unit: WorkUnit, end: UnitEnd): void {
     const complete = this.recordEnd(unit, end);
     this.window.ended(unit.events.length);
-    this.scheduler.done(unit);
     if (complete) this.progress.poke();
     this.admit();
-    this.notify();
+    this.changes.notify();
   }
 
-  /**
-   * Starts a loop over a run of an event pipeline's events, one after another: each event exactly
-   * as if it were a unit of its own (own attempts and time limit, own failure decision, completed
-   * and checkpointed as it finishes, its window slot freed), without a scheduling round trip per
-   * event. The loop ends early when the partition stops, is lost or closing past its deadline;
-   * events it did not start are dropped like queued units.
-   */
-  private startRun(unit: WorkUnit): void {
-    const run: EachRun = {
-      unit,
-      events: unit.events,
-      started: 0,
-      owner: { settled: (end, event) => this.runEventEnded(run, event, end) },
-    };
-    this.runs.add(run);
-    this.continueRun(run);
-  }
-
-  /** Starts the loop's next events; events whose handlers return synchronously follow at once. */
-  private continueRun(run: EachRun): void {
-    const { events, unit } = run;
-    while (run.started < events.length && this.mayStart()) {
-      const event = events[run.started]!;
-      run.started += 1;
-      this.window.started(1);
-      const one: WorkUnit = { pipeline: unit.pipeline, events: [event], lane: unit.lane };
-      const end = this.attempts.run(one, run.owner);
-      // Asynchronous: the loop goes on in runEventEnded.
-      if (end === LATER) return;
-      this.eventOfRunEnded(this.recordEnd(one, end));
-    }
-    this.runs.delete(run);
-    this.dropUnstarted(run);
-    this.scheduler.done(unit);
-    this.admit();
-    this.notify();
-  }
-
-  private runEventEnded(run: EachRun, one: WorkUnit, end: UnitEnd): void {
-    this.eventOfRunEnded(this.recordEnd(one, end));
-    this.continueRun(run);
-  }
-
-  private eventOfRunEnded(complete: boolean): void {
-    this.window.ended(1);
-    if (complete) this.progress.poke();
-    this.admit();
-    this.notify();
-  }
-
-  /**
-   * Records a unit's end: metrics, the stop it asks for, and, when it counts as complete, its
-   * events' completion. Returns whether it counts as complete.
-   */
+  /** Records a unit's end (metrics, the stop it asks for, completion); true when it is complete. */
   private recordEnd(unit: WorkUnit, end: UnitEnd): boolean {
     const events = unit.events.length;
     this.options.observer?.unitEnded(unit.pipeline.name, events, unitOutcome(end), end.outcome.attempts);
@@ -345,6 +228,48 @@ export class PartitionProcessor {
     return true;
   }
 
+  /**
+   * Starts a loop over a run of an event pipeline's events: each event as if it were a unit of its
+   * own (own attempts, failure decision, completion, slot), without a scheduling round trip per
+   * event. It ends early when the partition stops, is lost or past its drain deadline; events it
+   * did not start are dropped like queued units.
+   */
+  private startRun(unit: WorkUnit): void {
+    const run: EachRun = {
+      unit,
+      started: 0,
+      owner: {
+        settled: (end, one) => {
+          this.eventsEnded(one, end);
+          this.continueRun(run);
+        },
+      },
+    };
+    this.runs.add(run);
+    this.continueRun(run);
+  }
+
+  /** Starts the loop's next events; events whose handlers return synchronously follow at once. */
+  private continueRun(run: EachRun): void {
+    const { unit } = run;
+    const { events } = unit;
+    while (run.started < events.length && this.mayStart()) {
+      const event = events[run.started]!;
+      run.started += 1;
+      this.window.started(1);
+      const one: WorkUnit = { pipeline: unit.pipeline, events: [event], lane: unit.lane };
+      const end = this.attempts.run(one, run.owner);
+      // Asynchronous: the loop goes on in runEventEnded.
+      if (end === LATER) return;
+      this.eventsEnded(one, end);
+    }
+    this.runs.delete(run);
+    this.dropUnstarted(run);
+    this.scheduler.done(unit);
+    this.admit();
+    this.changes.notify();
+  }
+
   /** Whether the next event of a running loop may start. */
   private mayStart(): boolean {
     return (this.state === "running" || this.state === "draining") && !this.abort.signal.aborted;
@@ -361,6 +286,85 @@ export class PartitionProcessor {
     );
   }
 
+  /**
+   * The partition is known to be another worker's (the guarded store found another owner): stop
+   * as on OwnershipLost — abort in-flight handlers, drop the queue, write nothing — and make the
+   * pending or next `enqueue` throw {@link PartitionLostError}, which closes the SDK's pump with
+   * OwnershipLost so that it stops receiving and renewing. Idempotent.
+   */
+  markLost(reason: string): void {
+    if (this.state === "lost") return;
+    this.lostReason = reason;
+    this.stopAsLost();
+    this.closing ??= Promise.resolve({ drained: false, lastCheckpoint: this.progress.lastCheckpoint });
+  }
+
+  /** The absolute drain deadline (epoch ms) of a later or running `close("Shutdown")`. */
+  setDrainDeadline(atMs: number): void {
+    this.deadlineAtMs = atMs;
+    this.changes.notify();
+  }
+
+  /**
+   * Closes the processor (idempotent). `OwnershipLost`: aborts in-flight handlers, drops the queue,
+   * marks the partition lost in the store, writes nothing. `Shutdown` (or any other reason): stops
+   * accepting, drains in-flight and queued work until the deadline, aborts what is left, and writes
+   * a final checkpoint at the candidate, which never passes unfinished work.
+   */
+  close(reason: string): Promise<PartitionCloseResult> {
+    this.closing ??= reason === "OwnershipLost" ? this.closeLost() : this.closeForShutdown();
+    return this.closing;
+  }
+
+  private async closeLost(): Promise<PartitionCloseResult> {
+    this.stopAsLost();
+    return { drained: false, lastCheckpoint: this.progress.lastCheckpoint };
+  }
+
+  private stopAsLost(): void {
+    if (this.state === "lost") return;
+    this.options.store.markLost(this.partitionId);
+    this.progress.disable();
+    this.abort.abort(new EhwError("OWNERSHIP_LOST", `partition ${this.partitionId} was lost`));
+    this.dropQueued();
+    this.setState("lost");
+    this.resolveClosed();
+  }
+
+  /** Throws PartitionLostError once the partition is lost, so that `processEvents` rejects. */
+  private throwIfLost(): void {
+    if (this.state === "lost") throw new PartitionLostError(this.partitionId, this.lostReason ?? "lost");
+  }
+
+  private async closeForShutdown(): Promise<PartitionCloseResult> {
+    this.deadlineAtMs ??= this.clock() + this.options.drainTimeoutMs;
+    if (this.state === "running") this.setState("draining");
+    const drained = await this.waitIdleUntilDeadline();
+    if (!drained) {
+      this.logger.warn(
+        { inFlight: this.window.runningEvents, queued: this.window.queuedEvents },
+        "drain deadline passed; aborting unfinished events (they are not checkpointed)",
+      );
+      this.abort.abort(new EhwError("DRAIN_DEADLINE", "the shutdown drain deadline passed"));
+      this.dropQueued();
+    }
+    await this.progress.flush();
+    this.progress.disable();
+    // Lost while draining: it stays lost (nothing was written after the loss).
+    if (this.state !== "lost") this.setState("closed");
+    this.resolveClosed();
+    return { drained, lastCheckpoint: this.progress.lastCheckpoint };
+  }
+
+  private async waitIdleUntilDeadline(): Promise<boolean> {
+    while (!this.scheduler.isIdle()) {
+      const remaining = (this.deadlineAtMs ?? 0) - this.clock();
+      if (remaining <= 0) return false;
+      await this.changes.changed(remaining);
+    }
+    return true;
+  }
+
   /** Drops the queued units and the events running loops have not started. */
   private dropQueued(): void {
     for (const unit of this.scheduler.clearQueued()) {
@@ -371,47 +375,21 @@ export class PartitionProcessor {
 
   /** Drops the events of a loop it has not started; the loop then ends after its current event. */
   private dropUnstarted(run: EachRun): void {
-    const left = run.events.length - run.started;
+    const left = run.unit.events.length - run.started;
     this.window.dropped(left, left);
-    run.started = run.events.length;
+    run.started = run.unit.events.length;
   }
 
   private setState(state: PartitionState): void {
     this.state = state;
-    this.notify();
-    this.options.onStateChange?.(this.status());
-  }
-
-  private notify(): void {
     this.changes.notify();
-  }
-
-  /**
-   * Lets held units into the window while the partition runs, then starts what may start. Called
-   * when `enqueue` takes a batch and whenever a slot frees.
-   */
-  private admit(): void {
-    if (this.state === "running") this.window.admit();
-    this.pump();
-  }
-
-  /** What `enqueue` waits for; one function per processor, asked after every event. */
-  private readonly settledOrStopped = (): boolean => this.state !== "running" || this.window.settled();
-
-  private async waitIdleUntilDeadline(): Promise<boolean> {
-    while (!this.scheduler.isIdle()) {
-      const remaining = (this.deadlineAtMs ?? 0) - this.clock();
-      if (remaining <= 0) return false;
-      await this.changes.changed(remaining);
-    }
-    return true;
+    this.options.onStateChange?.(this.status());
   }
 }
 
 /** Progress of one running loop over an `each` unit. */
 interface EachRun {
   readonly unit: WorkUnit;
-  readonly events: readonly ReceivedEventData[];
   /** Where the loop's asynchronous events report their end. */
   readonly owner: UnitOwner;
   /** Events started so far; set to the length when the rest is dropped. */
