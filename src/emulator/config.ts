@@ -3,6 +3,7 @@
  * emulator's `Config.json`) → defaults applied → validated {@link EmulatorConfig}.
  */
 import { ConfigError } from "../common/errors.js";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "./server/frame-guard.js";
 
 /** The consumer group every hub has. */
 export const DEFAULT_CONSUMER_GROUP = "$Default";
@@ -68,6 +69,8 @@ export interface RawEmulatorConfig {
   retentionEvents?: unknown;
   /** Drop events older than this many milliseconds; default unlimited. */
   retentionMs?: unknown;
+  /** Milliseconds a connection has to put its first valid CBS token; default 10000. */
+  handshakeTimeoutMs?: unknown;
 }
 
 /** Validated emulator settings. */
@@ -90,6 +93,8 @@ export interface EmulatorConfig {
   retentionEvents: number | undefined;
   /** Per-partition age retention in milliseconds, or undefined for unlimited. */
   retentionMs: number | undefined;
+  /** Milliseconds a connection has to put its first valid CBS token (then it is closed). */
+  handshakeTimeoutMs: number;
 }
 
 const HUB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
@@ -120,6 +125,9 @@ export function compileEmulatorConfig(raw: RawEmulatorConfig, where = "config"):
       `${where}: retentionEvents (--retention-events)`,
     ),
     retentionMs: positiveOrUndefined(raw.retentionMs, `${where}: retentionMs (--retention-ms)`),
+    handshakeTimeoutMs:
+      positiveOrUndefined(raw.handshakeTimeoutMs, `${where}: handshakeTimeoutMs`) ??
+      DEFAULT_HANDSHAKE_TIMEOUT_MS,
   };
 }
 

@@ -89,6 +89,7 @@ export async function startEmulator(
       keys: new Map([[compiled.keyName, compiled.key]]),
       latencyMs: () => latencyMs,
       logger: log.child({ component: "emulator-amqp" }),
+      handshakeTimeoutMs: compiled.handshakeTimeoutMs,
     });
     const server = amqp;
     const control = {

@@ -10,6 +10,7 @@ import { ConnectionAuth } from "../services/cbs.js";
 import type { HubRegistry } from "../services/hubs.js";
 import { ReaderRegistry } from "../services/readers.js";
 import { parseLinkAddress } from "./addresses.js";
+import { type FrameGuard, guardSocket, MAX_FRAME_BYTES } from "./frame-guard.js";
 import {
   decodeIncoming,
   type IngestTarget,
@@ -35,6 +36,8 @@ export interface AmqpServerOptions {
   latencyMs: () => number;
   /** Logger, scoped by the caller. */
   logger: Logger;
+  /** Time a connection has to put a valid CBS token, ms; default 10000. */
+  handshakeTimeoutMs?: number;
 }
 
 type LinkRole =
@@ -52,6 +55,7 @@ export class AmqpServer {
   private readonly roles = new WeakMap<Sender | Receiver, LinkRole>();
   private readonly connections = new Set<Connection>();
   private readonly sockets = new Set<Socket>();
+  private readonly guards = new WeakMap<Socket, FrameGuard>();
   private readonly replies: ReplyLinks;
   private readonly logger: Logger;
   private server: Server | undefined;
@@ -110,11 +114,20 @@ export class AmqpServer {
       host: this.options.host,
       port: this.options.port,
       tcp_no_delay: true,
+      // What the service advertises; the frame guard closes connections that send more.
+      max_frame_size: MAX_FRAME_BYTES,
     } as never);
     this.server = server;
     server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
+      const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+      const guard = guardSocket(socket, {
+        handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+        onViolation: (violation) =>
+          this.logger.warn({ remote, ...violation }, "connection closed by the frame guard"),
+      });
+      this.guards.set(socket, guard);
     });
     await new Promise<void>((resolve, reject) => {
       server.once("listening", () => resolve());
@@ -274,6 +287,10 @@ export class AmqpServer {
         hubs: this.options.hubs,
       });
       const { refusal, ...sent } = reply;
+      if (role.node === "cbs" && reply.statusCode === 202) {
+        const socket = (ctx.connection as unknown as { socket?: Socket }).socket;
+        if (socket !== undefined) this.guards.get(socket)?.authenticated();
+      }
       if (refusal !== undefined) this.logger.warn({ node: role.node, reason: refusal }, "token refused");
       this.settle(() => {
         delivery.accept();

@@ -32,6 +32,7 @@ describe("compileEmulatorConfig", () => {
       dataDir: undefined,
       retentionEvents: undefined,
       retentionMs: undefined,
+      handshakeTimeoutMs: 10_000,
     });
   });
 
