@@ -2,7 +2,7 @@
  * The processor of one owned partition, in the order an event meets it:
  *
  * 1. receive — `enqueue` takes an SDK batch, tracks it in the partition's progress and groups it
- *    into units by the ordering strategy's lanes (ordering/units.ts);
+ *    into units by the ordering strategy's lanes (ordering/scheduler.ts);
  * 2. admit — units enter the window while it has room (window.ts); `enqueue` returns once the
  *    batch is in and there is room again, and awaits only while the window is full: the SDK awaits
  *    `processEvents` before it fetches the partition's next batch, so this is the backpressure;
@@ -18,11 +18,10 @@ import { PartitionLostError } from "../../checkpoint/guarded-store.js";
 import { EhwError, toError } from "../../common/errors.js";
 import type { Logger } from "../../observability/logger.js";
 import { UnitAttempts, type UnitEnd, type UnitOwner, unitOutcome } from "./attempts/attempts.js";
-import { ChangeNotifier } from "./changes.js";
 import { LATER } from "./now-or-later.js";
 import { type OrderingStrategy, orderingStrategy } from "./ordering/registry.js";
-import { OrderingScheduler } from "./ordering/scheduler.js";
-import { groupIntoUnits, type WorkUnit } from "./ordering/units.js";
+import { groupIntoUnits, OrderingScheduler, type WorkUnit } from "./ordering/scheduler.js";
+
 import { PartitionProgress } from "./progress/progress.js";
 import type {
   PartitionCloseResult,
@@ -30,7 +29,7 @@ import type {
   PartitionState,
   PartitionStatus,
 } from "./types.js";
-import { PartitionWindow, slotsOf } from "./window.js";
+import { ChangeNotifier, PartitionWindow, slotsOf } from "./window.js";
 
 export type {
   PartitionCloseResult,

@@ -8,8 +8,7 @@
  * The window is the partition's one count of work in flight: slots, and the events queued
  * (admitted, not started) and running, which the processor's status reports.
  */
-import type { OrderingScheduler } from "./ordering/scheduler.js";
-import type { WorkUnit } from "./ordering/units.js";
+import type { OrderingScheduler, WorkUnit } from "./ordering/scheduler.js";
 
 /** Slots and held units of one partition's window; see the module comment. */
 export class PartitionWindow {
@@ -96,4 +95,71 @@ export class PartitionWindow {
 /** Window slots a unit takes: one per event for a run of an event pipeline, else one. */
 export function slotsOf(unit: WorkUnit): number {
   return unit.each === true ? unit.events.length : 1;
+}
+
+/** Wakes whoever waits for a partition processor's state to change (room, idle, state). */
+export class ChangeNotifier {
+  private waiters: Waiter[] = [];
+
+  /**
+   * Wakes every waiter whose condition holds. Called after every event: it allocates nothing
+   * unless it wakes someone, and a waiter whose condition does not hold yet stays registered
+   * rather than waking only to register again.
+   */
+  notify(): void {
+    const waiters = this.waiters;
+    if (waiters.length === 0) return;
+    let kept: Waiter[] | undefined;
+    for (let i = 0; i < waiters.length; i += 1) {
+      const waiter = waiters[i]!;
+      if (waiter.ready()) {
+        kept ??= waiters.slice(0, i);
+        waiter.wake();
+      } else if (kept !== undefined) {
+        kept.push(waiter);
+      }
+    }
+    if (kept !== undefined) this.waiters = kept;
+  }
+
+  /** Resolves at the next {@link notify}, or after `timeoutMs` when given. */
+  changed(timeoutMs?: number): Promise<void> {
+    return this.until(always, timeoutMs);
+  }
+
+  /**
+   * Resolves at the first {@link notify} at which `ready()` returns true (it is not asked now), or
+   * after `timeoutMs` when given.
+   */
+  until(ready: () => boolean, timeoutMs?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        ready,
+        wake: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(
+          () => {
+            this.waiters = this.waiters.filter((w) => w !== waiter);
+            resolve();
+          },
+          Math.max(0, timeoutMs),
+        );
+      }
+    });
+  }
+}
+
+interface Waiter {
+  readonly ready: () => boolean;
+  readonly wake: () => void;
+}
+
+function always(): boolean {
+  return true;
 }

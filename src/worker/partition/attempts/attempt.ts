@@ -8,7 +8,7 @@ import { type PipelineRunContext, startPipeline } from "../../../handlers/pipeli
 import type { Logger } from "../../../observability/logger.js";
 import type { PartitionObserver } from "../../../observability/observer.js";
 import { LATER, type NowOrLater, type Settle } from "../now-or-later.js";
-import type { WorkUnit } from "../ordering/units.js";
+import type { WorkUnit } from "../ordering/scheduler.js";
 import { type Deadline, DeadlineWatch } from "./deadlines.js";
 
 /** What every attempt of one partition shares; built once per partition, not per event. */

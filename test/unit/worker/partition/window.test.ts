@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createPipeline } from "../../../../src/handlers/pipeline.js";
 import { orderingStrategy } from "../../../../src/worker/partition/ordering/registry.js";
+import type { WorkUnit } from "../../../../src/worker/partition/ordering/scheduler.js";
 import { OrderingScheduler } from "../../../../src/worker/partition/ordering/scheduler.js";
-import type { WorkUnit } from "../../../../src/worker/partition/ordering/units.js";
 import { PartitionWindow } from "../../../../src/worker/partition/window.js";
 import { fakeEvent } from "../../handlers/events.js";
 

@@ -11,7 +11,7 @@ import {
   type UnitOwner,
 } from "../../../../../src/worker/partition/attempts/attempts.js";
 import { LATER } from "../../../../../src/worker/partition/now-or-later.js";
-import type { WorkUnit } from "../../../../../src/worker/partition/ordering/units.js";
+import type { WorkUnit } from "../../../../../src/worker/partition/ordering/scheduler.js";
 import { fakeEvent } from "../../../handlers/events.js";
 
 const options = { maxAttempts: 2, retryBaseDelayMs: 0, retryMaxDelayMs: 0, handlerTimeoutMs: 50 };

@@ -3,7 +3,7 @@ import {
   CheckpointPolicy,
   isCheckpointDue,
   msUntilCheckpointDue,
-} from "../../../../../src/worker/partition/progress/policy.js";
+} from "../../../../../src/worker/partition/progress/progress.js";
 
 const options = { checkpointEvery: 3, checkpointIntervalMs: 1000 };
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { OrderingMode } from "../../../../../src/config/ordering.js";
 import { createPipeline, type Pipeline } from "../../../../../src/handlers/pipeline.js";
 import { orderingStrategy } from "../../../../../src/worker/partition/ordering/registry.js";
-import { groupIntoUnits as groupWith } from "../../../../../src/worker/partition/ordering/units.js";
+import { groupIntoUnits as groupWith } from "../../../../../src/worker/partition/ordering/scheduler.js";
 import { fakeEvent } from "../../../handlers/events.js";
 
 const groupIntoUnits = (
