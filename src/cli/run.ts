@@ -20,7 +20,9 @@
  * - 2: invalid configuration, reported before anything connects; also a hub or checkpoint
  *   container the configuration names that does not exist (found by the start-up checks);
  * - 130 / 143: a second SIGINT / SIGTERM while draining: exit at once; nothing unfinished is
- *   checkpointed, so those events are delivered again.
+ *   checkpointed, so those events are delivered again;
+ * - 70: an uncaught exception (e.g. thrown by a handler's timer callback): logged, then the worker
+ *   drained and stopped as after a signal. An unhandled promise rejection is only logged.
  *
  * A partition stopped by a failed event (after its last attempt) does not end the process: the
  * partition keeps its ownership and reads nothing more, its checkpoint stays before the failed
@@ -34,6 +36,7 @@ import { compileWorkerConfig, describeConfig, type WorkerConfig } from "../confi
 import { createLogger, type Logger, redactSecrets } from "../observability/logger.js";
 import { startWorkerObservability, type WorkerObservability } from "../ops/worker-observability.js";
 import { Worker } from "../worker/worker.js";
+import { EXIT_UNCAUGHT, listenForProcessFaults } from "./process-faults.js";
 
 /** Exit code when the process was started wrong: invalid configuration. */
 const EXIT_CONFIG = 2;
@@ -62,22 +65,27 @@ export async function main(argv: string[]): Promise<number> {
   const worker = new Worker(config, { logger, observer: observability.metrics });
   observability.attach(worker);
   const signals = listenForSignals(logger);
+  const faults = listenForProcessFaults(logger);
+  // A signal or an uncaught exception: either way the worker drains and stops.
+  const stopAsked = Promise.race([signals.first, faults.fatal]);
   try {
     const started = worker.start().then(
       () => undefined,
       (err: unknown) => err ?? new Error("start failed"),
     );
-    const first = await Promise.race([started, signals.first.then(() => "signal" as const)]);
+    const first = await Promise.race([started, stopAsked.then(() => "signal" as const)]);
     if (first !== undefined && first !== "signal") return await failedStart(first, logger);
     if (first === undefined) {
       logger.info({ eventHubName: config.eventHubs.eventHubName }, "worker running");
-      await signals.first;
+      await stopAsked;
     }
     const { drained } = await worker.stop();
     if (!drained) logger.warn({}, "drain deadline passed; unfinished events will be delivered again");
+    if (faults.fatalSeen) return await finish(EXIT_UNCAUGHT, logger);
     return await finish(drained ? 0 : EXIT_FAILURE, logger);
   } finally {
     signals.dispose();
+    faults.dispose();
     await observability.close();
   }
 }
