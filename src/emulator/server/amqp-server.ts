@@ -12,6 +12,7 @@ import { ReaderRegistry } from "../services/readers.js";
 import { parseLinkAddress } from "./addresses.js";
 import { type FrameGuard, guardSocket, MAX_FRAME_BYTES } from "./frame-guard.js";
 import {
+  addressPath,
   decodeIncoming,
   type IngestTarget,
   MAX_MESSAGE_SIZE_BYTES,
@@ -21,6 +22,7 @@ import {
 } from "./links.js";
 import { ReaderLink } from "./reader-link.js";
 import { answerRequest, ReplyLinks, type RequestNode } from "./requests.js";
+import { TokenExpiryWatch } from "./token-expiry.js";
 
 /** Options of {@link AmqpServer.start}. */
 export interface AmqpServerOptions {
@@ -56,6 +58,9 @@ export class AmqpServer {
   private readonly connections = new Set<Connection>();
   private readonly sockets = new Set<Socket>();
   private readonly guards = new WeakMap<Socket, FrameGuard>();
+  private readonly tokenExpiry = new TokenExpiryWatch((path) =>
+    this.logger.info({ path }, "link detached: its token expired without renewal"),
+  );
   private readonly replies: ReplyLinks;
   private readonly logger: Logger;
   private server: Server | undefined;
@@ -71,6 +76,7 @@ export class AmqpServer {
     const server = new AmqpServer(options);
     server.wire();
     await server.listen();
+    server.tokenExpiry.start();
     return server;
   }
 
@@ -93,6 +99,7 @@ export class AmqpServer {
 
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
+    this.tokenExpiry.stop();
     this.readers.detachAll("amqp:connection:forced", "the emulator is shutting down");
     for (const connection of this.connections) {
       connection.close({ condition: "amqp:connection:forced", description: "the emulator is shutting down" });
@@ -222,9 +229,11 @@ export class AmqpServer {
       this.roles.set(receiver, { kind: "request", node: parsed.kind });
       return;
     }
-    const target = resolveIngest(address, this.options.hubs, this.authOf(ctx.connection));
+    const auth = this.authOf(ctx.connection);
+    const target = resolveIngest(address, this.options.hubs, auth);
     prepareAttach(receiver, MAX_MESSAGE_SIZE_BYTES);
     this.roles.set(receiver, { kind: "ingest", target });
+    this.tokenExpiry.watch(receiver, auth, addressPath(address));
   }
 
   private onSenderOpen(ctx: EventContext): void {
@@ -236,7 +245,9 @@ export class AmqpServer {
       this.replies.register(parsed.kind, sender);
       return;
     }
-    const request = resolveReader(sender, this.options.hubs, this.authOf(ctx.connection));
+    const auth = this.authOf(ctx.connection);
+    const request = resolveReader(sender, this.options.hubs, auth);
+    this.tokenExpiry.watch(sender, auth, addressPath(sender.source?.address));
     const log = request.hub.partitions[request.partitionIndex];
     if (!log) throw new EmulatorProtocolError("amqp:not-found", `partition ${request.partitionId} not found`);
     const startSequenceNumber = log.resolve(request.startPosition);
@@ -270,6 +281,7 @@ export class AmqpServer {
 
   private onLinkGone(link: Sender | Receiver | undefined): void {
     if (!link) return;
+    this.tokenExpiry.forget(link);
     const role = this.roles.get(link);
     if (role?.kind !== "reader") return;
     role.reader.stop();

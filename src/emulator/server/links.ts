@@ -42,7 +42,8 @@ function refuse(condition: string, description: string): EmulatorProtocolError {
   return new EmulatorProtocolError(condition, description);
 }
 
-function addressPath(address: unknown): string {
+/** The path of a link address (`amqps://host/hub/...` or `hub/...`), as tokens cover it. */
+export function addressPath(address: unknown): string {
   return typeof address === "string" ? address.replace(/^[a-z]+:\/\/[^/]*/i, "").replace(/^\/+/, "") : "";
 }
 

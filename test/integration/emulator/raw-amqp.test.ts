@@ -113,6 +113,39 @@ describe("emulator wire behaviour (bare AMQP client)", () => {
     expect(await attachOutcome(allowed, "sendable", "sender_close")).toBe("open");
   });
 
+  it("detaches sending and receiving links whose token expired without renewal", async () => {
+    const hub = freshHub(emulator, 1);
+    const connection = await connect();
+    const audience = `sb://127.0.0.1:${emulator.amqpPort}/${hub}`;
+    const expiresAtSec = Math.floor(Date.now() / 1000) + 2;
+    expect(await putToken(connection, audience, token(audience, expiresAtSec))).toBe(202);
+    const sender = connection.open_sender({ target: { address: `${hub}/Partitions/0` } });
+    const reader = connection.open_receiver({
+      source: { address: `${hub}/ConsumerGroups/$Default/Partitions/0` },
+      credit_window: 0,
+    });
+    await Promise.all([opened(sender, "sendable"), opened(reader, "receiver_open")]);
+    const closed = (link: Sender | Receiver, event: string) =>
+      new Promise<{ condition: string; atSec: number }>((resolve) =>
+        link.once(event, () =>
+          resolve({
+            condition: String((link.error as { condition?: string } | undefined)?.condition),
+            atSec: Date.now() / 1000,
+          }),
+        ),
+      );
+    const [senderClosed, readerClosed] = await Promise.all([
+      closed(sender, "sender_close"),
+      closed(reader, "receiver_close"),
+    ]);
+    for (const outcome of [senderClosed, readerClosed]) {
+      expect(outcome.condition).toBe("amqp:unauthorized-access");
+      // Not before the token lapsed, and within a sweep or two after.
+      expect(outcome.atSec).toBeGreaterThanOrEqual(expiresAtSec);
+      expect(outcome.atSec).toBeLessThan(expiresAtSec + 3);
+    }
+  });
+
   it("stores a plain single message, delivers it with service annotations, and respects credit exactly", async () => {
     const hub = freshHub(emulator, 1);
     const connection = await connect();
