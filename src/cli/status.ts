@@ -124,6 +124,7 @@ export async function main(argv: string[], env?: NodeJS.ProcessEnv): Promise<num
   return withInspectClients("status", config, async (clients, source) => {
     const snapshot = await readStatusSnapshot(clients);
     const report = buildStatusReport(snapshot, source, config.ownershipExpirationMs);
+    if (report.prefixWarning !== undefined) console.error(`ehw status: warning: ${report.prefixWarning}`);
     console.log(flags.json === true ? JSON.stringify(statusJson(report), null, 2) : renderStatusText(report));
     return 0;
   });

@@ -22,6 +22,7 @@ export {
 } from "./clients.js";
 export { choosePartitions, compileInspectConfig, type InspectConfig } from "./config.js";
 export { type EventPositionInfo, type ReadFirstEventOptions, readFirstEvent } from "./event-reader.js";
+export { mixedPrefixWarning, namespacePrefixesOf, readNamespacePrefixes } from "./namespace-prefixes.js";
 export {
   applyReset,
   planReset,

@@ -7,6 +7,7 @@ import { translateStorageError } from "../checkpoint/blob-store.js";
 import { ConfigError, ConnectionError, type EhwError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import { type InspectClients, translateEventHubsError } from "./clients.js";
+import { readNamespacePrefixes } from "./namespace-prefixes.js";
 import type { CheckpointRecord, OwnershipRecord, PartitionInfo } from "./status-rows.js";
 
 /** Everything the status rows are computed from, read at one moment. */
@@ -18,6 +19,11 @@ export interface StatusSnapshot {
   readonly checkpoints: readonly CheckpointRecord[];
   /** Local time right after the ownership records were read, ms since the epoch. */
   readonly readAtMs: number;
+  /**
+   * Namespace prefixes holding records of this hub and consumer group (see namespace-prefixes.ts);
+   * absent = not read.
+   */
+  readonly namespacePrefixes?: readonly string[];
 }
 
 /**
@@ -99,7 +105,16 @@ export async function readStatusSnapshot(
   const partitions = await readPartitionInfos(clients, partitionIds);
   const checkpoints = await readCheckpoints(clients);
   const ownerships = await readOwnerships(clients);
-  return { partitionIds, partitions, ownerships, checkpoints, readAtMs: now() };
+  const readAtMs = now();
+  const { eventHubName, consumerGroup } = clients.target;
+  const where = { host: clients.storageHost, containerName: clients.containerName };
+  const namespacePrefixes = await readNamespacePrefixes(
+    clients.containerClient,
+    where,
+    eventHubName,
+    consumerGroup,
+  );
+  return { partitionIds, partitions, ownerships, checkpoints, readAtMs, namespacePrefixes };
 }
 
 function eventHubsError(clients: InspectClients, err: unknown, operation: string): EhwError {

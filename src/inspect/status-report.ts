@@ -3,6 +3,7 @@
  * and as one JSON document (for scripts). Pure: the report is built from a snapshot.
  */
 import type { InspectTarget } from "./clients.js";
+import { mixedPrefixWarning } from "./namespace-prefixes.js";
 import type { StatusSnapshot } from "./snapshot.js";
 import {
   computeStatusRows,
@@ -29,6 +30,10 @@ export interface StatusReport {
   readonly totals: StatusTotals;
   /** Partition ids with records that are not partitions of the hub. */
   readonly strayPartitionIds: readonly string[];
+  /** Namespace prefixes with records of this hub and consumer group; [] when not read. */
+  readonly namespacePrefixes: readonly string[];
+  /** Set when those records sit under more than one prefix (consumers that never meet). */
+  readonly prefixWarning?: string;
 }
 
 /** Builds the report of a snapshot. */
@@ -45,7 +50,20 @@ export function buildStatusReport(
     rows,
     totals: computeStatusTotals(rows),
     strayPartitionIds: strayPartitionIds(snapshot),
+    namespacePrefixes: snapshot.namespacePrefixes ?? [],
+    ...prefixWarningOf(snapshot, source),
   };
+}
+
+function prefixWarningOf(snapshot: StatusSnapshot, source: ReportSource): { prefixWarning?: string } {
+  const { fullyQualifiedNamespace, eventHubName, consumerGroup } = source.target;
+  const warning = mixedPrefixWarning(
+    snapshot.namespacePrefixes ?? [],
+    fullyQualifiedNamespace,
+    eventHubName,
+    consumerGroup,
+  );
+  return warning === undefined ? {} : { prefixWarning: warning };
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -83,6 +101,8 @@ export function statusJson(report: StatusReport): Record<string, unknown> {
     })),
     totals: report.totals,
     strayPartitionIds: report.strayPartitionIds,
+    namespacePrefixes: report.namespacePrefixes,
+    prefixWarning: report.prefixWarning ?? null,
   };
 }
 
