@@ -7,7 +7,7 @@
  *
  * 1. fewer than `checkpointEvery` events in the completed prefix since the last checkpoint write
  *    began (the policy starts a write as soon as `checkpointEvery` have completed);
- * 2. `checkpointEvery` more that completed while that write was in flight: the checkpointer keeps
+ * 2. `checkpointEvery` more that completed while that write was in flight: the partition's progress keeps
  *    one write in flight and coalesces later requests, so the write that finishes covers only the
  *    position it started with (this assumes one checkpoint write takes less time than processing
  *    `checkpointEvery` events, which holds for blob writes of a few milliseconds);

@@ -258,7 +258,7 @@ export class PartitionProcessor {
       this.window.started(1);
       const one: WorkUnit = { pipeline: unit.pipeline, events: [event], lane: unit.lane };
       const end = this.attempts.run(one, run.owner);
-      // Asynchronous: the loop goes on in runEventEnded.
+      // Asynchronous: the loop goes on when `run.owner` hears of this event's end.
       if (end === LATER) return;
       this.eventsEnded(one, end);
     }

@@ -46,7 +46,7 @@ export class CompletedPrefixTracker {
   private readonly issued = new Map<number, number>();
 
   /** Number of tracked events that have not completed yet. */
-  get inFlight(): number {
+  get incomplete(): number {
     return this.openCount;
   }
 

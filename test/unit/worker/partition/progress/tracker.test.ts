@@ -18,7 +18,7 @@ describe("CompletedPrefixTracker", () => {
     expect(t.checkpointCandidate()).toBeUndefined();
     t.track(5, "50");
     expect(t.checkpointCandidate()).toBeUndefined();
-    expect(t.inFlight).toBe(1);
+    expect(t.incomplete).toBe(1);
   });
 
   it("never moves past a running event, then jumps over everything completed behind it", () => {
@@ -31,7 +31,7 @@ describe("CompletedPrefixTracker", () => {
     expect(t.checkpointCandidate()).toBeUndefined();
     t.complete(1);
     expect(t.checkpointCandidate()).toEqual({ sequenceNumber: 4, offset: "o4" });
-    expect(t.inFlight).toBe(0);
+    expect(t.incomplete).toBe(0);
     expect(t.uncheckpointedCount).toBe(3);
   });
 
@@ -57,7 +57,7 @@ describe("CompletedPrefixTracker", () => {
     expect(t.checkpointCandidate()).toEqual({ sequenceNumber: 10, offset: "o10" });
     t.complete(12);
     expect(t.checkpointCandidate()).toEqual({ sequenceNumber: 16, offset: "o16" });
-    expect(t.inFlight).toBe(1);
+    expect(t.incomplete).toBe(1);
     expect(() => t.complete(10)).toThrow(/not tracked/);
   });
 
@@ -141,7 +141,7 @@ describe("CompletedPrefixTracker", () => {
         } else {
           expect(lowestIncomplete).toBe(seqs[0]);
         }
-        expect(t.inFlight).toBe(incomplete.size);
+        expect(t.incomplete).toBe(incomplete.size);
       }
       expect(t.checkpointCandidate()?.sequenceNumber).toBe(seqs[seqs.length - 1]);
     }
@@ -153,7 +153,7 @@ describe("CompletedPrefixTracker", () => {
       t.track(s, String(s));
       if (s >= 10) t.complete(s - 10);
     }
-    expect(t.inFlight).toBe(10);
+    expect(t.incomplete).toBe(10);
     // The internal queue holds at most the in-flight window plus one compaction batch.
     const queue = (t as unknown as { queue: unknown[]; head: number }).queue;
     expect(queue.length).toBeLessThan(10 + 1024 + 1);
