@@ -14,6 +14,7 @@ import {
   DEFAULT_AMQP_PORT,
   DEFAULT_HOST,
   DEFAULT_KEY_NAME,
+  isLoopbackHost,
   parseConfigFile,
   parseHubFlag,
   type RawEmulatorConfig,
@@ -28,7 +29,9 @@ Runs a local Event Hubs emulator (AMQP 1.0) for the Event Hubs SDK.
 options:
   --port N                 AMQP port (default ${DEFAULT_AMQP_PORT}; 0 = any free port)
   --admin-port N           admin HTTP port: /health, /hubs, /faults/* (default ${DEFAULT_ADMIN_PORT}; 0 = any free port)
-  --host HOST              listen host (default ${DEFAULT_HOST})
+  --host HOST              AMQP listen host (default ${DEFAULT_HOST})
+  --admin-host HOST        admin listen host (default ${DEFAULT_HOST}); off loopback it needs --admin-token
+  --admin-token TOKEN      require "Authorization: Bearer TOKEN" on every admin route but GET /health
   --hub name[:partitions[:cg1,cg2]]
                            a hub; repeatable; replaces the config file's hubs
                            (default: one hub 'eh1' with 4 partitions and $Default)
@@ -72,12 +75,21 @@ export async function main(argv: string[]): Promise<number> {
     key: emulator.config.key,
     hubs: emulator.hubs().map((h) => ({ name: h.name, partitionCount: h.partitionCount })),
   };
+  for (const [what, host] of [
+    ["AMQP", emulator.config.host],
+    ["admin", emulator.config.adminHost],
+  ] as const) {
+    if (isLoopbackHost(host)) continue;
+    // Other hosts can reach it, and the default key is published: say so every time.
+    logger.warn({ listener: what, host }, "listener is not on loopback");
+    console.error(`ehw hub: warning: the ${what} listener on ${host} is reachable from other hosts`);
+  }
   if (values.json) {
     process.stdout.write(`${JSON.stringify(ready)}\n`);
   } else {
     const hubs = ready.hubs.map((h) => `${h.name} (${h.partitionCount} partitions)`).join(", ");
     console.log(
-      `Event Hubs emulator listening on amqp://${ready.host}:${ready.amqpPort}, admin http://${ready.host}:${ready.adminPort}`,
+      `Event Hubs emulator listening on amqp://${ready.host}:${ready.amqpPort}, admin http://${emulator.config.adminHost}:${ready.adminPort}`,
     );
     console.log(`hubs: ${hubs}`);
     console.log(`connection string:\n  ${ready.connectionString}`);
@@ -100,6 +112,8 @@ function parse(argv: string[]) {
     options: {
       port: { type: "string" },
       "admin-port": { type: "string" },
+      "admin-host": { type: "string" },
+      "admin-token": { type: "string" },
       host: { type: "string" },
       hub: { type: "string", multiple: true },
       config: { type: "string" },
@@ -134,6 +148,8 @@ function rawConfig(values: ReturnType<typeof parse>): RawEmulatorConfig {
     host: values.host,
     amqpPort: values.port,
     adminPort: values["admin-port"],
+    adminHost: values["admin-host"],
+    adminToken: values["admin-token"],
     hubs: values.hub?.map(parseHubFlag),
     keyName: values["key-name"],
     key: values.key,

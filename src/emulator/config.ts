@@ -71,6 +71,10 @@ export interface RawEmulatorConfig {
   retentionMs?: unknown;
   /** Milliseconds a connection has to put its first valid CBS token; default 10000. */
   handshakeTimeoutMs?: unknown;
+  /** Admin listen host, independent of `host`; default "127.0.0.1". */
+  adminHost?: unknown;
+  /** Bearer token the admin endpoint requires; required when adminHost is not loopback. */
+  adminToken?: unknown;
 }
 
 /** Validated emulator settings. */
@@ -95,6 +99,15 @@ export interface EmulatorConfig {
   retentionMs: number | undefined;
   /** Milliseconds a connection has to put its first valid CBS token (then it is closed). */
   handshakeTimeoutMs: number;
+  /** Admin listen host. */
+  adminHost: string;
+  /** Bearer token for every admin route but `GET /health`, or undefined (loopback only). */
+  adminToken: string | undefined;
+}
+
+/** Whether `host` is a loopback address or name (the only hosts that need no admin token). */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 const HUB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
@@ -128,6 +141,7 @@ export function compileEmulatorConfig(raw: RawEmulatorConfig, where = "config"):
     handshakeTimeoutMs:
       positiveOrUndefined(raw.handshakeTimeoutMs, `${where}: handshakeTimeoutMs`) ??
       DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    ...adminSettings(raw, where),
   };
 }
 
@@ -277,4 +291,20 @@ function positiveOrUndefined(value: unknown, what: string): number | undefined {
     );
   }
   return n;
+}
+
+/** The admin listener's host and token: off loopback, fault injection needs a token. */
+function adminSettings(
+  raw: RawEmulatorConfig,
+  where: string,
+): { adminHost: string; adminToken: string | undefined } {
+  const adminHost = text(raw.adminHost, DEFAULT_HOST, `${where}: adminHost (--admin-host)`);
+  const token = raw.adminToken === undefined || raw.adminToken === "" ? undefined : String(raw.adminToken);
+  if (!isLoopbackHost(adminHost) && token === undefined) {
+    throw new ConfigError(
+      `${where}: the admin endpoint on ${adminHost} is reachable from other hosts and can drop connections and create hubs: give it a token with --admin-token (clients send "Authorization: Bearer <token>"), or keep it on loopback`,
+      ctx("adminToken"),
+    );
+  }
+  return { adminHost, adminToken: token };
 }

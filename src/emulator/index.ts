@@ -112,7 +112,8 @@ export async function startEmulator(
       },
     };
     admin = await startAdminServer({
-      host: compiled.host,
+      host: compiled.adminHost,
+      token: compiled.adminToken,
       port: compiled.adminPort,
       control,
       logger: log.child({ component: "emulator-admin" }),

@@ -10,9 +10,10 @@ export function httpStatus(
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
-    if (options.body !== undefined) {
+    // The emulator's admin endpoint takes POST and PUT only as JSON, with or without a body.
+    if (options.body !== undefined || options.method === "POST" || options.method === "PUT") {
       headers["content-type"] = "application/json";
-      headers["content-length"] = String(Buffer.byteLength(options.body));
+      headers["content-length"] = String(Buffer.byteLength(options.body ?? ""));
     }
     const req = request(url, { method: options.method ?? "GET", agent: false, headers }, (res) => {
       res.resume();

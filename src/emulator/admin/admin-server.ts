@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { EhwError } from "../../common/errors.js";
 import type { Logger } from "../../observability/logger.js";
 import type { RawHubSpec } from "../config.js";
+import { isLoopbackHost } from "../config.js";
 import { EmulatorProtocolError } from "../errors.js";
 
 /** A hub as the admin endpoint reports it. */
@@ -37,8 +38,10 @@ export interface AdminControl {
 
 /** Options of {@link startAdminServer}. */
 export interface AdminServerOptions {
-  /** Listen host; keep it loopback. */
+  /** Listen host; off loopback only with a token. */
   host: string;
+  /** Bearer token required on every route but `GET /health`; default none (loopback use). */
+  token?: string;
   /** Listen port; 0 = any free port. */
   port: number;
   /** The emulator operations exposed. */
@@ -70,11 +73,13 @@ class HttpError extends Error {
 /** Starts the admin endpoint. */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const server: Server = createServer((req, res) => {
-    handle(req, res, options.control).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : statusOf(err);
-      if (status >= 500) options.logger.error({ err }, "admin request failed");
-      send(res, status, { error: err instanceof Error ? err.message : String(err) });
-    });
+    guard(req, options)
+      .then(() => handle(req, res, options.control))
+      .catch((err: unknown) => {
+        const status = err instanceof HttpError ? err.status : statusOf(err);
+        if (status >= 500) options.logger.error({ err }, "admin request failed");
+        send(res, status, { error: err instanceof Error ? err.message : String(err) });
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -89,6 +94,50 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Refuses what a web page could send: a browser may POST text/plain (or nothing) cross-origin
+ * without asking, and a DNS-rebinding page reaches loopback under a foreign Host. JSON bodies
+ * need a CORS preflight this endpoint never answers, so requiring them blocks pages outright.
+ */
+async function guard(req: IncomingMessage, options: AdminServerOptions): Promise<void> {
+  const method = req.method ?? "GET";
+  const host = hostName(req.headers.host);
+  if (options.token === undefined && (host === undefined || !isLoopbackHost(host))) {
+    throw new HttpError(403, "the admin endpoint answers only requests addressed to a loopback host");
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined && hostName(safeUrlHost(origin)) !== host) {
+    throw new HttpError(403, `requests from origin ${origin} are refused`);
+  }
+  const path = new URL(req.url ?? "/", "http://admin").pathname;
+  if (options.token !== undefined && !(method === "GET" && path === "/health")) {
+    if (req.headers.authorization !== `Bearer ${options.token}`) {
+      throw new HttpError(401, 'admin token required: send "Authorization: Bearer <token>"');
+    }
+  }
+  if (method === "POST" || method === "PUT") {
+    const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+    if (type !== "application/json") {
+      throw new HttpError(415, `${method} bodies must be JSON (content-type: application/json)`);
+    }
+  }
+}
+
+/** The host name of a Host header or URL host, without the port. */
+function hostName(hostHeader: string | undefined): string | undefined {
+  if (hostHeader === undefined) return undefined;
+  if (hostHeader.startsWith("[")) return hostHeader.slice(0, hostHeader.indexOf("]") + 1);
+  return hostHeader.split(":")[0];
+}
+
+function safeUrlHost(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
 
 function statusOf(err: unknown): number {

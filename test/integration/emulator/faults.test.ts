@@ -1,8 +1,24 @@
+import { request } from "node:http";
 import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition } from "@azure/event-hubs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { EmulatorServer } from "../../../src/emulator/index.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { Closer, FAST_RETRY, freshHub, startTestEmulator } from "./harness.js";
+
+/** Status of a GET sent with a chosen Host header (fetch does not let a caller set Host). */
+function rawStatus(path: string, host: string, port = Number(new URL(ADMIN.url).port)): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, headers: { host }, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once("error", reject);
+    req.end();
+  });
+}
+
+/** The admin URL of the emulator under test, set in beforeAll. */
+const ADMIN = { url: "" };
 
 /** The non-aggregate errors inside `err` (the SDK aggregates retried attempts). */
 function leafErrors(err: unknown): Array<{ code?: string; message: string }> {
@@ -19,6 +35,7 @@ describe("emulator admin endpoint and fault injection", () => {
   beforeAll(async () => {
     emulator = await startTestEmulator();
     admin = `http://127.0.0.1:${emulator.adminPort}`;
+    ADMIN.url = admin;
   });
   afterEach(async () => {
     emulator.setLatencyMs(0);
@@ -33,9 +50,8 @@ describe("emulator admin endpoint and fault injection", () => {
   ): Promise<{ status: number; json: unknown }> {
     const res = await fetch(`${admin}${path}`, {
       method,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      headers: { "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return { status: res.status, json: await res.json() };
   }
@@ -141,6 +157,49 @@ describe("emulator admin endpoint and fault injection", () => {
     const again = Date.now();
     await producer.getPartitionProperties("0");
     expect(Date.now() - again).toBeLessThan(380);
+  });
+
+  it("refuses what a web page could send: a body that is not JSON, a foreign Origin or Host", async () => {
+    const before = emulator.connectionCount();
+    const plain = await fetch(`${admin}/faults/drop-connections`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "x",
+    });
+    expect(plain.status).toBe(415);
+    const bare = await fetch(`${admin}/faults/drop-connections`, { method: "POST" });
+    expect(bare.status).toBe(415);
+    const foreign = await fetch(`${admin}/faults/drop-connections`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "http://evil.example" },
+    });
+    expect(foreign.status).toBe(403);
+    const rebound = await rawStatus("/hubs", "evil.example:5380");
+    expect(rebound).toBe(403);
+    expect(await rawStatus("/hubs", `localhost:${emulator.adminPort}`)).toBe(200);
+    expect(emulator.connectionCount()).toBe(before);
+  });
+
+  it("requires the admin token when one is set, except for GET /health", async () => {
+    const guarded = await startTestEmulator({ adminToken: "s3cret" });
+    try {
+      const url = `http://127.0.0.1:${guarded.adminPort}`;
+      const json = { "content-type": "application/json" };
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      expect((await fetch(`${url}/hubs`)).status).toBe(401);
+      expect((await fetch(`${url}/hubs`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+      const ok = await fetch(`${url}/faults/drop-connections`, {
+        method: "POST",
+        headers: { ...json, authorization: "Bearer s3cret" },
+      });
+      expect(ok.status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it("refuses to put the admin endpoint off loopback without a token", async () => {
+    await expect(startTestEmulator({ adminHost: "0.0.0.0" })).rejects.toThrow(/--admin-token/);
   });
 
   it("answers unknown routes with 404", async () => {

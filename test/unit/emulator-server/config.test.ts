@@ -33,6 +33,8 @@ describe("compileEmulatorConfig", () => {
       retentionEvents: undefined,
       retentionMs: undefined,
       handshakeTimeoutMs: 10_000,
+      adminHost: "127.0.0.1",
+      adminToken: undefined,
     });
   });
 
