@@ -60,7 +60,6 @@ export class PartitionProgress {
   private notBeforeMs = 0;
   private disabled = false;
   private last: CheckpointPosition | undefined;
-  private failures = 0;
 
   constructor(private readonly options: PartitionProgressOptions) {
     this.clock = options.clock ?? Date.now;
@@ -131,11 +130,6 @@ export class PartitionProgress {
     return this.exhausted;
   }
 
-  /** Writes that failed so far (refusals included). */
-  get failedWrites(): number {
-    return this.failures;
-  }
-
   /** Call after completions: writes now when due, else arms the interval timer. */
   poke(): void {
     if (this.disabled) return;
@@ -169,11 +163,6 @@ export class PartitionProgress {
   /** Stops all writing: after ownership loss nothing may be written. Idempotent. */
   disable(): void {
     this.disabled = true;
-    this.clearTimer();
-  }
-
-  /** Stops the timer; a write in flight finishes. */
-  stopTimer(): void {
     this.clearTimer();
   }
 
@@ -214,7 +203,6 @@ export class PartitionProgress {
     try {
       await store.updateCheckpoint(checkpoint);
     } catch (err) {
-      this.failures += 1;
       const outcome = err instanceof CheckpointRefusedError ? "refused" : "failed";
       this.options.observer?.checkpointWritten(outcome, (performance.now() - startedAt) / 1000);
       if (err instanceof CheckpointRefusedError && err.reason === "not-owner") {

@@ -107,7 +107,7 @@ export class CompletedPrefixTracker {
   }
 
   /** The oldest tracked event that has not completed (what holds the checkpoint back), if any. */
-  oldestInFlight(): CheckpointPosition | undefined {
+  oldestIncomplete(): CheckpointPosition | undefined {
     const entry = this.queue[this.head];
     return entry === undefined ? undefined : { sequenceNumber: entry.sequenceNumber, offset: entry.offset };
   }

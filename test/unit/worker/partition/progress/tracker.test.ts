@@ -79,13 +79,13 @@ describe("CompletedPrefixTracker", () => {
 
   it("names the oldest incomplete event, which holds the checkpoint back", () => {
     const t = new CompletedPrefixTracker();
-    expect(t.oldestInFlight()).toBeUndefined();
+    expect(t.oldestIncomplete()).toBeUndefined();
     t.track(7, "o7");
     t.track(9, "o9");
     t.complete(9);
-    expect(t.oldestInFlight()).toEqual({ sequenceNumber: 7, offset: "o7" });
+    expect(t.oldestIncomplete()).toEqual({ sequenceNumber: 7, offset: "o7" });
     t.complete(7);
-    expect(t.oldestInFlight()).toBeUndefined();
+    expect(t.oldestIncomplete()).toBeUndefined();
     expect(t.completedCount).toBe(2);
   });
 
