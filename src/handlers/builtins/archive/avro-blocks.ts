@@ -9,7 +9,7 @@ import type { ArchiveCodec } from "./options.js";
 import { CAPTURE_SCHEMA, type CaptureRecord } from "./schema.js";
 
 /** Largest uncompressed Avro block; a bigger batch becomes several blocks in one staged piece. */
-const AVRO_BLOCK_BYTES = 1024 * 1024;
+const AVRO_BLOCK_BYTES = 256 * 1024;
 
 /** A fresh 16-byte sync marker. */
 export function newSyncMarker(): Buffer {
