@@ -50,7 +50,7 @@ export class OrderingScheduler<T> {
   }
 
   /** Items started and not done. */
-  get inFlight(): number {
+  get runningCount(): number {
     return this.running.size;
   }
 

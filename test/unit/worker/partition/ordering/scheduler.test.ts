@@ -35,7 +35,7 @@ describe("OrderingScheduler", () => {
       started.push(...next.map((i) => i.seq));
       running.push(...next);
       expect(s.size).toBe(total - started.length);
-      expect(s.inFlight).toBe(running.length);
+      expect(s.runningCount).toBe(running.length);
       // Finish the oldest one; the others keep running.
       const [oldest, ...rest] = running;
       if (oldest !== undefined) s.done(oldest);
@@ -62,7 +62,7 @@ describe("OrderingScheduler", () => {
     expect(s.next()).toEqual([]);
     s.done(all[0] as Item);
     expect(s.next().map((i) => i.seq)).toEqual([1]);
-    expect(s.inFlight).toBe(1);
+    expect(s.runningCount).toBe(1);
     expect(s.size).toBe(1);
   });
 
@@ -73,7 +73,7 @@ describe("OrderingScheduler", () => {
     expect(s.next().map((i) => i.seq)).toEqual([0, 2, 3, 5]);
     s.done(all[3] as Item); // keyless events form one group of their own
     expect(s.next().map((i) => i.seq)).toEqual([4]);
-    expect(s.inFlight).toBe(4);
+    expect(s.runningCount).toBe(4);
     s.done(all[0] as Item);
     expect(s.next().map((i) => i.seq)).toEqual([1]);
     expect(s.isIdle()).toBe(false);
@@ -110,7 +110,7 @@ describe("OrderingScheduler", () => {
     s.next();
     expect(s.clearQueued().map((i) => i.seq)).toEqual([1, 2]);
     expect(s.size).toBe(0);
-    expect(s.inFlight).toBe(1);
+    expect(s.runningCount).toBe(1);
   });
 
   for (const ordering of ["partition", "key", "none"] as const) {
@@ -124,7 +124,7 @@ describe("OrderingScheduler", () => {
         const s = make(ordering, concurrency);
         // The caller's bound on queued plus running items (the processor's window).
         const maxPending = 1 + Math.floor(random() * 20);
-        const hasRoom = () => s.size + s.inFlight < maxPending;
+        const hasRoom = () => s.size + s.runningCount < maxPending;
         const keys = ["a", "b", "c", "d", undefined];
         let nextSeq = 0;
         const total = 300;
@@ -145,8 +145,8 @@ describe("OrderingScheduler", () => {
           }
           const bound = ordering === "partition" ? 1 : concurrency;
           if (running.length > bound) violations.push(`seed ${seed}: ${running.length} running > ${bound}`);
-          if (s.inFlight !== running.length) {
-            violations.push(`seed ${seed}: inFlight ${s.inFlight} != ${running.length}`);
+          if (s.runningCount !== running.length) {
+            violations.push(`seed ${seed}: runningCount ${s.runningCount} != ${running.length}`);
           }
           if (running.length > 0 && (random() < 0.5 || nextSeq === total || !hasRoom())) {
             const [finished] = running.splice(Math.floor(random() * running.length), 1);
