@@ -6,6 +6,13 @@ import { audienceCovers, verifySas } from "../auth/sas.js";
 
 /** Token type the SDK sends for SAS tokens. */
 export const SAS_TOKEN_TYPE = "servicebus.windows.net:sastoken";
+/**
+ * Token type the Python SDK (azure-eventhub 5.x, pure-Python AMQP) sends for every token, a SAS
+ * one included; the service accepts a SharedAccessSignature under it too (issue 18).
+ */
+export const JWT_TOKEN_TYPE = "jwt";
+/** Token types a put-token may carry; either way the body must be a valid SAS token. */
+export const TOKEN_TYPES: readonly string[] = [SAS_TOKEN_TYPE, JWT_TOKEN_TYPE];
 
 /** A put-token request as the transport decoded it. */
 export interface PutTokenRequest {
@@ -57,10 +64,10 @@ export class ConnectionAuth {
         statusDescription: `unsupported CBS operation '${String(request.operation)}'`,
       };
     }
-    if (request.type !== SAS_TOKEN_TYPE) {
+    if (typeof request.type !== "string" || !TOKEN_TYPES.includes(request.type)) {
       return {
         statusCode: 400,
-        statusDescription: `unsupported token type '${String(request.type)}'; use ${SAS_TOKEN_TYPE}`,
+        statusDescription: `unsupported token type '${String(request.type)}'; use ${TOKEN_TYPES.join(" or ")} with a SharedAccessSignature`,
       };
     }
     if (typeof request.token !== "string" || typeof request.name !== "string") {

@@ -44,7 +44,12 @@ describe("emulator wire behaviour (bare AMQP client)", () => {
   }
 
   /** Puts a token on $cbs and returns the reply's status code. */
-  async function putToken(connection: Connection, audience: string, tokenText: string): Promise<unknown> {
+  async function putToken(
+    connection: Connection,
+    audience: string,
+    tokenText: string,
+    type = "servicebus.windows.net:sastoken",
+  ): Promise<unknown> {
     const sender = connection.open_sender({ target: { address: "$cbs" } });
     const receiver = connection.open_receiver({ source: { address: "$cbs" } });
     await Promise.all([opened(sender, "sender_open"), opened(receiver, "receiver_open")]);
@@ -58,7 +63,7 @@ describe("emulator wire behaviour (bare AMQP client)", () => {
       application_properties: {
         operation: "put-token",
         name: audience,
-        type: "servicebus.windows.net:sastoken",
+        type,
       },
     });
     const message = await reply;
@@ -94,6 +99,17 @@ describe("emulator wire behaviour (bare AMQP client)", () => {
     expect(await putToken(other, audience, token(audience, undefined, "wrong-key"))).toBe(401);
     const third = await connect();
     expect(await putToken(third, audience, token(audience, Math.floor(Date.now() / 1000) - 10))).toBe(401);
+  });
+
+  it("accepts a SAS token put with type jwt (the Python SDK's) and opens links with it", async () => {
+    const hub = freshHub(emulator, 1);
+    const connection = await connect();
+    const audience = `sb://127.0.0.1:${emulator.amqpPort}/${hub}`;
+    expect(await putToken(connection, audience, token(audience), "jwt")).toBe(202);
+    const sender = connection.open_sender({ target: { address: `${hub}/Partitions/0` } });
+    expect(await attachOutcome(sender, "sendable", "sender_close")).toBe("open");
+    const other = await connect();
+    expect(await putToken(other, audience, token(audience, undefined, "wrong-key"), "jwt")).toBe(401);
   });
 
   it("refuses links without a token covering their address with amqp:unauthorized-access", async () => {
