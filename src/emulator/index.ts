@@ -7,6 +7,7 @@ import { type AdminServer, type HubSummary, startAdminServer } from "./admin/adm
 import {
   compileEmulatorConfig,
   compileHubSpec,
+  DEFAULT_AMQP_PORT,
   type EmulatorConfig,
   type RawEmulatorConfig,
   type RawHubSpec,
@@ -16,6 +17,31 @@ import { type Hub, HubRegistry } from "./services/hubs.js";
 
 export type { HubSummary } from "./admin/admin-server.js";
 export type { EmulatorConfig, HubSpec, RawEmulatorConfig, RawHubSpec } from "./config.js";
+
+/** Input of {@link emulatorConnectionString}. */
+export interface EmulatorEndpoint {
+  /** Host clients connect to. */
+  host: string;
+  /** Bound AMQP port. */
+  port: number;
+  /** SAS key name. */
+  keyName: string;
+  /** SAS key. */
+  key: string;
+  /** Hub to name with `EntityPath`; default none. */
+  hub?: string;
+}
+
+/**
+ * The connection string for an emulator at `host:port`. On 5672 it names no port, as Microsoft's
+ * emulator does: the SDKs connect to 5672 then, and all of them derive the same blob prefix from
+ * the host (the JS SDK drops the port, the Python SDK keeps it, issue 18).
+ */
+export function emulatorConnectionString(endpoint: EmulatorEndpoint): string {
+  const address = endpoint.port === DEFAULT_AMQP_PORT ? endpoint.host : `${endpoint.host}:${endpoint.port}`;
+  const entity = endpoint.hub === undefined ? "" : `;EntityPath=${endpoint.hub}`;
+  return `Endpoint=sb://${address};SharedAccessKeyName=${endpoint.keyName};SharedAccessKey=${endpoint.key};UseDevelopmentEmulator=true${entity}`;
+}
 
 /** How often retention is applied when configured, in ms. */
 const RETENTION_INTERVAL_MS = 1000;
@@ -30,7 +56,8 @@ export interface EmulatorServer {
   readonly adminPort: number;
   /**
    * Connection string for the SDK: `Endpoint=sb://<host>:<port>;SharedAccessKeyName=…;
-   * SharedAccessKey=…;UseDevelopmentEmulator=true`, optionally with `EntityPath=<hub>`.
+   * SharedAccessKey=…;UseDevelopmentEmulator=true`, optionally with `EntityPath=<hub>`; no
+   * `:<port>` on 5672 (see {@link emulatorConnectionString}).
    */
   connectionString(hub?: string): string;
   /** Creates a hub at runtime; idempotent for the same shape. @throws ConfigError, EmulatorProtocolError */
@@ -158,7 +185,7 @@ function buildHandle(
     amqpPort,
     adminPort: admin.port,
     connectionString: (hub?: string) =>
-      `Endpoint=sb://${config.host}:${amqpPort};SharedAccessKeyName=${config.keyName};SharedAccessKey=${config.key};UseDevelopmentEmulator=true${hub === undefined ? "" : `;EntityPath=${hub}`}`,
+      emulatorConnectionString({ ...config, port: amqpPort, ...(hub === undefined ? {} : { hub }) }),
     createHub: control.createHub,
     hubs: control.listHubs,
     detachReaders: control.detachReaders,
