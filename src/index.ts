@@ -3,6 +3,7 @@
  * Handler modules import `defineHandler` / `defineHandlerFactory` and the types from here.
  */
 
+export { createWorker, workerSetup } from "./app/worker-app.js";
 export { checkpointBlobPrefixes } from "./checkpoint/blob-store.js";
 export {
   CheckpointError,
@@ -37,13 +38,13 @@ export type {
   ReceivedEventData,
 } from "./handlers/contract.js";
 export { defineHandler, defineHandlerFactory } from "./handlers/contract.js";
+export type { ExhaustedEvent, FailureDecision, FailureHandler } from "./handlers/failure.js";
+export { reportingFailureHandler } from "./handlers/failure.js";
 export type { HandlerRegistry } from "./handlers/registry.js";
 export { loadHandlerRegistry } from "./handlers/registry.js";
 export type { Logger } from "./observability/logger.js";
 export { createLogger, silentLogger } from "./observability/logger.js";
-export type { ExhaustedEvent, FailureDecision, FailureHandler } from "./worker/failure.js";
-export { reportingFailureHandler } from "./worker/failure.js";
-export type { StopOptions, StopResult, WorkerState, WorkerStatus } from "./worker/lifecycle.js";
+export type { StopOptions, StopResult, WorkerSetup, WorkerState, WorkerStatus } from "./worker/lifecycle.js";
 export type { PartitionState, PartitionStatus } from "./worker/partition/processor.js";
 export type { WorkerOptions } from "./worker/worker.js";
-export { createWorker, Worker } from "./worker/worker.js";
+export { Worker } from "./worker/worker.js";

@@ -14,7 +14,8 @@
  * statusIntervalMs milliseconds.
  *
  * Exit codes:
- * - 0: stopped by a signal and every accepted event finished and was checkpointed in time;
+ * - 0: stopped by a signal and every accepted event finished and was checkpointed in time; also a
+ *   signal during start-up, which stops the start at once (nothing was accepted yet);
  * - 1: could not start (storage or hub unreachable, credentials refused, a handler failed to
  *   load), or the drain deadline (drainTimeoutMs) passed with unfinished events;
  * - 2: invalid configuration, reported before anything connects; also a hub or checkpoint
@@ -29,13 +30,12 @@
  * event, the other partitions go on, and the failure is logged (and shown by `worker.status()`).
  * Operators decide: fix the handler or the event source and restart the worker.
  */
+import { startWorkerApp, type WorkerApp } from "../app/worker-app.js";
 import { ConfigError, EhwError } from "../common/errors.js";
 import type { UnknownEnvVariable } from "../config/env-names.js";
 import { readRawWorkerOptions, WORKER_OPTIONS_HELP } from "../config/source.js";
 import { compileWorkerConfig, describeConfig, type WorkerConfig } from "../config/worker.js";
 import { createLogger, type Logger, redactSecrets } from "../observability/logger.js";
-import { startWorkerObservability, type WorkerObservability } from "../ops/worker-observability.js";
-import { Worker } from "../worker/worker.js";
 import { EXIT_UNCAUGHT, listenForProcessFaults } from "./process-faults.js";
 
 /** Exit code when the process was started wrong: invalid configuration. */
@@ -55,15 +55,13 @@ export async function main(argv: string[]): Promise<number> {
     logger.warn({ variable: unknown.name, suggestion: unknown.suggestion }, unknown.message);
   }
   logger.info({ config: describeConfig(config) }, "starting worker");
-  // Before the worker exists, so /readyz answers 503 while it starts; a port asked for must bind.
-  let observability: WorkerObservability;
+  let app: WorkerApp;
   try {
-    observability = await startWorkerObservability({ config: config.observability, logger });
+    app = await startWorkerApp(config, logger);
   } catch (err) {
     return await failedStart(err, logger);
   }
-  const worker = new Worker(config, { logger, observer: observability.metrics });
-  observability.attach(worker);
+  const { worker, observability } = app;
   const signals = listenForSignals(logger);
   const faults = listenForProcessFaults(logger);
   // A signal or an uncaught exception: either way the worker drains and stops.

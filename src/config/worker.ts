@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../common/errors.js";
-import { defaultDeadLetterContainer } from "../deadletter/naming.js";
 import { redactSecrets } from "../observability/logger.js";
 import { withArchiveDefaults } from "./archive.js";
 import {
@@ -13,6 +12,7 @@ import {
   parseConnectionStringParts,
   resolveEventHubName,
 } from "./connection.js";
+import { defaultDeadLetterContainer } from "./dead-letter.js";
 import { type CompiledHandlersConfig, compileHandlersConfig, type RawHandlersOptions } from "./handlers.js";
 import { compileObservabilityConfig } from "./observability.js";
 import { type RawSetting, type RawWorkerOptions, SETTINGS, type SettingKey } from "./settings.js";

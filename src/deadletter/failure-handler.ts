@@ -9,8 +9,8 @@
 import { EhwError, toError } from "../common/errors.js";
 import { backoffDelayMs, sleep } from "../common/retry.js";
 import { type CompiledPipelineSpec, DEFAULT_FAILURE_POLICY, type FailurePolicy } from "../config/handlers.js";
+import type { ExhaustedEvent, FailureDecision, FailureHandler } from "../handlers/failure.js";
 import type { Logger } from "../observability/logger.js";
-import type { ExhaustedEvent, FailureDecision, FailureHandler } from "../worker/failure.js";
 import { buildDeadLetterDocument, type DeadLetterDocument } from "./document.js";
 
 /** Where documents go; {@link DeadLetterStore} is one. */

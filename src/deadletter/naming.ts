@@ -1,5 +1,5 @@
 /**
- * Blob names of dead-letter documents and the default dead-letter container name. Pure: names are
+ * Blob names of dead-letter documents (the default container name comes from src/config). Pure: names are
  * built and parsed here so the writer, `ehw deadletter list` and `replay` agree on one layout.
  *
  * Layout: `<hub>/<consumer group>/<partition>/<sequence number, 20 digits>-<UTC time>.json`, hub
@@ -7,14 +7,10 @@
  * `YYYYMMDDTHHMMSSmmmZ`. Names sort by partition, then sequence number, then time; the time makes a
  * second dead-lettering of the same event (redelivered after a crash) a separate document.
  */
-import { ConfigError } from "../common/errors.js";
+export { DEAD_LETTER_CONTAINER_SUFFIX, defaultDeadLetterContainer } from "../config/dead-letter.js";
 
 /** Digits of the zero-padded sequence number: enough for any 64-bit sequence number. */
 const SEQUENCE_DIGITS = 20;
-/** Suffix of the default dead-letter container name. */
-export const DEAD_LETTER_CONTAINER_SUFFIX = "-deadletter";
-/** Longest blob container name Azure accepts. */
-const MAX_CONTAINER_NAME = 63;
 
 /** What a dead-letter blob name says about its event. */
 export interface DeadLetterBlobRef {
@@ -60,22 +56,6 @@ export function parseDeadLetterBlobName(name: string): DeadLetterBlobRef | undef
     sequenceNumber,
     deadLetteredAtMs,
   };
-}
-
-/**
- * The dead-letter container used when none is configured: `<checkpoint container>-deadletter`,
- * shortening the checkpoint container part so the result stays within 63 characters and does not
- * end the shortened part with a hyphen (Blob naming rules).
- */
-export function defaultDeadLetterContainer(checkpointContainer: string): string {
-  if (checkpointContainer === "") {
-    throw new ConfigError("no checkpoint container name to derive the dead-letter container from", {
-      context: { setting: "deadLetterContainer" },
-    });
-  }
-  const room = MAX_CONTAINER_NAME - DEAD_LETTER_CONTAINER_SUFFIX.length;
-  const base = checkpointContainer.slice(0, room).replace(/-+$/, "");
-  return `${base}${DEAD_LETTER_CONTAINER_SUFFIX}`;
 }
 
 function compactTime(ms: number): string {

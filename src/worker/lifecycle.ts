@@ -1,4 +1,7 @@
-/** Worker lifecycle states and the status snapshot `worker.status()` returns. */
+/** Worker lifecycle states, the status snapshot `worker.status()` returns, and start-up seams. */
+import { abortError } from "../common/retry.js";
+import type { FailureHandler } from "../handlers/failure.js";
+import type { HandlerRegistry } from "../handlers/registry.js";
 import type { PartitionStatus } from "./partition/processor.js";
 
 /**
@@ -34,4 +37,47 @@ export interface StopOptions {
 export interface StopResult {
   /** True when every partition finished its accepted events before the deadline. */
   readonly drained: boolean;
+}
+
+/**
+ * Start-up steps the composition root (src/app) adds, run by `start()` after the handlers loaded
+ * and the checkpoint container answered, under the start's abort signal.
+ */
+export interface WorkerSetup {
+  /** Wraps the loaded registry, e.g. with the pipelines' input checks; default: as loaded. */
+  guardRegistry?(registry: HandlerRegistry): HandlerRegistry;
+  /**
+   * Builds what happens after an event's last failed attempt, checking any storage it writes to;
+   * default: `WorkerOptions.failureHandler`, else a handler that logs and stops the partition.
+   */
+  failureHandler?(signal: AbortSignal): Promise<FailureHandler>;
+}
+
+/**
+ * `promise`, or an AbortError as soon as `signal` aborts, whichever comes first: a start-up step
+ * whose I/O ignores the signal (an SDK call without one) cannot hold up a stop. What the step
+ * leaves open is closed by the caller's clean-up.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(abortError(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      promise.catch(() => undefined);
+      reject(abortError(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
 }

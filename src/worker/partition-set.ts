@@ -10,10 +10,10 @@ import type { EventHubConsumerClient, PartitionContext, ReceivedEventData } from
 import type { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
 import { EhwError } from "../common/errors.js";
 import type { WorkerConfig } from "../config/worker.js";
+import type { FailureHandler } from "../handlers/failure.js";
 import type { HandlerRegistry } from "../handlers/registry.js";
 import { type Logger, redactSecrets } from "../observability/logger.js";
 import type { WorkerObserver } from "../observability/observer.js";
-import type { FailureHandler } from "./failure.js";
 import type { LagReader } from "./lag-reader.js";
 import type { WorkerState } from "./lifecycle.js";
 import { PartitionProcessor, type PartitionStatus } from "./partition/processor.js";

@@ -25,16 +25,21 @@ import {
 import { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
 import { EhwError } from "../common/errors.js";
 import { toEventPosition, type WorkerConfig } from "../config/worker.js";
-import { withPoisonChecks } from "../deadletter/poison.js";
-import { prepareFailureHandling } from "../deadletter/worker-setup.js";
+import { type FailureHandler, reportingFailureHandler } from "../handlers/failure.js";
 import { type HandlerRegistry, loadHandlerRegistry } from "../handlers/registry.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { WorkerObserver } from "../observability/observer.js";
 import { createConsumerClient, probeEventHub } from "./connect.js";
 import { decodeBodies } from "./event-body.js";
-import type { FailureHandler } from "./failure.js";
 import { LagReader } from "./lag-reader.js";
-import type { StopOptions, StopResult, WorkerState, WorkerStatus } from "./lifecycle.js";
+import {
+  type StopOptions,
+  type StopResult,
+  untilAborted,
+  type WorkerSetup,
+  type WorkerState,
+  type WorkerStatus,
+} from "./lifecycle.js";
 import { PartitionSet } from "./partition-set.js";
 
 /** Options of {@link Worker}. */
@@ -44,10 +49,13 @@ export interface WorkerOptions {
   /** Handlers already loaded; default: loaded from `config.handlers` at start and closed at stop. */
   readonly registry?: HandlerRegistry;
   /**
-   * What happens after an event's last failed attempt; default: each pipeline's `onFailure` policy
-   * (`deadletter` into `config.deadLetter.containerName`, `stop`, or `skip`).
+   * What happens after an event's last failed attempt; default: `setup.failureHandler`, else one
+   * error line and the partition stops. `createWorker` in src/app applies each pipeline's
+   * `onFailure` policy (`deadletter`, `stop`, `skip`).
    */
   readonly failureHandler?: FailureHandler;
+  /** Start-up steps of the composition root (input checks, dead-letter store); default none. */
+  readonly setup?: WorkerSetup;
   /** Credential for namespace / account URL auth; default a DefaultAzureCredential. */
   readonly credential?: TokenCredential;
   /** Directory handler package names resolve from; default the working directory. */
@@ -109,8 +117,9 @@ export class Worker {
 
   /**
    * Loads the handlers (failing before anything connects), checks the checkpoint container and
-   * the hub, and subscribes. Rejects with HandlerLoadError / ConfigError / ConnectionError; the
-   * worker is then `failed` with nothing left open. Call once.
+   * the hub, and subscribes. Rejects with HandlerLoadError / ConfigError / ConnectionError, or an
+   * AbortError when `stop()` was called before it finished; the worker is then `failed` (`stopped`
+   * after a stop) with nothing left open. Call once.
    */
   start(): Promise<void> {
     if (this.starting !== undefined || this.stopping !== undefined) {
@@ -122,7 +131,8 @@ export class Worker {
 
   /**
    * Stops receiving, drains every partition until the deadline, writes final checkpoints, gives up
-   * ownership and closes the client. Resolves `{ drained }`: false when the deadline passed with
+   * ownership and closes the client. During `start()` it aborts the start instead and resolves as
+   * soon as what the start opened is closed. Resolves `{ drained }`: false when the deadline passed with
    * unfinished events (they are not checkpointed and will be delivered again). Idempotent.
    */
   stop(options: StopOptions = {}): Promise<StopResult> {
@@ -159,34 +169,30 @@ export class Worker {
 
   private async doStart(): Promise<void> {
     const { config } = this;
+    const { signal } = this.startAbort;
+    const setup = this.options.setup ?? {};
     try {
-      this.registry =
+      const loaded =
         this.options.registry ??
-        (await loadHandlerRegistry(config.handlers, {
-          logger: this.logger,
-          workerId: this.ownerId,
-          baseDir: this.options.handlerBaseDir,
-        }));
+        (await untilAborted(
+          loadHandlerRegistry(config.handlers, {
+            logger: this.logger,
+            workerId: this.ownerId,
+            baseDir: this.options.handlerBaseDir,
+          }),
+          signal,
+        ));
+      this.registry = loaded;
       const containerClient = createContainerClient(config.storage, { credential: this.options.credential });
       this.containerClient = containerClient;
-      const signal = this.startAbort.signal;
       await prepareCheckpointContainer(containerClient, config.storage, this.logger, { signal });
-      // Poison checks (maxEventBytes, expectJson) apply to injected registries as well.
-      this.registry = withPoisonChecks(this.registry, config.handlers);
+      // Input checks apply to injected registries as well.
+      const registry = setup.guardRegistry?.(loaded) ?? loaded;
       const failureHandler =
         this.options.failureHandler ??
-        (
-          await prepareFailureHandling({
-            handlers: config.handlers,
-            storage: config.storage,
-            deadLetterContainer: config.deadLetter.containerName,
-            eventHubName: config.eventHubs.eventHubName,
-            consumerGroup: config.eventHubs.consumerGroup,
-            logger: this.logger,
-            credential: this.options.credential,
-            signal,
-          })
-        ).failureHandler;
+        (setup.failureHandler === undefined
+          ? reportingFailureHandler(this.logger)
+          : await untilAborted(setup.failureHandler(signal), signal));
       const store = new GuardedCheckpointStore(createBlobCheckpointStore(containerClient), {
         ownerId: this.ownerId,
         records: new BlobPartitionRecords(containerClient),
@@ -201,7 +207,7 @@ export class Worker {
       }
       this.partitions.use({
         store,
-        registry: this.registry,
+        registry,
         client: this.client,
         failureHandler,
         lagReader: this.lagReader,
@@ -222,7 +228,7 @@ export class Worker {
       });
       this.setState("running");
     } catch (err) {
-      this.setState("failed");
+      this.setState(signal.aborted ? "stopped" : "failed");
       await this.release();
       throw err;
     }
@@ -301,11 +307,6 @@ export class Worker {
     this.current = state;
     this.logger.debug({ ...this.idField, state }, "worker state");
   }
-}
-
-/** Creates a worker; see {@link Worker}. */
-export function createWorker(config: WorkerConfig, options: WorkerOptions = {}): Worker {
-  return new Worker(config, options);
 }
 
 /** Whether `promise` settled within `ms` (a rejection is logged by the caller's SDK and counts as settled). */

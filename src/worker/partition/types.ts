@@ -3,10 +3,10 @@
  */
 import type { CheckpointWriter } from "../../checkpoint/guarded-store.js";
 import type { ProcessingConfig } from "../../config/worker.js";
+import type { FailureHandler } from "../../handlers/failure.js";
 import type { HandlerRegistry } from "../../handlers/registry.js";
 import type { Logger } from "../../observability/logger.js";
 import type { PartitionObserver } from "../../observability/observer.js";
-import type { FailureHandler } from "../failure.js";
 import type { CheckpointPosition, PartitionIdentity } from "./progress/progress.js";
 
 /**

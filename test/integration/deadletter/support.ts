@@ -7,6 +7,7 @@
 import { type Checkpoint, EventHubProducerClient, type ReceivedEventData } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { createWorker } from "../../../src/app/worker-app.js";
 import type { CompiledPipelineSpec } from "../../../src/config/handlers.js";
 import { compileWorkerConfig } from "../../../src/config/worker.js";
 import type { DeadLetterDocument } from "../../../src/deadletter/document.js";
@@ -17,7 +18,7 @@ import type { EventHandler } from "../../../src/handlers/contract.js";
 import { createPipeline } from "../../../src/handlers/pipeline.js";
 import { type HandlerRegistry, routeEvent } from "../../../src/handlers/registry.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import { Worker } from "../../../src/worker/worker.js";
+import type { Worker } from "../../../src/worker/worker.js";
 import { testStack, uniqueName } from "../../helpers/stack.js";
 import { flagOptions } from "../worker/support.js";
 
@@ -121,7 +122,7 @@ export async function startDeadLetterWorker(options: {
     writeBaseDelayMs: 20,
     writeMaxDelayMs: 50,
   });
-  const worker = new Worker(workerConfig(options.hubName, options.containerName, options.extra), {
+  const worker = createWorker(workerConfig(options.hubName, options.containerName, options.extra), {
     logger: silentLogger(),
     registry: registryOf(options.pipelines, options.handler),
     failureHandler: failures,

@@ -1,12 +1,13 @@
 /**
- * The worker's own failure handling, built from its config alone: pipelines dead-letter by
+ * The failure handling the composition root (createWorker) builds from the config alone: pipelines dead-letter by
  * default into `<containerName>-deadletter`, and a pipeline's input checks apply.
  */
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { createWorker } from "../../../src/app/worker-app.js";
 import { compileWorkerConfig, type RawWorkerOptions } from "../../../src/config/worker.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import { Worker } from "../../../src/worker/worker.js";
+import type { Worker } from "../../../src/worker/worker.js";
 import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { flagOptions } from "../worker/support.js";
@@ -49,7 +50,7 @@ describe("Worker failure handling from config", () => {
   it("dead-letters into <containerName>-deadletter by default and applies maxEventBytes", async () => {
     const { hubName } = await freshHub(1);
     const { containerName, containerClient } = await freshContainer();
-    const worker = new Worker(config(hubName, containerName), { logger: silentLogger() });
+    const worker = createWorker(config(hubName, containerName), { logger: silentLogger() });
     workers.push(worker);
     await worker.start();
     await sendToPartition0(hubName, [
@@ -75,7 +76,7 @@ describe("Worker failure handling from config", () => {
     const { hubName } = await freshHub(1);
     const { containerName, containerClient } = await freshContainer();
     const deadLetterContainer = `${containerName}-dl2`;
-    const worker = new Worker(config(hubName, containerName, { deadLetterContainer }), {
+    const worker = createWorker(config(hubName, containerName, { deadLetterContainer }), {
       logger: silentLogger(),
     });
     workers.push(worker);

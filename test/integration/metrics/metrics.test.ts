@@ -5,12 +5,12 @@
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { createWorker } from "../../../src/app/worker-app.js";
 import { compileWorkerConfig } from "../../../src/config/worker.js";
 import { spawnChild } from "../../../src/local/child.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { startWorkerObservability, type WorkerObservability } from "../../../src/ops/worker-observability.js";
-import { Worker } from "../../../src/worker/worker.js";
 import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { sampleSum, sampleValue } from "../../unit/ops/exposition.js";
@@ -61,7 +61,7 @@ describe("worker metrics and health (in process)", () => {
     cleanups.push(() => observability.close());
     const base = observability.server?.url;
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const worker = new Worker(config, { logger: silentLogger(), observer: observability.metrics });
+    const worker = createWorker(config, { logger: silentLogger(), observer: observability.metrics });
     cleanups.push(() => worker.stop({ deadlineMs: 2000 }));
     observability.attach(worker);
 

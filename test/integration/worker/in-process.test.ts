@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { createWorker } from "../../../src/app/worker-app.js";
 import { checkpointBlobPrefixes } from "../../../src/checkpoint/blob-store.js";
 import { ConfigError, ConnectionError } from "../../../src/common/errors.js";
 import { compileWorkerConfig } from "../../../src/config/worker.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import { Worker } from "../../../src/worker/worker.js";
 import { freshContainer, freshHub, testStack, uniqueName } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { checkpointsOf, flagOptions, ownersOf, readLedger, sendToPartitions, tempDir } from "./support.js";
@@ -43,7 +43,7 @@ describe("Worker (in process)", () => {
     cleanups.push(remove);
     const ledger = join(dir, "ledger.jsonl");
     const settings = { handler: "ledger", ledgerFile: ledger };
-    const worker = new Worker(config(hubName, containerName, settings), {
+    const worker = createWorker(config(hubName, containerName, settings), {
       logger: silentLogger(),
     });
     cleanups.push(() => worker.stop({ deadlineMs: 2000 }));
@@ -86,7 +86,7 @@ describe("Worker (in process)", () => {
 
   it("fails fast with a ConfigError naming the hub when it does not exist", async () => {
     const { containerName } = await freshContainer();
-    const worker = new Worker(config(uniqueName("nohub"), containerName), { logger: silentLogger() });
+    const worker = createWorker(config(uniqueName("nohub"), containerName), { logger: silentLogger() });
     const error = await worker.start().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(/was not found at 127\.0\.0\.1/);
@@ -104,7 +104,7 @@ describe("Worker (in process)", () => {
           "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1",
       },
     };
-    const worker = new Worker(bad, { logger: silentLogger() });
+    const worker = createWorker(bad, { logger: silentLogger() });
     const started = Date.now();
     const error = await worker.start().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionError);
@@ -115,7 +115,7 @@ describe("Worker (in process)", () => {
   it("fails with a ConfigError when the container is missing and may not be created", async () => {
     const { hubName } = await freshHub(1);
     const name = uniqueName("absent");
-    const worker = new Worker(config(hubName, name, { createContainer: "false" }), {
+    const worker = createWorker(config(hubName, name, { createContainer: "false" }), {
       logger: silentLogger(),
     });
     const error = await worker.start().catch((e: unknown) => e);
@@ -131,7 +131,7 @@ describe("Worker (in process)", () => {
     const wrongKey = "d3Jvbmcta2V5LXZhbHVl";
     const connectionString = emulator.connectionString.replace(emulator.key, wrongKey);
     expect(connectionString).not.toBe(emulator.connectionString);
-    const worker = new Worker(
+    const worker = createWorker(
       { ...base, eventHubs: { ...base.eventHubs, connectionString } },
       { logger: silentLogger(), probeTimeoutMs: 20_000 },
     );

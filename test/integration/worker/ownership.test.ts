@@ -9,13 +9,14 @@ import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import type { ContainerClient } from "@azure/storage-blob";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { createWorker } from "../../../src/app/worker-app.js";
 import { BlobPartitionRecords } from "../../../src/checkpoint/blob-records.js";
 import { CheckpointRefusedError, GuardedCheckpointStore } from "../../../src/checkpoint/guarded-store.js";
 import { compileWorkerConfig } from "../../../src/config/worker.js";
 import type { LedgerEntry } from "../../../src/handlers/builtins/ledger.js";
 import { type EmulatorProcess, startEmulatorProcess } from "../../../src/local/emulator-process.js";
 import { type Logger, silentLogger } from "../../../src/observability/logger.js";
-import { Worker } from "../../../src/worker/worker.js";
+import type { Worker } from "../../../src/worker/worker.js";
 import { freshContainer, freshHub, testStack, uniqueName } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { checkpointsOf, flagOptions, ownersOf, readLedger, tempDir } from "./support.js";
@@ -69,7 +70,7 @@ async function startWorker(
   config: ReturnType<typeof workerConfig>,
   logger = silentLogger(),
 ): Promise<Worker> {
-  const worker = new Worker(config, { logger });
+  const worker = createWorker(config, { logger });
   cleanups.push(() => worker.stop({ deadlineMs: 2000 }));
   return worker;
 }

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { ConnectionError, EhwError, HandlerFailedError } from "../../../src/common/errors.js";
 import type { CompiledPipelineSpec } from "../../../src/config/handlers.js";
 import { type FailureOutcome, policyFailureHandler } from "../../../src/deadletter/failure-handler.js";
+import type { ExhaustedEvent } from "../../../src/handlers/failure.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import type { ExhaustedEvent } from "../../../src/worker/failure.js";
 import { RecordingWriter, receivedEvent } from "./fakes.js";
 
 const AT = Date.UTC(2026, 10, 21, 23, 30, 0, 0);

@@ -1,9 +1,9 @@
 /** What a PartitionProcessor reports to its observer, read back through WorkerMetrics. */
 import { describe, expect, it } from "vitest";
 import type { HandlerContext, ReceivedEventData } from "../../../src/handlers/contract.js";
+import type { FailureDecision } from "../../../src/handlers/failure.js";
 import { createPipeline } from "../../../src/handlers/pipeline.js";
 import { WorkerMetrics } from "../../../src/ops/metrics.js";
-import type { FailureDecision } from "../../../src/worker/failure.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { events, harness } from "../processor/harness.js";
 

@@ -1,10 +1,10 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { GuardedCheckpointStore } from "../../../src/checkpoint/guarded-store.js";
 import type { EventHandler, HandlerContext } from "../../../src/handlers/contract.js";
+import type { FailureHandler } from "../../../src/handlers/failure.js";
 import { createPipeline, type Pipeline } from "../../../src/handlers/pipeline.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import type { PartitionObserver } from "../../../src/observability/observer.js";
-import type { FailureHandler } from "../../../src/worker/failure.js";
 import {
   type PartitionProcessingOptions,
   PartitionProcessor,

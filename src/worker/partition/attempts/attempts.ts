@@ -7,8 +7,8 @@
  */
 import { EhwError, HandlerFailedError, toError } from "../../../common/errors.js";
 import { backoffDelayMs, sleep } from "../../../common/retry.js";
+import type { FailureDecision, FailureHandler } from "../../../handlers/failure.js";
 import type { UnitOutcome } from "../../../observability/observer.js";
-import type { FailureDecision, FailureHandler } from "../../failure.js";
 import { LATER, type NowOrLater, promiseOf, type Settle } from "../now-or-later.js";
 import type { WorkUnit } from "../ordering/scheduler.js";
 import { Attempt, type AttemptContext, type AttemptResult } from "./attempt.js";

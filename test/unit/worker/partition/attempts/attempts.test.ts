@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { EventHandler, HandlerContext } from "../../../../../src/handlers/contract.js";
+import type { FailureHandler } from "../../../../../src/handlers/failure.js";
 import { createPipeline } from "../../../../../src/handlers/pipeline.js";
 import { silentLogger } from "../../../../../src/observability/logger.js";
-import type { FailureHandler } from "../../../../../src/worker/failure.js";
 import {
   type AttemptContext,
   runWithAttempts,

@@ -1,7 +1,9 @@
 /**
  * The seam an event passes through once its last attempt failed ("resolved" and "skipped" = the
  * event counts as complete and the checkpoint may pass it). The worker's default applies each pipeline's policy
- * (src/deadletter/failure-handler.ts); `reportingFailureHandler` reports and stops.
+ * (src/deadletter/failure-handler.ts, wired by src/app); `reportingFailureHandler` reports and stops.
+ * It lives with the handler contract so that the worker and src/deadletter both see it and neither
+ * imports the other.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
 import type { Logger } from "../observability/logger.js";

@@ -1,0 +1,68 @@
+/**
+ * The composition root: builds a Worker from a compiled config with its collaborators — the
+ * pipelines' input checks (poison checks), the failure policies over the dead-letter store, and,
+ * for `ehw run`, the metrics, health endpoints and status line of src/ops. The Worker sees each only
+ * through its interface (WorkerSetup, FailureHandler, WorkerObserver), so src/worker imports
+ * neither src/deadletter nor src/ops.
+ */
+import type { WorkerConfig } from "../config/worker.js";
+import { withPoisonChecks } from "../deadletter/poison.js";
+import { prepareFailureHandling } from "../deadletter/worker-setup.js";
+import { type Logger, silentLogger } from "../observability/logger.js";
+import { startWorkerObservability, type WorkerObservability } from "../ops/worker-observability.js";
+import type { WorkerSetup } from "../worker/lifecycle.js";
+import { Worker, type WorkerOptions } from "../worker/worker.js";
+
+/**
+ * The start-up steps of a worker of `config`: every pipeline's input checks (maxEventBytes,
+ * expectJson), and its `onFailure` policy — `deadletter` into `config.deadLetter.containerName`,
+ * whose container is checked (and created when allowed) before anything is consumed.
+ */
+export function workerSetup(
+  config: WorkerConfig,
+  options: Pick<WorkerOptions, "logger" | "credential">,
+): WorkerSetup {
+  return {
+    guardRegistry: (registry) => withPoisonChecks(registry, config.handlers),
+    failureHandler: async (signal) => {
+      const handling = await prepareFailureHandling({
+        handlers: config.handlers,
+        storage: config.storage,
+        deadLetterContainer: config.deadLetter.containerName,
+        eventHubName: config.eventHubs.eventHubName,
+        consumerGroup: config.eventHubs.consumerGroup,
+        logger: (options.logger ?? silentLogger()).child({ component: "worker" }),
+        credential: options.credential,
+        signal,
+      });
+      return handling.failureHandler;
+    },
+  };
+}
+
+/**
+ * A Worker with the pipelines' input checks and failure policies (see {@link workerSetup});
+ * `options.failureHandler` and `options.setup`, when given, take their place.
+ */
+export function createWorker(config: WorkerConfig, options: WorkerOptions = {}): Worker {
+  return new Worker(config, { setup: workerSetup(config, options), ...options });
+}
+
+/** What {@link startWorkerApp} built. */
+export interface WorkerApp {
+  readonly worker: Worker;
+  /** Metrics, health endpoints and status line, bound to `worker`; close after the worker stopped. */
+  readonly observability: WorkerObservability;
+}
+
+/**
+ * `ehw run`'s worker: starts the observability endpoints first (so `/readyz` answers 503 while the
+ * worker starts; a port that was asked for must bind, else this rejects), then builds the worker
+ * with the metrics as its observer and binds health and status to it. Does not start the worker.
+ */
+export async function startWorkerApp(config: WorkerConfig, logger: Logger): Promise<WorkerApp> {
+  const observability = await startWorkerObservability({ config: config.observability, logger });
+  const worker = createWorker(config, { logger, observer: observability.metrics });
+  observability.attach(worker);
+  return { worker, observability };
+}
