@@ -9,7 +9,7 @@
  */
 
 import { ConfigError, EhwError } from "../common/errors.js";
-import { readRawDeadLetterOptions } from "../config/source.js";
+import { readRawDeadLetterOptions } from "../config/command-source.js";
 import {
   compileDeadLetterCommandOptions,
   DEAD_LETTER_FLAGS,

@@ -8,7 +8,7 @@
  * storage or hub, missing container, unknown hub), 2 a bad command line or setting.
  */
 import { EhwError } from "../common/errors.js";
-import { type CommandFlagSpec, readRawInspectOptions } from "../config/source.js";
+import { type CommandFlagSpec, readRawInspectOptions } from "../config/command-source.js";
 import {
   buildStatusReport,
   compileInspectConfig,

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readRawDeadLetterOptions, WORKER_OPTIONS_HELP } from "../../../src/config/source.js";
+import { readRawDeadLetterOptions } from "../../../src/config/command-source.js";
+import { WORKER_OPTIONS_HELP } from "../../../src/config/source.js";
 import { describeConfig } from "../../../src/config/worker.js";
 import {
   compileDeadLetterCommandOptions,

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../src/common/errors.js";
-import { readRawInspectOptions } from "../../../src/config/source.js";
+import { readRawInspectOptions } from "../../../src/config/command-source.js";
 import { choosePartitions, compileInspectConfig } from "../../../src/inspect/index.js";
 
 const EH_KEY = "c2VjcmV0LWV2ZW50aHVicy1rZXk=";
