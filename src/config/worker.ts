@@ -1,31 +1,24 @@
+/**
+ * The worker config in three steps: raw settings (src/config/source.ts reads flags, EHW_*
+ * variables and the config file) → defaults applied ({@link applyWorkerDefaults}) → compiled and
+ * validated ({@link compileWorkerConfig}), section by section: connections in targets.ts, dead
+ * letter in dead-letter.ts, processing, load balancing, SDK retries and handlers here. Only the
+ * frozen WorkerConfig flows into the rest of the code.
+ */
 import { randomUUID } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import { withArchiveDefaults } from "./archive.js";
-import {
-  checkAccountUrl,
-  checkContainerName,
-  checkEventHubsConnectionString,
-  checkNamespace,
-  checkStorageConnectionString,
-  parseConnectionStringParts,
-  resolveEventHubName,
-} from "./connection.js";
-import { defaultDeadLetterContainer } from "./dead-letter.js";
+import { parseConnectionStringParts } from "./connection.js";
+import { compileDeadLetter } from "./dead-letter.js";
 import { type CompiledHandlersConfig, compileHandlersConfig, type RawHandlersOptions } from "./handlers.js";
 import { compileObservabilityConfig } from "./observability.js";
-import { type RawSetting, type RawWorkerOptions, SETTINGS, type SettingKey } from "./settings.js";
+import { must, rejectPair } from "./setting-rules.js";
+import type { RawWorkerOptions, SettingKey } from "./settings.js";
 import { compileStartPosition, compileStartPositions, describeStartPosition } from "./start-position.js";
-import {
-  parseBoolean,
-  parseChoice,
-  parseInteger,
-  parseString,
-  reject,
-  settingWithValue,
-  sourceLabel,
-} from "./values.js";
+import { compileEventHubs, compileStorage } from "./targets.js";
+import { parseChoice, parseInteger, parseString, settingWithValue, sourceLabel } from "./values.js";
 
 export type { OrderingMode } from "./ordering.js";
 export type {
@@ -52,8 +45,6 @@ export type {
 export { LOAD_BALANCING_STRATEGIES, LOG_LEVELS, ORDERING_MODES, WORKER_DEFAULTS } from "./types.js";
 
 import {
-  type DeadLetterConfig,
-  type EventHubsConfig,
   LOAD_BALANCING_STRATEGIES,
   LOG_LEVELS,
   type LoadBalancingConfig,
@@ -84,119 +75,6 @@ export function applyWorkerDefaults(
     if (out[key] === undefined) out[key] = { value, source: { kind: "default", name: key } };
   }
   return out;
-}
-
-/** A setting known to be present after defaults. */
-function must(raw: RawWorkerOptions, key: SettingKey): RawSetting {
-  const setting = raw[key];
-  if (setting === undefined)
-    throw new ConfigError(`${key} has no value and no default`, { context: { setting: key } });
-  return setting;
-}
-
-/** Rejects a combination of two settings, naming both as the user wrote them. */
-function rejectPair(
-  a: [SettingKey, RawSetting],
-  b: [SettingKey, RawSetting],
-  problem: string,
-  allowed: string,
-): never {
-  throw new ConfigError(`${settingWithValue(...a)} ${problem} ${settingWithValue(...b)} (${allowed})`, {
-    context: { setting: sourceLabel(a[1].source) },
-  });
-}
-
-/** Exactly one of two alternative settings; returns which one is present. */
-function exactlyOne(raw: RawWorkerOptions, a: SettingKey, b: SettingKey, what: string): "a" | "b" {
-  const sa = raw[a];
-  const sb = raw[b];
-  if (sa !== undefined && sb !== undefined) {
-    rejectPair([a, sa], [b, sb], "conflicts with", `${what}: set exactly one of ${a} and ${b}`);
-  }
-  if (sa === undefined && sb === undefined) {
-    const [ea, eb] = [SETTINGS[a].env, SETTINGS[b].env];
-    throw new ConfigError(`no ${what}: set ${ea} (${a}) or ${eb} (${b})`, { context: { setting: a } });
-  }
-  return sa !== undefined ? "a" : "b";
-}
-
-function compileEventHubs(raw: RawWorkerOptions): EventHubsConfig {
-  const which = exactlyOne(raw, "eventHubConnectionString", "eventHubNamespace", "Event Hubs connection");
-  const nameSetting = raw.eventHubName && {
-    ...raw.eventHubName,
-    value: parseString("eventHubName", raw.eventHubName),
-  };
-  const consumerGroup = parseString("consumerGroup", must(raw, "consumerGroup"));
-  if (which === "a") {
-    const setting = must(raw, "eventHubConnectionString");
-    const connectionString = parseString("eventHubConnectionString", setting);
-    const info = checkEventHubsConnectionString({ ...setting, value: connectionString });
-    const eventHubName = resolveEventHubName(nameSetting, info.entityPath, setting);
-    return {
-      connectionString,
-      fullyQualifiedNamespace: undefined,
-      endpointHost: info.endpointHost,
-      eventHubName,
-      consumerGroup,
-    };
-  }
-  const setting = must(raw, "eventHubNamespace");
-  const namespace = checkNamespace({ ...setting, value: parseString("eventHubNamespace", setting) });
-  const eventHubName = resolveEventHubName(nameSetting, undefined, undefined);
-  return {
-    connectionString: undefined,
-    fullyQualifiedNamespace: namespace,
-    endpointHost: namespace,
-    eventHubName,
-    consumerGroup,
-  };
-}
-
-function compileStorage(raw: RawWorkerOptions): StorageConfig {
-  const which = exactlyOne(raw, "storageConnectionString", "storageAccountUrl", "checkpoint storage");
-  let connectionString: string | undefined;
-  let accountUrl: string | undefined;
-  if (which === "a") {
-    const setting = must(raw, "storageConnectionString");
-    connectionString = parseString("storageConnectionString", setting);
-    checkStorageConnectionString({ ...setting, value: connectionString });
-  } else {
-    const setting = must(raw, "storageAccountUrl");
-    accountUrl = checkAccountUrl({ ...setting, value: parseString("storageAccountUrl", setting) });
-  }
-  const nameSetting = raw.containerName;
-  if (nameSetting === undefined) {
-    throw new ConfigError(
-      "no checkpoint container: set EHW_CONTAINER_NAME, --container-name or containerName",
-      {
-        context: { setting: "containerName" },
-      },
-    );
-  }
-  const containerName = checkContainerName({
-    ...nameSetting,
-    value: parseString("containerName", nameSetting),
-  });
-  const createContainer = parseBoolean("createContainer", must(raw, "createContainer"));
-  return { connectionString, accountUrl, containerName, createContainer };
-}
-
-/** The dead-letter container: the setting (Blob naming rules, not the checkpoint container) or the default. */
-function compileDeadLetter(raw: RawWorkerOptions, storage: StorageConfig): DeadLetterConfig {
-  const setting = raw.deadLetterContainer;
-  if (setting === undefined) return { containerName: defaultDeadLetterContainer(storage.containerName) };
-  const name = parseString("deadLetterContainer", setting);
-  if (name.length < 3 || name.length > 63 || !/^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/.test(name)) {
-    reject(
-      "deadLetterContainer",
-      setting,
-      "must be 3 to 63 characters of lower-case letters, digits and single hyphens, starting and ending with a letter or digit",
-    );
-  }
-  // Dead-letter documents beside ownership and checkpoint blobs would make both harder to read.
-  if (name === storage.containerName)
-    reject("deadLetterContainer", setting, "must differ from containerName");
-  return { containerName: name };
 }
 
 /** An integer setting with its minimum, returned with its raw form for cross checks. */

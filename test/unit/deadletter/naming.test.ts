@@ -1,9 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../src/common/errors.js";
 import {
   deadLetterBlobName,
   deadLetterPrefix,
-  defaultDeadLetterContainer,
   parseDeadLetterBlobName,
 } from "../../../src/deadletter/naming.js";
 
@@ -72,23 +70,5 @@ describe("dead-letter blob names", () => {
   it("have per-consumer-group and per-partition prefixes", () => {
     expect(deadLetterPrefix("Hub", "CG")).toBe("hub/cg/");
     expect(deadLetterPrefix("Hub", "CG", "7")).toBe("hub/cg/7/");
-  });
-});
-
-describe("defaultDeadLetterContainer", () => {
-  it("appends -deadletter", () => {
-    expect(defaultDeadLetterContainer("checkpoints")).toBe("checkpoints-deadletter");
-  });
-
-  it("stays within 63 characters without a double hyphen", () => {
-    const long = `${"a".repeat(51)}-${"b".repeat(11)}`;
-    const name = defaultDeadLetterContainer(long);
-    expect(name.length).toBeLessThanOrEqual(63);
-    expect(name).toBe(`${"a".repeat(51)}-deadletter`);
-    expect(name).not.toMatch(/--/);
-  });
-
-  it("rejects an empty name", () => {
-    expect(() => defaultDeadLetterContainer("")).toThrow(ConfigError);
   });
 });
