@@ -17,6 +17,7 @@
 import { fileURLToPath } from "node:url";
 import { EventHubProducerClient, type ReceivedEventData } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
+import { createWorker } from "../src/app/worker-app.js";
 import type { CheckpointWriter } from "../src/checkpoint/guarded-store.js";
 import { compileWorkerConfig, type RawSetting, type RawWorkerOptions } from "../src/config/worker.js";
 import { createPipeline } from "../src/handlers/pipeline.js";
@@ -25,7 +26,6 @@ import { silentLogger } from "../src/observability/logger.js";
 import { WorkerMetrics } from "../src/ops/metrics.js";
 import { startWorkerObservability } from "../src/ops/worker-observability.js";
 import { PartitionProcessor } from "../src/worker/partition/processor.js";
-import { Worker } from "../src/worker/worker.js";
 
 const args = process.argv.slice(2);
 const EVENTS = Number(args[0] ?? 20_000);
@@ -90,7 +90,7 @@ async function run(stack: LocalStack, label: string, metricsOn: boolean): Promis
     config: config.observability,
     logger: silentLogger(),
   });
-  const worker = new Worker(config, { logger: silentLogger(), observer: observability.metrics });
+  const worker = createWorker(config, { logger: silentLogger(), observer: observability.metrics });
   observability.attach(worker);
   let scrapes = 0;
   const scraper =

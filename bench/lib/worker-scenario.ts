@@ -1,12 +1,12 @@
 /**
- * eventhub-worker as a benchmark scenario: the real Worker (src/worker/worker.ts) in this process,
- * configured through compileWorkerConfig like `ehw run`, with a handler module from
- * bench/fixtures whose `probe` reports every handled event to a Meter.
+ * eventhub-worker as a benchmark scenario: the real Worker in this process, built by the
+ * composition root (src/app/worker-app.ts) from a config compiled like `ehw run`'s, with a handler
+ * module from bench/fixtures whose `probe` reports every handled event to a Meter.
  */
 import { fileURLToPath } from "node:url";
+import { createWorker } from "../../src/app/worker-app.js";
 import type { RawSetting, RawWorkerOptions, SettingKey } from "../../src/config/worker.js";
 import { compileWorkerConfig } from "../../src/config/worker.js";
-import { Worker } from "../../src/worker/worker.js";
 import { Meter, waitForCount } from "./meter.js";
 import { note } from "./report.js";
 import type { ConsumeOptions, ReceiveSettings, ScenarioResult } from "./sdk-scenarios.js";
@@ -92,7 +92,7 @@ export async function runWorkerScenario(
   const config = compileWorkerConfig(workerRawOptions(stack, scenario, settings), { baseDir: process.cwd() });
   const meter = new Meter();
   scenario.handler.probe.onEvents = (n) => meter.add(n);
-  const worker = new Worker(config);
+  const worker = createWorker(config);
   const cpu = stackCpuWindow(stack);
   let result: ScenarioResult;
   try {
