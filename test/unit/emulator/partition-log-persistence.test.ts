@@ -74,6 +74,16 @@ function ticking(startMs: number, stepMs: number): () => number {
   return () => (t += stepMs);
 }
 
+/** What opening the log in `dir` throws; undefined when it opens. */
+function openError(dir: string): unknown {
+  try {
+    PartitionLog.open({ dataDir: dir });
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
 describe("PartitionLog persistence", () => {
   it("restores every event with identical numbering, offsets, times, keys and bytes", () => {
     const dir = tempDir();
@@ -142,12 +152,7 @@ describe("PartitionLog persistence", () => {
     const bytes = readFileSync(path);
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     writeFileSync(path, bytes);
-    let caught: unknown;
-    try {
-      PartitionLog.open({ dataDir: dir });
-    } catch (err) {
-      caught = err;
-    }
+    const caught = openError(dir);
     expect(caught).toBeInstanceOf(EmulatorProtocolError);
     expect((caught as EmulatorProtocolError).message).toContain(oldest);
   });
@@ -166,12 +171,7 @@ describe("PartitionLog persistence", () => {
     const damagedAt = firstRecordEnd + 12 + 3;
     bytes.writeUInt8(bytes.readUInt8(damagedAt) ^ 0xff, damagedAt);
     writeFileSync(path, bytes);
-    let caught: unknown;
-    try {
-      PartitionLog.open({ dataDir: dir });
-    } catch (err) {
-      caught = err;
-    }
+    const caught = openError(dir);
     expect(caught).toBeInstanceOf(EmulatorProtocolError);
     expect((caught as Error).message).toContain(`damaged record at byte ${firstRecordEnd} of ${path}`);
     // Nothing was cut: the events after the damage are still on disk for a restore.
