@@ -12,11 +12,11 @@ import { listFiles, runReplay } from "../archive/commands.js";
 import type { ArchiveFile } from "../archive/files.js";
 import { ConfigError, EhwError } from "../common/errors.js";
 import type { ArchiveCommandOptions } from "../config/archive-command.js";
-import { type ArchiveAction, readArchiveCommand } from "../config/archive-command.js";
+import { readArchiveCommand } from "../config/archive-command.js";
 import { createLogger, redactSecrets } from "../observability/logger.js";
+import { EXIT_USAGE, printColumns, readListOrReplay } from "./list-replay.js";
 
 const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
 
 const USAGE = `usage: ehw archive list   [RANGE] [--archive-container NAME] [--json] [WORKER SETTINGS]
        ehw archive replay [RANGE] [--pipeline NAME | --to-hub NAME] [--dry-run] [--json] [WORKER SETTINGS]
@@ -43,32 +43,8 @@ WORKER SETTINGS are those of 'ehw run' (--config FILE, --eventhub-connection-str
 EHW_EVENTHUB_CONNECTION_STRING, --eventhub-name, --storage-connection-string, --container-name,
 …); the archive's storage is its handler's, by default the checkpoint storage.`;
 
-function isAction(value: string | undefined): value is ArchiveAction {
-  return value === "list" || value === "replay";
-}
-
 function readOptions(argv: string[]): ArchiveCommandOptions | number {
-  const [action, ...rest] = argv;
-  if (action === undefined || action === "--help" || action === "-h" || action === "help") {
-    console.log(USAGE);
-    return action === undefined ? EXIT_USAGE : 0;
-  }
-  if (!isAction(action)) {
-    console.error(`ehw archive: unknown action '${action}' (list | replay)\n\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  try {
-    const read = readArchiveCommand(action, rest);
-    if (read.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    return read.options;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(`ehw archive: ${redactSecrets(err.message)}`);
-    return EXIT_USAGE;
-  }
+  return readListOrReplay("archive", USAGE, argv, (action, rest) => readArchiveCommand(action, rest));
 }
 
 function printTable(files: readonly ArchiveFile[]): void {
@@ -85,14 +61,7 @@ function printTable(files: readonly ArchiveFile[]): void {
       String(f.sizeBytes),
     ]),
   ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  for (const row of rows)
-    console.log(
-      row
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    );
+  printColumns(rows);
 }
 
 async function list(options: ArchiveCommandOptions): Promise<number> {

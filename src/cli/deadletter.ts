@@ -13,7 +13,6 @@ import { readRawDeadLetterOptions } from "../config/command-source.js";
 import {
   compileDeadLetterCommandOptions,
   DEAD_LETTER_FLAGS,
-  type DeadLetterAction,
   type DeadLetterCommandOptions,
   type RawDeadLetterFlags,
 } from "../deadletter/command-options.js";
@@ -22,9 +21,9 @@ import { producerSender, type ReplayResult, replayDeadLetters } from "../deadlet
 import { createDeadLetterStore, type DeadLetterEntry, type DeadLetterStore } from "../deadletter/store.js";
 import { redactSecrets } from "../observability/logger.js";
 import { sendFailure } from "../producer/client.js";
+import { EXIT_USAGE, printColumns, readListOrReplay } from "./list-replay.js";
 
 const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
 
 const USAGE = `usage: ehw deadletter list   [--partition ID] [--pipeline NAME] [--limit N] [--json]
        ehw deadletter replay [--to-hub NAME] [--partition ID] [--pipeline NAME] [--limit N] [--dry-run] [--json]
@@ -49,33 +48,14 @@ correlation id, content type and partition key (keyless events go back to their 
 the target is the same hub), and deletes a document only after its send succeeded; a failed send
 keeps the document and makes the exit code 1.`;
 
-function isAction(value: string | undefined): value is DeadLetterAction {
-  return value === "list" || value === "replay";
-}
-
 /** Reads and compiles the options; an exit code instead for help and usage errors. */
 function readOptions(argv: string[]): DeadLetterCommandOptions | number {
-  const [action, ...rest] = argv;
-  if (action === undefined || action === "--help" || action === "-h" || action === "help") {
-    console.log(USAGE);
-    return action === undefined ? EXIT_USAGE : 0;
-  }
-  if (!isAction(action)) {
-    console.error(`ehw deadletter: unknown action '${action}' (list | replay)\n\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  try {
+  return readListOrReplay<DeadLetterCommandOptions>("deadletter", USAGE, argv, (action, rest) => {
     const read = readRawDeadLetterOptions(`deadletter ${action}`, rest, DEAD_LETTER_FLAGS[action]);
-    if (read.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    return compileDeadLetterCommandOptions(action, read.raw, read.flags as RawDeadLetterFlags, process.cwd());
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(`ehw deadletter: ${redactSecrets(err.message)}`);
-    return EXIT_USAGE;
-  }
+    if (read.help) return { help: true };
+    const flags = read.flags as RawDeadLetterFlags;
+    return { help: false, options: compileDeadLetterCommandOptions(action, read.raw, flags, process.cwd()) };
+  });
 }
 
 function openStore(options: DeadLetterCommandOptions): DeadLetterStore {
@@ -104,15 +84,7 @@ function printTable(entries: readonly DeadLetterEntry[]): void {
       oneLine(e.error, 120),
     ]),
   ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  for (const row of rows) {
-    console.log(
-      row
-        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-        .join("  ")
-        .trimEnd(),
-    );
-  }
+  printColumns(rows);
 }
 
 async function list(options: DeadLetterCommandOptions): Promise<number> {
