@@ -116,16 +116,16 @@ export const SETTINGS = {
     meaning: "milliseconds shutdown waits for in-flight events before closing, ≥ 0",
   }),
   strategy: spec("strategy", {
-    defaultText: "balanced",
+    defaultText: "greedy",
     meaning:
-      "load-balancing strategy: balanced (one partition per loop) | greedy (all free partitions at once)",
+      "load-balancing strategy: greedy (its whole share in one loop) | balanced (one partition per loop)",
   }),
   updateIntervalMs: spec("update-interval-ms", {
-    defaultText: "10000",
-    meaning: "milliseconds between load-balancing loops, ≥ 100",
+    defaultText: "5000",
+    meaning: "milliseconds between load-balancing loops and ownership renewals, ≥ 100",
   }),
   ownershipExpirationMs: spec("ownership-expiration-ms", {
-    defaultText: "60000",
+    defaultText: "15000",
     meaning: "milliseconds after which an unrenewed ownership expires, ≥ 3 × updateIntervalMs",
   }),
   ownerId: spec("owner-id", {

@@ -10,7 +10,10 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Load-balancing strategies of the SDK. */
 export const LOAD_BALANCING_STRATEGIES = ["balanced", "greedy"] as const;
-/** `balanced` claims one partition per loop; `greedy` claims every free partition in one loop. */
+/**
+ * `balanced` claims one partition per loop; `greedy` claims, in one loop, every partition it needs
+ * to reach its share (all of them when no other owner is active), free ones first, then stolen.
+ */
 export type LoadBalancingStrategy = (typeof LOAD_BALANCING_STRATEGIES)[number];
 export { ORDERING_MODES } from "./ordering.js";
 
@@ -81,13 +84,23 @@ export interface ProcessingConfig {
   readonly ownershipCheckIntervalMs: number;
 }
 
-/** SDK load balancing. */
+/**
+ * SDK load balancing. The defaults differ from the SDK's (balanced, 10 s, 60 s): a lone worker
+ * owns every partition after its first loop, and a crashed worker's partitions are processing
+ * again within expiry + one loop, about 20 s. The README counts the storage calls they cost.
+ */
 export interface LoadBalancingConfig {
-  /** Default `balanced`. */
+  /**
+   * Default `greedy`: claims every partition it needs in one loop. `balanced` claims one per loop,
+   * so a lone worker needs one loop per partition (32 partitions at 5 s: over 2.5 minutes).
+   */
   readonly strategy: LoadBalancingStrategy;
-  /** Milliseconds between load-balancing loops; default 10000. */
+  /** Milliseconds between load-balancing loops (and ownership renewals); default 5000. */
   readonly updateIntervalMs: number;
-  /** Milliseconds until an unrenewed ownership expires; default 60000, ≥ 3 × updateIntervalMs. */
+  /**
+   * Milliseconds until an unrenewed ownership expires; default 15000, ≥ 3 × updateIntervalMs, so
+   * that two missed renewals in a row still do not let a live owner's partition go.
+   */
   readonly ownershipExpirationMs: number;
   /** Owner id in ownership records; default a random UUID per process. */
   readonly ownerId: string;
@@ -143,9 +156,9 @@ export const WORKER_DEFAULTS = {
   handlerTimeoutMs: 60_000,
   ownershipCheckIntervalMs: 1000,
   drainTimeoutMs: 30_000,
-  strategy: "balanced",
-  updateIntervalMs: 10_000,
-  ownershipExpirationMs: 60_000,
+  strategy: "greedy",
+  updateIntervalMs: 5000,
+  ownershipExpirationMs: 15_000,
   retryDelayMs: 500,
   maxRetryDelayMs: 5000,
   maxRetries: 10,

@@ -27,9 +27,9 @@ describe("compileWorkerConfig defaults", () => {
     });
     expect(config.shutdown.drainTimeoutMs).toBe(30_000);
     expect(config.loadBalancing).toEqual({
-      strategy: "balanced",
-      updateIntervalMs: 10_000,
-      ownershipExpirationMs: 60_000,
+      strategy: "greedy",
+      updateIntervalMs: 5000,
+      ownershipExpirationMs: 15_000,
       ownerId: "owner-uuid",
     });
     expect(config.sdkRetry).toEqual({

@@ -23,6 +23,17 @@ describe("README", () => {
     expect(missing).toEqual([]);
   });
 
+  it("states each setting's default as the settings table (and so `ehw run --help`) does", () => {
+    const rows = readme.split("\n").filter((line) => line.startsWith("| `--"));
+    const wrong = Object.values(SETTINGS).flatMap((spec) => {
+      const cells = rows.find((line) => line.startsWith(`| \`${spec.flag}\``))?.split("|");
+      const stated = cells?.[4]?.trim();
+      const expected = spec.defaultText ?? "—";
+      return stated === expected ? [] : [`${spec.flag}: README ${stated}, settings ${expected}`];
+    });
+    expect(wrong).toEqual([]);
+  });
+
   it("mentions every subcommand", () => {
     const missing = Object.keys(COMMANDS).filter((name) => !readme.includes(`ehw ${name}`));
     expect(missing).toEqual([]);
