@@ -4,6 +4,7 @@
  */
 import type { ContainerClient } from "@azure/storage-blob";
 import avro from "avsc";
+import { pagesWithin, StorageDeadline } from "../checkpoint/deadline.js";
 import { HEAD_PREFIX } from "../handlers/builtins/archive/naming.js";
 import type { CaptureRecord } from "../handlers/builtins/archive/schema.js";
 import { type FileMetadata, fromBlobMetadata } from "../handlers/builtins/archive/storage.js";
@@ -61,11 +62,21 @@ export async function listArchiveFiles(
   prefix?: string,
 ): Promise<ArchiveFile[]> {
   const files: ArchiveFile[] = [];
-  for await (const blob of container.listBlobsFlat({ includeMetadata: true, prefix })) {
-    if (blob.name.startsWith(`${HEAD_PREFIX}/`)) continue;
-    const meta = fromBlobMetadata(blob.metadata);
-    if (meta === undefined || !fileMatches(meta, filter)) continue;
-    files.push({ ...meta, name: blob.name, sizeBytes: blob.properties.contentLength ?? 0 });
+  const pages = pagesWithin(
+    StorageDeadline.of(container),
+    "list the archive container",
+    (abortSignal, token) =>
+      container
+        .listBlobsFlat({ includeMetadata: true, prefix, abortSignal })
+        .byPage({ continuationToken: token }),
+  );
+  for await (const page of pages) {
+    for (const blob of page.segment.blobItems) {
+      if (blob.name.startsWith(`${HEAD_PREFIX}/`)) continue;
+      const meta = fromBlobMetadata(blob.metadata);
+      if (meta === undefined || !fileMatches(meta, filter)) continue;
+      files.push({ ...meta, name: blob.name, sizeBytes: blob.properties.contentLength ?? 0 });
+    }
   }
   return orderFiles(files);
 }

@@ -143,3 +143,29 @@ export class DeadlineCheckpointStore implements CheckpointStore {
     );
   }
 }
+
+/** One page of a storage listing, as the SDK's `byPage()` iterators yield it. */
+interface ListingPage {
+  readonly continuationToken?: string;
+}
+
+/**
+ * The pages of a storage listing, each fetched under the deadline: a long listing takes as long as
+ * its pages need, while a silent endpoint fails within one deadline. `open` starts the SDK's page
+ * iterator at `continuationToken` with the call's abort signal, e.g.
+ * `(abortSignal, token) => container.listBlobsFlat({ abortSignal }).byPage({ continuationToken: token })`.
+ */
+export async function* pagesWithin<P extends ListingPage>(
+  deadline: StorageDeadline,
+  operation: string,
+  open: (abortSignal: AbortSignal, continuationToken: string | undefined) => AsyncIterator<P>,
+): AsyncGenerator<P> {
+  let continuationToken: string | undefined;
+  do {
+    const token = continuationToken;
+    const next = await deadline.run(operation, (abortSignal) => open(abortSignal, token).next());
+    if (next.done === true) return;
+    yield next.value;
+    continuationToken = next.value.continuationToken || undefined;
+  } while (continuationToken !== undefined);
+}

@@ -12,7 +12,7 @@ import {
   storageEndpointHost,
   translateStorageError,
 } from "../checkpoint/blob-store.js";
-import { StorageDeadline, type StorageDeadlineOptions } from "../checkpoint/deadline.js";
+import { pagesWithin, StorageDeadline, type StorageDeadlineOptions } from "../checkpoint/deadline.js";
 import { ConfigError, EhwError } from "../common/errors.js";
 import { isAbortError } from "../common/retry.js";
 import type { StorageConfig } from "../config/worker.js";
@@ -161,12 +161,22 @@ export class DeadLetterStore {
     );
     const out: DeadLetterEntry[] = [];
     try {
-      for await (const blob of this.container.listBlobsFlat({ prefix, includeMetadata: true })) {
-        const entry = entryOf(blob.name, blob.metadata ?? {});
-        if (entry === undefined) continue;
-        if (filter.pipeline !== undefined && entry.pipeline !== filter.pipeline) continue;
-        out.push(entry);
-        if (filter.limit !== undefined && out.length >= filter.limit) break;
+      const pages = pagesWithin(
+        this.deadline,
+        "list the dead-letter container",
+        (abortSignal, continuationToken) =>
+          this.container
+            .listBlobsFlat({ prefix, includeMetadata: true, abortSignal })
+            .byPage({ continuationToken }),
+      );
+      for await (const page of pages) {
+        for (const blob of page.segment.blobItems) {
+          const entry = entryOf(blob.name, blob.metadata ?? {});
+          if (entry === undefined) continue;
+          if (filter.pipeline !== undefined && entry.pipeline !== filter.pipeline) continue;
+          out.push(entry);
+          if (filter.limit !== undefined && out.length >= filter.limit) return out;
+        }
       }
     } catch (err) {
       if (statusOf(err) === 404) {

@@ -7,6 +7,7 @@
  */
 import type { ContainerClient } from "@azure/storage-blob";
 import { translateStorageError } from "../checkpoint/blob-store.js";
+import { pagesWithin, StorageDeadline } from "../checkpoint/deadline.js";
 
 /**
  * The distinct namespace prefixes among `blobNames` that hold checkpoint or ownership records of
@@ -31,18 +32,40 @@ export function namespacePrefixesOf(
   return [...found].sort();
 }
 
-/** Reads the container's blob names and returns {@link namespacePrefixesOf} them. */
+/**
+ * Reads the namespace prefixes holding records of the hub and consumer group: the container's
+ * top-level names first (one listing by hierarchy), then one short listing under each of them, so
+ * that a container with millions of other blobs costs a few calls, not a walk through all of them.
+ * Every page runs under the storage deadline.
+ */
 export async function readNamespacePrefixes(
   containerClient: ContainerClient,
   where: { readonly host: string; readonly containerName: string },
   eventHubName: string,
   consumerGroup: string,
 ): Promise<string[]> {
+  const deadline = StorageDeadline.of(containerClient);
+  const operation = "list the checkpoint container";
   const names: string[] = [];
   try {
-    for await (const blob of containerClient.listBlobsFlat()) names.push(blob.name);
+    const tops: string[] = [];
+    const roots = pagesWithin(deadline, operation, (abortSignal, continuationToken) =>
+      containerClient.listBlobsByHierarchy("/", { abortSignal }).byPage({ continuationToken }),
+    );
+    for await (const page of roots) tops.push(...(page.segment.blobPrefixes ?? []).map((p) => p.name));
+    for (const top of tops) {
+      const prefix = `${top}${eventHubName.toLowerCase()}/${consumerGroup.toLowerCase()}/`;
+      const pages = pagesWithin(deadline, operation, (abortSignal, continuationToken) =>
+        containerClient.listBlobsFlat({ prefix, abortSignal }).byPage({ continuationToken, maxPageSize: 50 }),
+      );
+      // One page is enough: a prefix counts once it holds one record.
+      for await (const page of pages) {
+        names.push(...page.segment.blobItems.map((b) => b.name));
+        if (namespacePrefixesOf(names, eventHubName, consumerGroup).includes(top.slice(0, -1))) break;
+      }
+    }
   } catch (err) {
-    throw translateStorageError(err, { ...where, operation: "list the checkpoint container" });
+    throw translateStorageError(err, { ...where, operation });
   }
   return namespacePrefixesOf(names, eventHubName, consumerGroup);
 }

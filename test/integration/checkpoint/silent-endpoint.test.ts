@@ -114,4 +114,16 @@ describe("storage calls against a silent endpoint", () => {
     expect(error).toBeInstanceOf(StorageTimeoutError);
     expect((error as Error).message).toContain(host);
   });
+
+  it("the dead-letter listing fails by its deadline", async () => {
+    const store = new DeadLetterStore(createContainerClient({ ...storage, containerName: "silent-dl" }), {
+      eventHubName: "hub",
+      consumerGroup: "$default",
+      deadline: { timeoutMs: TIMEOUT_MS },
+    });
+    const { error, ms } = await settle(store.list());
+    expect(error).toBeInstanceOf(StorageTimeoutError);
+    expect((error as Error).message).toContain("list the dead-letter container");
+    expect(ms).toBeLessThan(TIMEOUT_MS + 5_000);
+  });
 });
