@@ -15,7 +15,7 @@ const PARTS = {
   worker: ["common", "observability", "config", "handlers", "checkpoint"],
   ops: ["common", "observability", "config", "checkpoint", "worker"],
   app: ["common", "observability", "config", "handlers", "checkpoint", "deadletter", "worker", "ops"],
-  archive: ["common", "observability", "config", "handlers", "producer", "deadletter"],
+  archive: ["common", "observability", "config", "handlers", "checkpoint", "producer", "deadletter"],
   emulator: ["common", "observability", "config"],
   local: ["common", "observability", "config", "emulator"],
   inspect: ["common", "observability", "config", "checkpoint", "producer"],
