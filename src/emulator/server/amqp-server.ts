@@ -11,6 +11,7 @@ import type { HubRegistry } from "../services/hubs.js";
 import { ReaderRegistry } from "../services/readers.js";
 import { parseLinkAddress } from "./addresses.js";
 import { type FrameGuard, guardSocket, MAX_FRAME_BYTES } from "./frame-guard.js";
+import { writeAllFields } from "./full-fields.js";
 import {
   addressPath,
   decodeIncoming,
@@ -175,6 +176,7 @@ export class AmqpServer {
   private onConnectionOpen(connection: Connection): void {
     this.connections.add(connection);
     corkWhileProcessing(connection);
+    writeAllFields(connection);
     this.auths.set(connection, new ConnectionAuth(this.options.keys));
     this.logger.debug({ connections: this.connections.size }, "connection opened");
   }
