@@ -7,7 +7,7 @@
 
 import type { Logger } from "../observability/logger.js";
 import type { WorkerStatus } from "../worker/lifecycle.js";
-import type { CheckpointPosition } from "../worker/partition/progress/tracker.js";
+import type { CheckpointPosition } from "../worker/partition/types.js";
 
 /** One partition in a status line. */
 export interface StatusLinePartition {

@@ -7,7 +7,43 @@ import type { FailureHandler } from "../../handlers/failure.js";
 import type { HandlerRegistry } from "../../handlers/registry.js";
 import type { Logger } from "../../observability/logger.js";
 import type { PartitionObserver } from "../../observability/observer.js";
-import type { CheckpointPosition, PartitionIdentity } from "./progress/progress.js";
+
+/** A position a checkpoint can be written for: the event's sequence number and offset. */
+export interface CheckpointPosition {
+  /** Sequence number of the event within its partition. */
+  readonly sequenceNumber: number;
+  /** The service's offset string of the event; never parsed. */
+  readonly offset: string;
+}
+
+/** Which partition's checkpoint blob is written. */
+export interface PartitionIdentity {
+  /** Namespace host as the SDK names it in blob names. */
+  readonly fullyQualifiedNamespace: string;
+  /** Event hub name. */
+  readonly eventHubName: string;
+  /** Consumer group. */
+  readonly consumerGroup: string;
+  /** Partition id. */
+  readonly partitionId: string;
+}
+
+/** Options of the partition's progress (progress/progress.ts). */
+export interface PartitionProgressOptions {
+  readonly identity: PartitionIdentity;
+  readonly store: CheckpointWriter;
+  /** Completions between checkpoints; ≥ 1. */
+  readonly checkpointEvery: number;
+  /** Milliseconds after which new progress is checkpointed anyway. */
+  readonly checkpointIntervalMs: number;
+  readonly logger: Logger;
+  /** Epoch milliseconds; default Date.now. */
+  readonly clock?: () => number;
+  /** Receives every write's outcome and duration (metrics); default none. */
+  readonly observer?: Pick<PartitionObserver, "checkpointWritten">;
+  /** Called when the store refused a write because this worker does not own the partition. */
+  readonly onNotOwner?: () => void;
+}
 
 /**
  * `running`: accepting and processing; `stopped`: an event exhausted its attempts and the failure

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
-  CheckpointPolicy,
   isCheckpointDue,
   msUntilCheckpointDue,
-} from "../../../../../src/worker/partition/progress/progress.js";
+} from "../../../../../src/worker/partition/progress/checkpoint-timer.js";
+import { CheckpointPolicy } from "../../../../../src/worker/partition/progress/progress.js";
 
 const options = { checkpointEvery: 3, checkpointIntervalMs: 1000 };
 
