@@ -6,7 +6,7 @@
  * the old one's processClose, so processors are found by the pump's context object, and the old
  * pump's close closes the old processor, not the new one.
  */
-import type { EventHubConsumerClient, PartitionContext, ReceivedEventData } from "@azure/event-hubs";
+import type { EventHubConsumerClient, PartitionContext } from "@azure/event-hubs";
 import type { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
 import { EhwError } from "../common/errors.js";
 import type { WorkerConfig } from "../config/worker.js";
@@ -85,13 +85,9 @@ export class PartitionSet {
     for (const processor of this.processors.values()) processor.setDrainDeadline(atMs);
   }
 
-  /**
-   * Hands a batch to the pump's processor (opening it when the pump has none). Rejects with
-   * PartitionLostError once the guarded store knows the partition is lost.
-   */
-  enqueue(events: ReceivedEventData[], ctx: PartitionContext): Promise<void> {
-    const processor = this.byPump.get(ctx) ?? this.open(ctx);
-    return processor.enqueue(events);
+  /** The pump's processor, opened when the pump has none yet; asked once per batch. */
+  processorOf(ctx: PartitionContext): PartitionProcessor {
+    return this.byPump.get(ctx) ?? this.open(ctx);
   }
 
   /** Opens a processor for a pump (its processInitialize, or its first batch). */
