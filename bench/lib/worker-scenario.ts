@@ -44,6 +44,26 @@ function flag(name: string, value: unknown): RawSetting {
   return { value, source: { kind: "flag", name: `--${name}` } };
 }
 
+/** Raw options as `ehw run` would gather them from flags: `values` and one handler, the rest defaults. */
+export function flagRawOptions(
+  values: Partial<Record<SettingKey, unknown>>,
+  handler: HandlerFixture,
+  handlerOptions: Record<string, unknown> = {},
+): RawWorkerOptions {
+  const raw: RawWorkerOptions = {};
+  for (const [key, value] of Object.entries(values) as Array<[SettingKey, unknown]>) {
+    raw[key] = flag(key, value);
+  }
+  raw.handlerSections = {
+    value: {
+      handlers: { main: { module: handler.path, options: handlerOptions } },
+      pipelines: { default: ["main"] },
+    },
+    source: { kind: "flag", name: "handlers" },
+  };
+  return raw;
+}
+
 /** The raw options `ehw run` would gather from flags for this scenario. */
 export function workerRawOptions(
   stack: BenchStack,
@@ -67,18 +87,7 @@ export function workerRawOptions(
     ownershipExpirationMs: settings.updateIntervalMs * 6,
     logLevel: "warn",
   };
-  const raw: RawWorkerOptions = {};
-  for (const [key, value] of Object.entries(values) as Array<[SettingKey, unknown]>) {
-    raw[key] = flag(key, value);
-  }
-  raw.handlerSections = {
-    value: {
-      handlers: { main: { module: scenario.handler.path, options: scenario.handlerOptions ?? {} } },
-      pipelines: { default: ["main"] },
-    },
-    source: { kind: "flag", name: "handlers" },
-  };
-  return raw;
+  return flagRawOptions(values, scenario.handler, scenario.handlerOptions);
 }
 
 /** Runs the Worker over the backlog until `options.target` events were handled or the cap passed. */
