@@ -66,6 +66,11 @@ export interface EmulatorServer {
   hubs(): HubSummary[];
   /** Detaches readers (all, or one hub's / partition's) with a condition the SDK retries. */
   detachReaders(filter?: { hub?: string; partitionId?: string }): number;
+  /**
+   * Deletes a consumer group of a hub and detaches its readers with `amqp:not-found`; false when
+   * the hub or group does not exist. @throws EmulatorProtocolError for `$Default`.
+   */
+  deleteConsumerGroup(hub: string, consumerGroup: string): boolean;
   /** Closes every client connection. */
   dropConnections(): number;
   /** Sets injected latency on every reply and delivery, in ms; 0 clears. */
@@ -133,6 +138,17 @@ export async function startEmulator(
           "the link was detached by the emulator's admin endpoint",
           filter,
         ),
+      deleteConsumerGroup: (hub: string, consumerGroup: string) => {
+        if (!registry.deleteConsumerGroup(hub, consumerGroup)) return false;
+        // The service detaches the readers of a deleted group; the SDK maps this to
+        // MessagingEntityNotFoundError, which it does not retry.
+        server.readers.detachAll(
+          "amqp:not-found",
+          `The messaging entity '${hub}/ConsumerGroups/${consumerGroup}' could not be found.`,
+          { hub, consumerGroup },
+        );
+        return true;
+      },
       dropConnections: () => server.dropConnections(),
       setLatencyMs: (ms: number) => {
         latencyMs = ms;
@@ -189,6 +205,7 @@ function buildHandle(
     createHub: control.createHub,
     hubs: control.listHubs,
     detachReaders: control.detachReaders,
+    deleteConsumerGroup: control.deleteConsumerGroup,
     dropConnections: control.dropConnections,
     setLatencyMs: control.setLatencyMs,
     memoryBytes: () => registry.memoryBytes(),

@@ -1,5 +1,6 @@
 /**
- * The admin HTTP endpoint (loopback only): health, hub listing and runtime hub creation, and
+ * The admin HTTP endpoint (loopback only): health, hub listing, runtime hub creation and
+ * consumer-group deletion (`DELETE /hubs/<hub>/consumergroups/<group>`), and
  * fault injection (detach readers, drop connections, add latency) for tests and drills.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -30,6 +31,8 @@ export interface AdminControl {
   createHub(raw: RawHubSpec): { created: boolean; hub: HubSummary };
   /** Detaches readers (all, or one hub's / partition's) with a retriable condition. */
   detachReaders(filter: { hub?: string; partitionId?: string }): number;
+  /** Deletes a consumer group and detaches its readers; false when hub or group is unknown. */
+  deleteConsumerGroup(hub: string, consumerGroup: string): boolean;
   /** Closes every client connection. */
   dropConnections(): number;
   /** Sets the injected latency in ms (0 clears). */
@@ -163,6 +166,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, control: AdminC
     const body = objectBody(await readJson(req));
     const { created, hub } = control.createHub({ ...body, name: decodeURIComponent(hubMatch[1] ?? "") });
     return send(res, created ? 201 : 200, hub);
+  }
+  const groupMatch = /^\/hubs\/([^/]+)\/consumergroups\/([^/]+)$/i.exec(path);
+  if (method === "DELETE" && groupMatch) {
+    const hub = decodeURIComponent(groupMatch[1] ?? "");
+    const group = decodeURIComponent(groupMatch[2] ?? "");
+    if (!control.deleteConsumerGroup(hub, group)) {
+      throw new HttpError(404, `hub '${hub}' has no consumer group '${group}'`);
+    }
+    return send(res, 200, { hub, consumerGroup: group, deleted: true });
   }
   if (method === "POST" && path === "/faults/detach") {
     const body = objectBody(await readJson(req));

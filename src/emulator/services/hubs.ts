@@ -29,13 +29,16 @@ export class Hub {
   readonly partitions: PartitionLog[];
   private nextPartition = 0;
 
+  /** The hub's validated shape; its own copy, since a consumer group may be deleted at runtime. */
+  readonly spec: HubSpec;
+
   constructor(
-    /** The hub's validated shape. */
-    readonly spec: HubSpec,
+    spec: HubSpec,
     /** Creation time, ms since the Unix epoch (management `created_at`). */
     readonly createdAtMs: number,
     partitions: PartitionLog[],
   ) {
+    this.spec = { ...spec, consumerGroups: [...spec.consumerGroups] };
     this.partitions = partitions;
   }
 
@@ -48,6 +51,15 @@ export class Hub {
   hasConsumerGroup(group: string): boolean {
     const lower = group.toLowerCase();
     return this.spec.consumerGroups.some((g) => g.toLowerCase() === lower);
+  }
+
+  /** Removes `group` (case-insensitive); false when the hub has no such group. `$Default` stays. */
+  removeConsumerGroup(group: string): boolean {
+    const lower = group.toLowerCase();
+    const index = this.spec.consumerGroups.findIndex((g) => g.toLowerCase() === lower);
+    if (index < 0) return false;
+    this.spec.consumerGroups.splice(index, 1);
+    return true;
   }
 
   /** The partition a send to the hub itself lands in: the key's hash, else round robin. */
@@ -135,6 +147,23 @@ export class HubRegistry {
     this.writeManifest();
     this.options.logger.info({ hub: spec.name, partitionCount: spec.partitionCount }, "hub created");
     return { hub, created: true };
+  }
+
+  /**
+   * Deletes a consumer group of a hub, as the service's management API does; the manifest keeps
+   * the change across restarts. Returns false when the hub or the group does not exist.
+   * @throws EmulatorProtocolError `amqp:not-allowed` for `$Default`, which every hub keeps.
+   */
+  deleteConsumerGroup(hubName: string, group: string): boolean {
+    const hub = this.get(hubName);
+    if (hub === undefined) return false;
+    if (group.toLowerCase() === "$default") {
+      throw new EmulatorProtocolError("amqp:not-allowed", "the $Default consumer group cannot be deleted");
+    }
+    if (!hub.removeConsumerGroup(group)) return false;
+    this.writeManifest();
+    this.options.logger.info({ hub: hub.name, consumerGroup: group }, "consumer group deleted");
+    return true;
   }
 
   /** Applies retention to every partition; returns the number of events dropped. */

@@ -66,16 +66,18 @@ export class ReaderRegistry {
   }
 
   /**
-   * Detaches every reader, or only those of `hub` (and `partitionId`), with `condition`.
-   * Returns how many were detached.
+   * Detaches every reader, or only those of `hub` (and `partitionId`, `consumerGroup`), with
+   * `condition`. Returns how many were detached.
    */
   detachAll(
     condition: string,
     description: string,
-    filter: { hub?: string; partitionId?: string } = {},
+    filter: { hub?: string; partitionId?: string; consumerGroup?: string } = {},
   ): number {
     let n = 0;
+    const group = filter.consumerGroup?.toLowerCase();
     for (const [key, slot] of this.slots) {
+      if (group !== undefined && key.split("\n")[1] !== group) continue;
       for (const reader of [...slot]) {
         if (filter.hub !== undefined && reader.hub.toLowerCase() !== filter.hub.toLowerCase()) continue;
         if (filter.partitionId !== undefined && reader.partitionId !== filter.partitionId) continue;
