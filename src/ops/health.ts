@@ -7,13 +7,15 @@
  * a delay above `stallThresholdMs` keeps liveness failing for `stallReportMs`, so a periodic probe
  * sees a stall that ended just before it arrived.
  *
- * Readiness: the worker is `running`, its Event Hubs client can read the hub's properties and the
- * checkpoint container answers. Both probes are cached for `probeCacheMs` and shared by concurrent
+ * Readiness: the worker is `running`, its Event Hubs client can read the hub's properties, the
+ * checkpoint container answers, and no partition's receiver was lately refused with not-found (a
+ * consumer group deleted under the worker: the hub still reads fine, but nothing is received, and
+ * the worker says so in its status). Both probes are cached for `probeCacheMs` and shared by concurrent
  * requests, so frequent readiness probes do not hammer Event Hubs or storage.
  */
 import { toError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
-import type { WorkerState } from "../worker/lifecycle.js";
+import type { EntityNotFoundStatus, WorkerState } from "../worker/lifecycle.js";
 
 /** The answer of a health check: `ok`, and why not. */
 export interface HealthReport {
@@ -71,9 +73,16 @@ export interface ReadinessInput {
   readonly eventHub?: ProbeResult;
   /** Result of checking the checkpoint container; undefined when not probed. */
   readonly checkpointStore?: ProbeResult;
+  /** Partitions lately refused with not-found, as the worker's status reports them. */
+  readonly entityNotFound?: EntityNotFoundStatus;
+  /** The consumer group and hub, to name them in the reason. */
+  readonly consumerGroup?: string;
+  readonly eventHubName?: string;
+  /** Now, epoch milliseconds (how long ago the last refusal was); default Date.now. */
+  readonly nowMs?: number;
 }
 
-/** Readiness: running, hub readable, checkpoint container reachable. */
+/** Readiness: running, hub readable, checkpoint container reachable, no receiver refused as not found. */
 export function decideReadiness(input: ReadinessInput): HealthReport {
   const reasons: string[] = [];
   if (input.state !== "running") reasons.push(`worker is ${input.state}`);
@@ -83,15 +92,32 @@ export function decideReadiness(input: ReadinessInput): HealthReport {
   if (input.checkpointStore !== undefined && !input.checkpointStore.ok) {
     reasons.push(`checkpoint container not reachable: ${input.checkpointStore.error ?? "unknown error"}`);
   }
+  const notFound = input.entityNotFound;
+  if (notFound !== undefined) {
+    const agoMs = Math.max(0, Math.round((input.nowMs ?? Date.now()) - notFound.lastSeenAtMs));
+    reasons.push(
+      `receivers of partitions ${notFound.partitionIds.join(", ")} keep being refused with MessagingEntityNotFoundError ` +
+        `(last ${agoMs} ms ago): consumer group "${input.consumerGroup ?? "?"}" of event hub "${input.eventHubName ?? "?"}" ` +
+        "does not exist (deleted?); create it again or point the worker at an existing one",
+    );
+  }
   return reasons.length === 0 ? OK : { ok: false, status: "not ready", reasons };
 }
 
 const OK: HealthReport = { ok: true, status: "ok", reasons: [] };
 
+/** The part of the worker's status readiness reads (`WorkerStatus` has it all). */
+export interface ReadinessStatus {
+  readonly state: WorkerState;
+  readonly entityNotFound?: EntityNotFoundStatus;
+  readonly consumerGroup?: string;
+  readonly eventHubName?: string;
+}
+
 /** What readiness asks of the worker. */
 export interface ReadinessSource {
-  /** The worker's lifecycle state. */
-  status(): { readonly state: WorkerState };
+  /** The worker's lifecycle state, and what it knows of refused receivers. */
+  status(): ReadinessStatus;
   /** Reads the hub's properties through the worker's client; rejects when it cannot. */
   probeEventHub(signal: AbortSignal): Promise<unknown>;
   /** Checks that the checkpoint container answers; rejects when it does not. */
@@ -185,7 +211,16 @@ export class HealthMonitor {
     if (state !== "running") return decideReadiness({ state });
     const [eventHub, checkpointStore] = await Promise.all([this.eventHubProbe.get(), this.storeProbe.get()]);
     // The state may have changed while probing; report the newer one.
-    return decideReadiness({ state: this.options.source.status().state, eventHub, checkpointStore });
+    const status = this.options.source.status();
+    return decideReadiness({
+      state: status.state,
+      eventHub,
+      checkpointStore,
+      entityNotFound: status.entityNotFound,
+      consumerGroup: status.consumerGroup,
+      eventHubName: status.eventHubName,
+      nowMs: this.clock(),
+    });
   }
 }
 

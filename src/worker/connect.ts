@@ -26,8 +26,26 @@ export function createConsumerClient(
   store: CheckpointStore,
   credential?: TokenCredential,
 ): EventHubConsumerClient {
-  const { eventHubs, loadBalancing, sdkRetry } = config;
-  const options: EventHubConsumerClientOptions = {
+  const options = consumerClientOptions(config);
+  const client = newConsumerClient(config, store, options, credential);
+  retryLoadBalancerWith(client, options.retryOptions ?? {});
+  return client;
+}
+
+/**
+ * A consumer client with no checkpoint store, for start-up checks: its receivers carry no epoch,
+ * so they never take a partition from a running worker of the fleet (an epoch-0 reader would).
+ */
+export function createProbeClient(
+  config: WorkerConfig,
+  credential?: TokenCredential,
+): EventHubConsumerClient {
+  return newConsumerClient(config, undefined, consumerClientOptions(config), credential);
+}
+
+function consumerClientOptions(config: WorkerConfig): EventHubConsumerClientOptions {
+  const { loadBalancing, sdkRetry } = config;
+  return {
     identifier: loadBalancing.ownerId,
     loadBalancingOptions: {
       strategy: loadBalancing.strategy,
@@ -41,26 +59,26 @@ export function createConsumerClient(
       timeoutInMs: sdkRetry.tryTimeoutMs,
     },
   };
+}
+
+function newConsumerClient(
+  config: WorkerConfig,
+  store: CheckpointStore | undefined,
+  options: EventHubConsumerClientOptions,
+  credential: TokenCredential | undefined,
+): EventHubConsumerClient {
+  const { eventHubs } = config;
+  const { consumerGroup, eventHubName, connectionString } = eventHubs;
   const namespace = eventHubs.fullyQualifiedNamespace ?? eventHubs.endpointHost;
-  const client =
-    eventHubs.connectionString !== undefined
-      ? new EventHubConsumerClient(
-          eventHubs.consumerGroup,
-          eventHubs.connectionString,
-          eventHubs.eventHubName,
-          store,
-          options,
-        )
-      : new EventHubConsumerClient(
-          eventHubs.consumerGroup,
-          namespace,
-          eventHubs.eventHubName,
-          credential ?? new DefaultAzureCredential(),
-          store,
-          options,
-        );
-  retryLoadBalancerWith(client, options.retryOptions ?? {});
-  return client;
+  if (connectionString !== undefined) {
+    return store === undefined
+      ? new EventHubConsumerClient(consumerGroup, connectionString, eventHubName, options)
+      : new EventHubConsumerClient(consumerGroup, connectionString, eventHubName, store, options);
+  }
+  const cred = credential ?? new DefaultAzureCredential();
+  return store === undefined
+    ? new EventHubConsumerClient(consumerGroup, namespace, eventHubName, cred, options)
+    : new EventHubConsumerClient(consumerGroup, namespace, eventHubName, cred, store, options);
 }
 
 /** The part of the SDK's connection context {@link retryLoadBalancerWith} reaches into. */

@@ -2,7 +2,10 @@
 import { abortError } from "../common/retry.js";
 import type { FailureHandler } from "../handlers/failure.js";
 import type { HandlerRegistry } from "../handlers/registry.js";
+import type { EntityNotFoundStatus } from "./not-found-watch.js";
 import type { PartitionStatus } from "./partition/processor.js";
+
+export type { EntityNotFoundStatus } from "./not-found-watch.js";
 
 /**
  * `starting`: created, or `start()` is loading handlers and connecting; `running`: subscribed;
@@ -25,6 +28,11 @@ export interface WorkerStatus {
   readonly partitions: readonly PartitionStatus[];
   /** Partitions stopped by a failed event (a subset of `partitions`). */
   readonly stoppedPartitions: readonly string[];
+  /**
+   * Partitions whose receivers the service refused or detached with not-found within the last
+   * three load-balancing intervals (the consumer group or hub was deleted); undefined when none.
+   */
+  readonly entityNotFound?: EntityNotFoundStatus;
 }
 
 /** Options of `worker.stop()`. */

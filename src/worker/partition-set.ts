@@ -8,6 +8,7 @@
  */
 import type { EventHubConsumerClient, PartitionContext } from "@azure/event-hubs";
 import type { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
+import { errorCodes } from "../common/connectivity.js";
 import { EhwError } from "../common/errors.js";
 import type { WorkerConfig } from "../config/worker.js";
 import type { FailureHandler } from "../handlers/failure.js";
@@ -16,6 +17,7 @@ import { type Logger, redactSecrets } from "../observability/logger.js";
 import type { WorkerObserver } from "../observability/observer.js";
 import type { LagReader } from "./lag-reader.js";
 import type { WorkerState } from "./lifecycle.js";
+import { type EntityNotFoundStatus, NotFoundWatch } from "./not-found-watch.js";
 import { PartitionProcessor, type PartitionStatus } from "./partition/processor.js";
 
 /** Options of {@link PartitionSet}. */
@@ -52,10 +54,16 @@ export class PartitionSet {
   private readonly lastErrors = new Map<string, Record<string, unknown>>();
   private resources: PartitionResources | undefined;
   private drainDeadlineAtMs: number | undefined;
+  /** Partitions whose receivers were lately refused with not-found (a deleted consumer group). */
+  private readonly notFound: NotFoundWatch;
   /** False once a partition closed while the worker drained, with events unfinished. */
   allDrained = true;
 
-  constructor(private readonly options: PartitionSetOptions) {}
+  constructor(private readonly options: PartitionSetOptions) {
+    // The SDK claims a closed partition again within a load-balancing loop or two; three loops
+    // without a refusal mean the refusals stopped.
+    this.notFound = new NotFoundWatch(3 * options.config.loadBalancing.updateIntervalMs);
+  }
 
   /** Gives the set what processors are built with; partitions open only after this. */
   use(resources: PartitionResources): void {
@@ -74,6 +82,11 @@ export class PartitionSet {
       .sort((a, b) => Number(a.partitionId) - Number(b.partitionId));
   }
 
+  /** Partitions whose receivers the service lately refused with not-found; undefined when none. */
+  entityNotFound(): EntityNotFoundStatus | undefined {
+    return this.notFound.status();
+  }
+
   /** The store found another owner of the partition. */
   markLost(partitionId: string, reason: string): void {
     this.processors.get(partitionId)?.markLost(reason);
@@ -87,6 +100,8 @@ export class PartitionSet {
 
   /** The pump's processor, opened when the pump has none yet; asked once per batch. */
   processorOf(ctx: PartitionContext): PartitionProcessor {
+    // A batch, even an empty one, means the partition's receiver is attached.
+    this.notFound.received(ctx.partitionId);
     return this.byPump.get(ctx) ?? this.open(ctx);
   }
 
@@ -169,6 +184,7 @@ export class PartitionSet {
     const err = { name: error.name, code, message: redactSecrets(error.message), errors: inner };
     const where = { ...this.options.idField, partitionId: partitionId || undefined };
     if (partitionId) this.lastErrors.set(partitionId, err);
+    if (partitionId && errorCodes(error).has("MessagingEntityNotFoundError")) this.notFound.seen(partitionId);
     // Stealing shows up as ReceiverDisconnectedError, then processClose("OwnershipLost"): rebalancing.
     if (code === "ReceiverDisconnectedError") {
       this.options.logger.info({ ...where, err }, "partition taken over by another worker");

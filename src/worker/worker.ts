@@ -29,7 +29,8 @@ import { type FailureHandler, reportingFailureHandler } from "../handlers/failur
 import { type HandlerRegistry, loadHandlerRegistry } from "../handlers/registry.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { WorkerObserver } from "../observability/observer.js";
-import { createConsumerClient, probeEventHub } from "./connect.js";
+import { createConsumerClient, createProbeClient, probeEventHub } from "./connect.js";
+import { probeConsumerGroup } from "./consumer-group-probe.js";
 import { LagReader } from "./lag-reader.js";
 import {
   type StopOptions,
@@ -59,7 +60,7 @@ export interface WorkerOptions {
   readonly credential?: TokenCredential;
   /** Directory handler package names resolve from; default the working directory. */
   readonly handlerBaseDir?: string;
-  /** Milliseconds the start-up check of the hub may take; default 15000. */
+  /** Milliseconds each start-up check of the hub and of the consumer group may take; default 15000. */
   readonly probeTimeoutMs?: number;
   /** Receives ownership changes and per-partition counts (metrics); default none, so nothing is measured. */
   readonly observer?: WorkerObserver;
@@ -115,8 +116,8 @@ export class Worker {
   }
 
   /**
-   * Loads the handlers (failing before anything connects), checks the checkpoint container and
-   * the hub, and subscribes. Rejects with HandlerLoadError / ConfigError / ConnectionError, or an
+   * Loads the handlers (failing before anything connects), checks the checkpoint container, the
+   * hub and the consumer group, and subscribes. Rejects with HandlerLoadError / ConfigError / ConnectionError, or an
    * AbortError when `stop()` was called before it finished; the worker is then `failed` (`stopped`
    * after a stop) with nothing left open. Call once.
    */
@@ -149,6 +150,7 @@ export class Worker {
       consumerGroup: this.config.eventHubs.consumerGroup,
       partitions,
       stoppedPartitions: partitions.filter((p) => p.state === "stopped").map((p) => p.partitionId),
+      entityNotFound: this.partitions.entityNotFound(),
     };
   }
 
@@ -212,6 +214,7 @@ export class Worker {
         lagReader: this.lagReader,
       });
       const hub = await probeEventHub(this.client, config, this.options.probeTimeoutMs ?? 15_000, signal);
+      await this.probeConsumerGroup(hub.partitionIds, signal);
       signal.throwIfAborted();
       this.logger.info(
         { ...this.idField, partitionIds: hub.partitionIds, namespace: this.client.fullyQualifiedNamespace },
@@ -230,6 +233,29 @@ export class Worker {
       this.setState(signal.aborted ? "stopped" : "failed");
       await this.release();
       throw err;
+    }
+  }
+
+  /**
+   * Checks the consumer group with a short receiver on one partition, through a client of its own
+   * (no store, so no epoch: it never disturbs the fleet's readers). The partition is picked at
+   * random so that a fleet starting together spreads its probes instead of queueing on one.
+   */
+  private async probeConsumerGroup(partitionIds: readonly string[], signal: AbortSignal): Promise<void> {
+    const partitionId = partitionIds[Math.floor(Math.random() * partitionIds.length)] ?? "0";
+    const client = createProbeClient(this.config, this.options.credential);
+    try {
+      await probeConsumerGroup(
+        client,
+        this.config,
+        partitionId,
+        this.options.probeTimeoutMs ?? 15_000,
+        signal,
+      );
+    } finally {
+      if (!(await within(client.close(), CLIENT_CLOSE_MS))) {
+        this.logger.warn({ ...this.idField }, "consumer group probe client did not close in time");
+      }
     }
   }
 

@@ -68,6 +68,23 @@ describe("decideReadiness", () => {
       "checkpoint container not reachable: ECONNREFUSED: refused",
     ]);
   });
+
+  it("is not ready while receivers are refused as not found, naming the group and the hub", () => {
+    const report = decideReadiness({
+      state: "running",
+      eventHub: ok,
+      checkpointStore: ok,
+      entityNotFound: { partitionIds: ["0", "3"], lastSeenAtMs: 9_000 },
+      consumerGroup: "orders",
+      eventHubName: "hub1",
+      nowMs: 10_000,
+    });
+    expect(report.ok).toBe(false);
+    expect(report.reasons).toHaveLength(1);
+    expect(report.reasons[0]).toContain("partitions 0, 3");
+    expect(report.reasons[0]).toContain("MessagingEntityNotFoundError (last 1000 ms ago)");
+    expect(report.reasons[0]).toContain('consumer group "orders" of event hub "hub1"');
+  });
 });
 
 describe("describeProbeError", () => {
