@@ -291,88 +291,59 @@ async function main(): Promise<void> {
   }
 }
 
-function report(results: Map<Config["name"], FleetResults>, handOver: boolean): void {
-  const skipped: FleetResults = {
-    starts: new Map(),
-    addBalanced: undefined,
-    addPauseMedianMs: undefined,
-    addPauseMaxMs: undefined,
-    addDuplicates: 0,
-    failover: undefined,
-    failoverDuplicates: 0,
-  };
-  const ours = results.get("defaults") ?? skipped;
-  const sdk = results.get("sdk-defaults") ?? skipped;
+/** The table's steps: label and how to read the figure from one configuration's results. */
+function steps(): Array<[string, (r: FleetResults) => string | number | undefined]> {
   const s = (n: number | undefined) => (n === undefined ? "capped" : round(n, 1));
-  const rows: Array<Record<string, string | number | undefined>> = [];
-  for (const size of fleetSizes) {
-    const a = ours.starts.get(size);
-    const b = sdk.starts.get(size);
-    rows.push({
-      step: `${size} started: all running (s)`,
-      defaults: s(a?.running),
-      "sdk defaults": s(b?.running),
-    });
-    rows.push({
-      step: `${size} started: all processing (s)`,
-      defaults: s(a?.processing),
-      "sdk defaults": s(b?.processing),
-    });
-    rows.push({
-      step: `${size} started: balanced (s)`,
-      defaults: s(a?.balanced),
-      "sdk defaults": s(b?.balanced),
-    });
-    rows.push({ step: `${size} started: flaps in 3 loops`, defaults: a?.flaps, "sdk defaults": b?.flaps });
-  }
-  rows.push({
-    step: "3 + 1 added: balanced (s)",
-    defaults: s(ours.addBalanced),
-    "sdk defaults": s(sdk.addBalanced),
-  });
-  rows.push({
-    step: "3 + 1 added: pause per moved partition, median ms",
-    defaults: ours.addPauseMedianMs,
-    "sdk defaults": sdk.addPauseMedianMs,
-  });
-  rows.push({
-    step: "3 + 1 added: pause, max ms",
-    defaults: ours.addPauseMaxMs,
-    "sdk defaults": sdk.addPauseMaxMs,
-  });
-  rows.push({
-    step: "3 + 1 added: duplicates",
-    defaults: ours.addDuplicates,
-    "sdk defaults": sdk.addDuplicates,
-  });
-  rows.push({
-    step: "kill -9 the added: processing again (s)",
-    defaults: s(ours.failover),
-    "sdk defaults": s(sdk.failover),
-  });
-  rows.push({
-    step: "kill -9 the added: duplicates",
-    defaults: ours.failoverDuplicates,
-    "sdk defaults": sdk.failoverDuplicates,
-  });
-  printTable(rows);
+  const perSize = fleetSizes.flatMap(
+    (size): Array<[string, (r: FleetResults) => string | number | undefined]> => [
+      [`${size} started: all running (s)`, (r) => s(r.starts.get(size)?.running)],
+      [`${size} started: all processing (s)`, (r) => s(r.starts.get(size)?.processing)],
+      [`${size} started: balanced (s)`, (r) => s(r.starts.get(size)?.balanced)],
+      [`${size} started: flaps in 3 loops`, (r) => r.starts.get(size)?.flaps],
+    ],
+  );
+  if (!fleetSizes.includes(3)) return perSize;
+  return [
+    ...perSize,
+    ["3 + 1 added: balanced (s)", (r) => s(r.addBalanced)],
+    ["3 + 1 added: pause per moved partition, median ms", (r) => r.addPauseMedianMs],
+    ["3 + 1 added: pause, max ms", (r) => r.addPauseMaxMs],
+    ["3 + 1 added: duplicates", (r) => r.addDuplicates],
+    ["kill -9 the added: processing again (s)", (r) => s(r.failover)],
+    ["kill -9 the added: duplicates", (r) => r.failoverDuplicates],
+  ];
+}
+
+function report(results: Map<Config["name"], FleetResults>, handOver: boolean): void {
+  const ran = CONFIGS.filter((c) => results.has(c.name));
+  printTable(
+    steps().map(([step, read]) => ({
+      step,
+      ...Object.fromEntries(ran.map((c) => [c.name, read(results.get(c.name) as FleetResults)])),
+    })),
+  );
   console.log("");
   console.log(
-    `intervals × ${scale}: defaults ${CONFIGS[0]?.strategy} ${CONFIGS[0]?.updateIntervalMs} / ${CONFIGS[0]?.ownershipExpirationMs} ms, ` +
-      `sdk defaults ${CONFIGS[1]?.strategy} ${CONFIGS[1]?.updateIntervalMs} / ${CONFIGS[1]?.ownershipExpirationMs} ms (loop / expiry)`,
+    `intervals × ${scale}: ` +
+      ran
+        .map((c) => `${c.name} ${c.strategy} ${c.updateIntervalMs} / ${c.ownershipExpirationMs} ms`)
+        .join(", ") +
+      " (loop / expiry)",
   );
   console.log(
     handOver
       ? "the pause after adding a worker is that of the cooperative hand-over (defaults) against a steal (sdk defaults)"
       : "cooperative hand-over: skipped, it is not on main yet; the pause after adding a worker is a steal's in both",
   );
-  const startFigures = (r: FleetResults) => Object.fromEntries(fleetSizes.map((n) => [n, r.starts.get(n)]));
+  const figures = (r: FleetResults) => ({
+    ...r,
+    starts: Object.fromEntries(fleetSizes.map((n) => [n, r.starts.get(n)])),
+  });
   printFigures("balance", {
     scale,
     partitions,
     handOver,
-    defaults: { ...ours, starts: startFigures(ours) },
-    sdkDefaults: { ...sdk, starts: startFigures(sdk) },
+    ...Object.fromEntries(ran.map((c) => [c.name, figures(results.get(c.name) as FleetResults)])),
     loadAverage1m: round(loadavg()[0] ?? 0, 2),
     cpus: availableParallelism(),
   });
