@@ -18,6 +18,7 @@ import {
   type ReportSource,
   readStatusSnapshot,
   renderStatusText,
+  type StatusSnapshot,
   statusJson,
 } from "../inspect/index.js";
 import { redactSecrets } from "../observability/logger.js";
@@ -50,10 +51,20 @@ and the lag. Totals follow: live owners, partitions per owner, total lag.
 
 Lag is the number of retained events after the checkpoint: last enqueued - checkpoint sequence
 number; without a checkpoint, last enqueued + 1 - first retained; 0 for an empty partition. Events
-already removed by retention are not counted.
+already removed by retention are not counted. KEDA's azure-eventhub scaler (blobMetadata) reads the
+same checkpoint blobs and gets the same figure.
+
+OLDEST AGE is how long ago the first event after the checkpoint was enqueued (one event is read per
+partition with a lag, by a receiver without an epoch). While a worker holds a partition, the
+service refuses that receiver in the workers' consumer group: pass --peek-consumer-group with
+another consumer group of the hub to read the age then. With --hub-retention-ms (the hub's
+retention), RETENTION LEFT is the time before retention may drop that event.
 
 options:
-  --json    print one JSON document instead of the table
+  --json                      print one JSON document instead of the table
+  --peek-consumer-group NAME  read the first unprocessed events through this consumer group
+  --no-age                    read no event (no OLDEST AGE)
+  --hub-retention-ms MS       env EHW_HUB_RETENTION_MS; the hub's message retention
   -h, --help
 
 ${CONNECTION_HELP}
@@ -118,12 +129,30 @@ export async function withInspectClients(
 
 /** Entry point of `ehw status`; `env` defaults to the process environment. */
 export async function main(argv: string[], env?: NodeJS.ProcessEnv): Promise<number> {
-  const read = readInspectCommand("status", argv, { json: { type: "boolean" } }, HELP, env);
+  const read = readInspectCommand(
+    "status",
+    argv,
+    { json: { type: "boolean" }, "peek-consumer-group": { type: "string" }, "no-age": { type: "boolean" } },
+    HELP,
+    env,
+  );
   if ("exitCode" in read) return read.exitCode;
   const { config, flags } = read;
   return withInspectClients("status", config, async (clients, source) => {
-    const snapshot = await readStatusSnapshot(clients);
-    const report = buildStatusReport(snapshot, source, config.ownershipExpirationMs);
+    const peekGroup = flags["peek-consumer-group"];
+    const peekClients =
+      typeof peekGroup === "string" && flags["no-age"] !== true
+        ? openInspectClients({ ...config, eventHubs: { ...config.eventHubs, consumerGroup: peekGroup } })
+        : undefined;
+    let snapshot: StatusSnapshot;
+    try {
+      snapshot = await readStatusSnapshot(clients, {
+        peek: flags["no-age"] === true ? false : (peekClients?.consumer ?? clients.consumer),
+      });
+    } finally {
+      await peekClients?.close().catch(() => undefined);
+    }
+    const report = buildStatusReport(snapshot, source, config.ownershipExpirationMs, config.hubRetentionMs);
     if (report.prefixWarning !== undefined) console.error(`ehw status: warning: ${report.prefixWarning}`);
     console.log(flags.json === true ? JSON.stringify(statusJson(report), null, 2) : renderStatusText(report));
     return 0;

@@ -24,6 +24,7 @@ export const INSPECT_SETTING_KEYS = [
   "storageAccountUrl",
   "containerName",
   "ownershipExpirationMs",
+  "hubRetentionMs",
 ] as const satisfies readonly SettingKey[];
 
 /** A command-specific flag of an operator command: its value type and whether it may repeat. */

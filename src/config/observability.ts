@@ -1,6 +1,7 @@
 /**
  * The observability settings of `ehw run`: the metrics and health server (metricsPort,
- * metricsHost) and the periodic status line (statusIntervalMs). Compiled here, as one more section
+ * metricsHost), the periodic status line (statusIntervalMs) and the hub's retention for the lag
+ * figures (hubRetentionMs). Compiled here, as one more section
  * of the WorkerConfig, from raw settings that already carry their defaults.
  *
  * The Worker class never listens on anything itself: library users who want the endpoints start
@@ -26,6 +27,11 @@ export interface ObservabilityConfig {
   readonly metricsHost: string;
   /** Milliseconds between `worker status` log lines; default 0 = none. */
   readonly statusIntervalMs: number;
+  /**
+   * The hub's message retention, milliseconds, for the time-left-before-retention figures;
+   * default undefined = unknown (the data plane does not report it).
+   */
+  readonly hubRetentionMs?: number | undefined;
 }
 
 /** Highest TCP port. */
@@ -39,6 +45,8 @@ export function compileObservabilityConfig(raw: RawWorkerOptions): Observability
     metricsPortIsDefault: portSetting.source.kind === "default",
     metricsHost: parseString("metricsHost", present(raw, "metricsHost")),
     statusIntervalMs: parseInteger("statusIntervalMs", present(raw, "statusIntervalMs"), 0),
+    hubRetentionMs:
+      raw.hubRetentionMs === undefined ? undefined : parseInteger("hubRetentionMs", raw.hubRetentionMs, 1),
   };
 }
 

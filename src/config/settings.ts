@@ -163,6 +163,10 @@ export const SETTINGS = {
     defaultText: "0",
     meaning: "milliseconds between 'worker status' log lines of ehw run, ≥ 0 (0 = none)",
   }),
+  hubRetentionMs: spec("hub-retention-ms", {
+    meaning:
+      "the hub's message retention in milliseconds (e.g. 604800000 for 7 days), ≥ 1; when set, /metrics and ehw status show the time left before unprocessed events are dropped",
+  }),
   handler: spec("handler", {
     meaning: "shortcut for one handler in pipeline default: log | ledger | a module path | a package name",
   }),

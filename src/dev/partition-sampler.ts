@@ -30,6 +30,8 @@ export interface PartitionSamplerOptions {
   containerName: string;
   /** Milliseconds after which an unrenewed ownership counts as expired (the workers' setting). */
   ownershipExpirationMs: number;
+  /** The hub's retention, ms, for the time-left figure; default unknown. */
+  hubRetentionMs?: number;
   /** Milliseconds one Event Hubs call may take; default 5000. */
   timeoutMs?: number;
 }
@@ -66,6 +68,7 @@ export function createPartitionSampler(options: PartitionSamplerOptions): Partit
         createContainer: false,
       },
       ownershipExpirationMs: options.ownershipExpirationMs,
+      hubRetentionMs: options.hubRetentionMs,
     },
     // No retries: the next sample is the retry, and a stuck call must not hold up the view.
     { retryOptions: { maxRetries: 0, timeoutInMs: options.timeoutMs ?? 5000 } },

@@ -145,6 +145,12 @@ function workerLines(workers: WorkerRow[], color: boolean): string[] {
   return lines;
 }
 
+/** An age in seconds, one decimal below a minute; "-" when unknown. */
+export function formatAge(seconds: number | undefined): string {
+  if (seconds === undefined) return "-";
+  return seconds < 60 ? `${seconds.toFixed(1)} s` : `${Math.floor(seconds)} s`;
+}
+
 /** How the owner of a partition is shown: its id, marked when its process exited or it expired. */
 export function ownerLabel(row: PartitionRow): string {
   if (row.owner === undefined) return "-";
@@ -154,7 +160,7 @@ export function ownerLabel(row: PartitionRow): string {
 
 function partitionRowLine(p: PartitionRow, color: boolean): string {
   const owner = paint(pad(ownerLabel(p), 22), ownerStyle(p), color);
-  return `  ${pad(p.partitionId, 11)}${owner}${pad(formatNumber(p.checkpoint), 12)}${pad(formatNumber(p.lastEnqueued), 15)}${formatNumber(p.lag)}`;
+  return `  ${pad(p.partitionId, 11)}${owner}${pad(formatNumber(p.checkpoint), 12)}${pad(formatNumber(p.lastEnqueued), 15)}${pad(formatNumber(p.lag), 10)}${formatAge(p.ageSeconds)}`;
 }
 
 function ownerStyle(p: PartitionRow): Style | undefined {
@@ -192,7 +198,7 @@ function partitionLines(
   columns: number,
   color: boolean,
 ): string[] {
-  const head = `  ${pad("partition", 11)}${pad("owner", 22)}${pad("checkpoint", 12)}${pad("last enqueued", 15)}lag`;
+  const head = `  ${pad("partition", 11)}${pad("owner", 22)}${pad("checkpoint", 12)}${pad("last enqueued", 15)}${pad("lag", 10)}oldest age`;
   if (rows === undefined) return [paint(head, "bold", color), "  (not known yet)"];
   if (rows.length > budget) return compactPartitionLines(rows, budget, columns, color);
   return [paint(head, "bold", color), ...rows.map((p) => partitionRowLine(p, color))];

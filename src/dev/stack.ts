@@ -270,6 +270,7 @@ export class DevStack {
           ? workerRates.reduce((a, b) => a + b, 0)
           : undefined,
       redelivered: ledger ? this.seen.repeated : undefined,
+      nowMs: Date.now(),
     });
   }
 

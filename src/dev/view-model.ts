@@ -4,6 +4,7 @@
  * and lag; and the totals. Anything not known (yet) stays undefined and is shown as "-".
  */
 import type { PartitionStatusRow } from "../inspect/status-rows.js";
+import { unprocessedAgeSeconds } from "../observability/lag.js";
 import type { WorkerLogState } from "./worker-log.js";
 
 /** How a worker process ended, as the child process reported it. */
@@ -60,6 +61,8 @@ export interface DevSnapshot {
   processedPerSecond: number | undefined;
   /** Handlings of events that had been handled before in this session (from ledgers), when known. */
   redelivered: number | undefined;
+  /** Wall-clock time of the sample, ms since the epoch, for the age lag; undefined = no age shown. */
+  nowMs?: number;
 }
 
 /** A worker's state as the view names it. */
@@ -93,6 +96,11 @@ export interface PartitionRow {
   checkpoint: number | undefined;
   lastEnqueued: number | undefined;
   lag: number | undefined;
+  /**
+   * Seconds since the oldest unprocessed event was enqueued: 0 with no lag, else from the owning
+   * worker's status line (the oldest event it holds unfinished); undefined when not known.
+   */
+  ageSeconds?: number | undefined;
 }
 
 /** The totals line. */
@@ -170,10 +178,14 @@ export function workerRow(worker: WorkerSnapshot): WorkerRow {
   };
 }
 
-/** Builds one partition row; `exitedOwners` are owner ids of workers whose process has exited. */
+/**
+ * Builds one partition row; `exitedOwners` are owner ids of workers whose process has exited;
+ * `oldest` is what the owner's status line says of the oldest event it holds, and the time now.
+ */
 export function partitionRow(
   p: PartitionStatusRow,
   exitedOwners: ReadonlySet<string> = new Set(),
+  oldest?: { readonly enqueuedTimeMs: number | null | undefined; readonly nowMs: number },
 ): PartitionRow {
   // A relinquished record ("" owner after a clean shutdown) is as free as no record at all.
   const held = p.ownershipState === "owned" || p.ownershipState === "expired";
@@ -186,7 +198,24 @@ export function partitionRow(
     checkpoint: p.checkpoint?.sequenceNumber,
     lastEnqueued: p.isEmpty ? undefined : p.lastEnqueuedSequenceNumber,
     lag: p.lag,
+    ageSeconds:
+      p.lag === 0
+        ? 0
+        : oldest === undefined || oldest.enqueuedTimeMs === null
+          ? undefined
+          : unprocessedAgeSeconds(oldest.enqueuedTimeMs, oldest.nowMs),
   };
+}
+
+/** Per partition, what its owner's last status line says of the oldest event it holds. */
+function heldByOwners(workers: readonly WorkerSnapshot[]): Map<string, number | null | undefined> {
+  const held = new Map<string, number | null | undefined>();
+  for (const worker of workers) {
+    if (worker.exit !== undefined) continue;
+    for (const p of worker.log.status?.partitions ?? [])
+      held.set(p.partitionId, p.oldestIncompleteEnqueuedTimeMs);
+  }
+  return held;
 }
 
 function totals(
@@ -212,8 +241,16 @@ function totals(
 export function buildDevView(snapshot: DevSnapshot): DevView {
   const workers = snapshot.workers.map(workerRow);
   const exitedOwners = new Set(workers.filter((w) => w.state === "exited").map((w) => w.ownerId));
+  const held = heldByOwners(snapshot.workers);
+  const { nowMs } = snapshot;
   const partitions = snapshot.partitions
-    ?.map((p) => partitionRow(p, exitedOwners))
+    ?.map((p) =>
+      partitionRow(
+        p,
+        exitedOwners,
+        nowMs === undefined ? undefined : { enqueuedTimeMs: held.get(p.partitionId), nowMs },
+      ),
+    )
     .sort((a, b) => comparePartitionIds(a.partitionId, b.partitionId));
   const notes: string[] = [];
   if (snapshot.producer?.failure !== undefined) notes.push(`producer stopped: ${snapshot.producer.failure}`);

@@ -14,6 +14,8 @@ export interface StatusPartition {
   processed: number | undefined;
   failed: number | undefined;
   lastCheckpoint: number | undefined;
+  /** Enqueued time of the oldest event the worker holds unfinished (ms); null = none; undefined = not said. */
+  oldestIncompleteEnqueuedTimeMs?: number | null | undefined;
 }
 
 /** What one log line means for the dev view. */
@@ -59,6 +61,8 @@ function statusPartitions(value: unknown): StatusPartition[] {
       processed: num(p.processed),
       failed: num(p.failed),
       lastCheckpoint: checkpointOf(p.lastCheckpoint),
+      oldestIncompleteEnqueuedTimeMs:
+        p.oldestIncompleteEnqueuedTimeMs === null ? null : num(p.oldestIncompleteEnqueuedTimeMs),
     });
   }
   return result;

@@ -24,6 +24,8 @@ export interface InspectConfig {
    * worker's. Use the fleet's value, or live owners may be shown as expired (or the reverse).
    */
   readonly ownershipExpirationMs: number;
+  /** The hub's message retention, ms; undefined = unknown (no time-left figure). */
+  readonly hubRetentionMs: number | undefined;
 }
 
 /** Raw keys the worker compiler must not see: their cross checks concern settings we do not read. */
@@ -44,7 +46,12 @@ export function compileInspectConfig(raw: RawWorkerOptions): InspectConfig {
     expiry === undefined
       ? WORKER_DEFAULTS.ownershipExpirationMs
       : parseInteger("ownershipExpirationMs", expiry, 1);
-  return { eventHubs: worker.eventHubs, storage: worker.storage, ownershipExpirationMs };
+  return {
+    eventHubs: worker.eventHubs,
+    storage: worker.storage,
+    ownershipExpirationMs,
+    hubRetentionMs: worker.observability.hubRetentionMs,
+  };
 }
 
 /** Validates `--partition` values against the hub's partition ids; none given means all. */

@@ -3,11 +3,14 @@
  * an unreachable account or a missing container is named as such), the hub's partitions and their
  * properties, and the ownership and checkpoint records of the consumer group.
  */
+
+import type { EventHubConsumerClient } from "@azure/event-hubs";
 import { translateStorageError } from "../checkpoint/blob-store.js";
 import { ConfigError, ConnectionError, type EhwError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 import { type InspectClients, translateEventHubsError } from "./clients.js";
 import { readNamespacePrefixes } from "./namespace-prefixes.js";
+import { type OldestUnprocessed, readOldestUnprocessed } from "./oldest-unprocessed.js";
 import type { CheckpointRecord, OwnershipRecord, PartitionInfo } from "./status-rows.js";
 
 /** Everything the status rows are computed from, read at one moment. */
@@ -24,6 +27,8 @@ export interface StatusSnapshot {
    * absent = not read.
    */
   readonly namespacePrefixes?: readonly string[];
+  /** The first event after each checkpoint, for the age lag; absent = not read. */
+  readonly oldestUnprocessed?: OldestUnprocessed;
 }
 
 /**
@@ -95,11 +100,26 @@ export async function readCheckpoints(clients: InspectClients): Promise<Checkpoi
   }
 }
 
-/** Reads a {@link StatusSnapshot}: container first, then the hub, then the records. */
+/** Options of {@link readStatusSnapshot}. */
+export interface ReadStatusSnapshotOptions {
+  /** Epoch milliseconds; default Date.now. */
+  readonly now?: () => number;
+  /**
+   * Reads the first event after each checkpoint through this client (its consumer group need not
+   * be the workers'); default the clients' own consumer. `false` reads none.
+   */
+  readonly peek?: EventHubConsumerClient | false;
+}
+
+/**
+ * Reads a {@link StatusSnapshot}: container first, then the hub, then the records, then the first
+ * unprocessed event of each partition with a lag.
+ */
 export async function readStatusSnapshot(
   clients: InspectClients,
-  now: () => number = Date.now,
+  options: ReadStatusSnapshotOptions = {},
 ): Promise<StatusSnapshot> {
+  const now = options.now ?? Date.now;
   await checkContainer(clients);
   const partitionIds = await readPartitionIds(clients);
   const partitions = await readPartitionInfos(clients, partitionIds);
@@ -114,7 +134,20 @@ export async function readStatusSnapshot(
     eventHubName,
     consumerGroup,
   );
-  return { partitionIds, partitions, ownerships, checkpoints, readAtMs, namespacePrefixes };
+  const peek = options.peek ?? clients.consumer;
+  const oldestUnprocessed =
+    peek === false
+      ? undefined
+      : await readOldestUnprocessed(peek, partitions, checkpoints, { host: clients.eventHubsHost });
+  return {
+    partitionIds,
+    partitions,
+    ownerships,
+    checkpoints,
+    readAtMs,
+    namespacePrefixes,
+    ...(oldestUnprocessed === undefined ? {} : { oldestUnprocessed }),
+  };
 }
 
 function eventHubsError(clients: InspectClients, err: unknown, operation: string): EhwError {

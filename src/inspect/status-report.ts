@@ -26,7 +26,11 @@ export interface StatusReport {
   readonly source: ReportSource;
   readonly readAtMs: number;
   readonly ownershipExpirationMs: number;
+  /** The hub's retention as configured, ms; undefined = unknown. */
+  readonly hubRetentionMs: number | undefined;
   readonly rows: readonly PartitionStatusRow[];
+  /** Why a partition's oldest unprocessed event could not be read, by partition id. */
+  readonly ageProblems: ReadonlyMap<string, string>;
   readonly totals: StatusTotals;
   /** Partition ids with records that are not partitions of the hub. */
   readonly strayPartitionIds: readonly string[];
@@ -41,15 +45,27 @@ export function buildStatusReport(
   snapshot: StatusSnapshot,
   source: ReportSource,
   ownershipExpirationMs: number,
+  hubRetentionMs?: number,
 ): StatusReport {
-  const rows = computeStatusRows({ ...snapshot, nowMs: snapshot.readAtMs, ownershipExpirationMs });
+  const { oldestUnprocessed, ...records } = snapshot;
+  const rows = computeStatusRows({
+    ...records,
+    nowMs: snapshot.readAtMs,
+    ownershipExpirationMs,
+    retentionMs: hubRetentionMs,
+    ...(oldestUnprocessed === undefined
+      ? {}
+      : { oldestUnprocessedEnqueuedTimeMs: oldestUnprocessed.enqueuedTimeMs }),
+  });
   return {
     source,
     readAtMs: snapshot.readAtMs,
     ownershipExpirationMs,
+    hubRetentionMs,
     rows,
+    ageProblems: oldestUnprocessed?.problems ?? new Map(),
     totals: computeStatusTotals(rows),
-    strayPartitionIds: strayPartitionIds(snapshot),
+    strayPartitionIds: strayPartitionIds(records),
     namespacePrefixes: snapshot.namespacePrefixes ?? [],
     ...prefixWarningOf(snapshot, source),
   };
@@ -84,6 +100,7 @@ export function statusJson(report: StatusReport): Record<string, unknown> {
     containerName: source.containerName,
     readAt: iso(report.readAtMs),
     ownershipExpirationMs: report.ownershipExpirationMs,
+    hubRetentionMs: report.hubRetentionMs ?? null,
     partitions: report.rows.map((row) => ({
       partitionId: row.partitionId,
       ownerId: row.ownerId ?? null,
@@ -98,12 +115,22 @@ export function statusJson(report: StatusReport): Record<string, unknown> {
       lastEnqueuedAt: iso(row.lastEnqueuedTimeMs),
       isEmpty: row.isEmpty,
       lag: row.lag,
+      oldestUnprocessedEnqueuedAt:
+        row.oldestUnprocessedEnqueuedTimeMs === null ? null : iso(row.oldestUnprocessedEnqueuedTimeMs),
+      oldestUnprocessedAgeSeconds: row.oldestUnprocessedAgeSeconds ?? null,
+      retentionLeftSeconds: row.retentionLeftSeconds ?? null,
+      ageProblem: report.ageProblems.get(row.partitionId) ?? null,
     })),
     totals: report.totals,
     strayPartitionIds: report.strayPartitionIds,
     namespacePrefixes: report.namespacePrefixes,
     prefixWarning: report.prefixWarning ?? null,
   };
+}
+
+/** Whole seconds for a table cell; "-" when unknown. */
+function seconds(value: number | undefined): string {
+  return value === undefined ? "-" : `${Math.floor(value)} s`;
 }
 
 /** Left-aligned columns separated by two spaces. */
@@ -151,6 +178,8 @@ export function renderStatusText(report: StatusReport): string {
     "CKPT OFFSET",
     "LAST SEQ",
     "LAG",
+    "OLDEST AGE",
+    ...(report.hubRetentionMs === undefined ? [] : ["RETENTION LEFT"]),
     "LAST ENQUEUED",
   ];
   const rows = report.rows.map((row) => [
@@ -162,6 +191,8 @@ export function renderStatusText(report: StatusReport): string {
     row.checkpoint === undefined ? "-" : row.checkpoint.offset,
     row.isEmpty ? "(empty)" : String(row.lastEnqueuedSequenceNumber),
     String(row.lag),
+    seconds(row.oldestUnprocessedAgeSeconds),
+    ...(report.hubRetentionMs === undefined ? [] : [seconds(row.retentionLeftSeconds)]),
     iso(row.lastEnqueuedTimeMs) ?? "-",
   ]);
   const perOwner = Object.entries(totals.partitionsPerOwner).map(([id, n]) => `${id}: ${n}`);
@@ -175,6 +206,9 @@ export function renderStatusText(report: StatusReport): string {
     `partitions: ${totals.partitions} (owned ${byState.owned}, expired ${byState.expired}, relinquished ${byState.relinquished}, never owned ${byState.unowned})`,
     `total lag: ${totals.totalLag} events`,
   ];
+  for (const [partitionId, problem] of report.ageProblems) {
+    lines.push(`partition ${partitionId}: oldest unprocessed event not read: ${problem}`);
+  }
   if (report.strayPartitionIds.length > 0) {
     lines.push(`records for partitions the hub does not have: ${report.strayPartitionIds.join(", ")}`);
   }

@@ -4,6 +4,10 @@
  * compute the same rows from data it fetched itself.
  */
 
+import { partitionLag, retentionLeftSeconds, unprocessedAgeSeconds } from "../observability/lag.js";
+
+export { partitionLag } from "../observability/lag.js";
+
 /** The fields of an ownership record (the SDK's `PartitionOwnership`) that status reads. */
 export interface OwnershipRecord {
   readonly partitionId: string;
@@ -64,6 +68,15 @@ export interface PartitionStatusRow {
   readonly isEmpty: boolean;
   /** Events a worker resuming from the checkpoint would still read; see {@link partitionLag}. */
   readonly lag: number;
+  /**
+   * Enqueued time of the first event after the checkpoint, ms since the epoch; null when there is
+   * none (lag 0); undefined when it was not read.
+   */
+  readonly oldestUnprocessedEnqueuedTimeMs?: number | null | undefined;
+  /** Seconds since that event was enqueued; 0 when lag is 0; undefined when not read. */
+  readonly oldestUnprocessedAgeSeconds?: number | undefined;
+  /** Seconds before retention may drop that event; undefined without a known retention or event. */
+  readonly retentionLeftSeconds?: number | undefined;
 }
 
 /** Totals below the table. */
@@ -91,6 +104,13 @@ export interface StatusInputs {
   readonly nowMs: number;
   /** The fleet's ownership expiry, ms (the worker's default is 60000). */
   readonly ownershipExpirationMs: number;
+  /**
+   * Enqueued time of the first event after each partition's checkpoint (ms since the epoch), by
+   * partition id, for partitions whose lag is not 0; a partition not in the map has no known age.
+   */
+  readonly oldestUnprocessedEnqueuedTimeMs?: ReadonlyMap<string, number>;
+  /** The hub's message retention, ms; undefined = unknown. */
+  readonly retentionMs?: number | undefined;
 }
 
 /**
@@ -118,24 +138,6 @@ export function ownershipState(
   return isOwnershipExpired(ownership, nowMs, ownershipExpirationMs) ? "expired" : "owned";
 }
 
-/**
- * Lag of a partition in events: how many retained events come after the checkpoint.
- * - empty partition: 0;
- * - with a checkpoint at sequence number c: `last - c`, except that events lost to retention are
- *   not counted (the reader starts at `begin` at the earliest), so `last + 1 - max(c + 1, begin)`;
- * - without a checkpoint: every retained event, `last + 1 - begin`.
- * Never negative (a checkpoint past the end, e.g. of a recreated hub, gives 0).
- */
-export function partitionLag(
-  partition: Pick<PartitionInfo, "beginningSequenceNumber" | "lastEnqueuedSequenceNumber" | "isEmpty">,
-  checkpointSequenceNumber: number | undefined,
-): number {
-  if (partition.isEmpty) return 0;
-  const begin = partition.beginningSequenceNumber;
-  const next = checkpointSequenceNumber === undefined ? begin : Math.max(checkpointSequenceNumber + 1, begin);
-  return Math.max(0, partition.lastEnqueuedSequenceNumber + 1 - next);
-}
-
 /** One row per partition id of the hub, in the hub's order. */
 export function computeStatusRows(inputs: StatusInputs): PartitionStatusRow[] {
   const ownershipById = new Map(inputs.ownerships.map((o) => [o.partitionId, o]));
@@ -147,6 +149,8 @@ export function computeStatusRows(inputs: StatusInputs): PartitionStatusRow[] {
     const ownership = ownershipById.get(partitionId);
     const checkpoint = checkpointById.get(partitionId);
     const renewed = ownership?.lastModifiedTimeInMs;
+    const lag = partitionLag(info, checkpoint?.sequenceNumber);
+    const oldest = lag === 0 ? null : inputs.oldestUnprocessedEnqueuedTimeMs?.get(partitionId);
     return {
       partitionId,
       ownerId: ownership?.ownerId,
@@ -164,7 +168,10 @@ export function computeStatusRows(inputs: StatusInputs): PartitionStatusRow[] {
       lastEnqueuedOffset: info.lastEnqueuedOffset,
       lastEnqueuedTimeMs: info.isEmpty ? undefined : info.lastEnqueuedOnUtc.getTime(),
       isEmpty: info.isEmpty,
-      lag: partitionLag(info, checkpoint?.sequenceNumber),
+      lag,
+      oldestUnprocessedEnqueuedTimeMs: oldest,
+      oldestUnprocessedAgeSeconds: unprocessedAgeSeconds(oldest, inputs.nowMs),
+      retentionLeftSeconds: retentionLeftSeconds(oldest, inputs.nowMs, inputs.retentionMs),
     };
   });
 }

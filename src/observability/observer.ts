@@ -22,14 +22,23 @@ export type UnitOutcome = "processed" | "failed" | "deadLettered" | "skipped" | 
 export interface PartitionObserver {
   /**
    * A batch from the SDK was accepted: `count` new events, the sequence number of the last one
-   * received so far, and the partition's last enqueued sequence number when known (the worker reads
-   * it from the partition's properties every few seconds and reports it with a count of 0).
+   * received so far, and the partition's last enqueued sequence number when the SDK reports it.
    */
   received(
     count: number,
     lastReceivedSequenceNumber: number | undefined,
     lastEnqueuedSequenceNumber: number | undefined,
   ): void;
+  /**
+   * The partition's properties as the worker last read them (every few seconds): last enqueued
+   * sequence number and time (ms since the epoch), first retained sequence number. Not called
+   * while the partition is empty.
+   */
+  partitionProperties?(properties: {
+    readonly lastEnqueuedSequenceNumber: number;
+    readonly lastEnqueuedTimeMs: number;
+    readonly beginningSequenceNumber: number;
+  }): void;
   /** One handler attempt of `pipeline` ended after `seconds`, successfully or not. */
   handlerAttempt(pipeline: string, seconds: number): void;
   /** A unit of `eventCount` events of `pipeline` ended after `attempts` attempts (first try included). */

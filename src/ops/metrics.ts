@@ -7,12 +7,7 @@
  * path: no label hashing or registry lookup per event.
  */
 import { collectDefaultMetrics, type Metric, Registry } from "prom-client";
-import type {
-  CheckpointWriteOutcome,
-  PartitionObserver,
-  UnitOutcome,
-  WorkerObserver,
-} from "../observability/observer.js";
+import type { CheckpointWriteOutcome, PartitionObserver, WorkerObserver } from "../observability/observer.js";
 import type { WorkerStatus } from "../worker/lifecycle.js";
 import {
   CHECKPOINT_DURATION_BUCKETS_S,
@@ -23,6 +18,8 @@ import {
   type MetricType,
   type Sample,
 } from "./metric-samples.js";
+import { type OwnedPartitionLag, ownedPartitionLag } from "./partition-lag.js";
+import { PartitionStats, type PipelineCounts } from "./partition-stats.js";
 
 export {
   CHECKPOINT_DURATION_BUCKETS_S,
@@ -30,104 +27,7 @@ export {
   HANDLER_DURATION_BUCKETS_S,
   histogramSamples,
 } from "./metric-samples.js";
-
-/** Per-pipeline counters of one partition. */
-export interface PipelineCounts {
-  /** Events whose pipeline succeeded. */
-  processed: number;
-  /** Events whose last attempt failed (dead-lettered ones included). */
-  failed: number;
-  /** Attempts after the first, counted per event of the unit. */
-  retried: number;
-  /** Failed events the failure handler resolved. */
-  deadLettered: number;
-  /** Events abandoned by ownership loss or the drain deadline. */
-  aborted: number;
-}
-
-/**
- * Lag of a partition in events: the partition's last enqueued sequence number minus the last one
- * received. Undefined while either is unknown; never negative (the SDK's last-enqueued properties
- * may be older than the newest event of the batch they came with).
- */
-export function partitionLag(
-  lastEnqueuedSequenceNumber: number | undefined,
-  lastReceivedSequenceNumber: number | undefined,
-): number | undefined {
-  if (lastEnqueuedSequenceNumber === undefined || lastReceivedSequenceNumber === undefined) return undefined;
-  return Math.max(0, lastEnqueuedSequenceNumber - lastReceivedSequenceNumber);
-}
-
-/** The plain-number counters of one partition; the observer its processor reports to. */
-export class PartitionStats implements PartitionObserver {
-  /**
-   * Claims not closed yet. Usually 0 or 1, but the SDK may open a new pump for a partition before
-   * the old pump's close arrives, so the close of the old one must not unown the new one.
-   */
-  openClaims = 0;
-  /** Events received since the worker started (all ownerships). */
-  receivedCount = 0;
-  /** Sequence number of the last event received in this ownership (the checkpoint until the first). */
-  lastReceivedSequenceNumber: number | undefined;
-  /** The partition's last enqueued sequence number as the SDK last reported it. */
-  lastEnqueuedSequenceNumber: number | undefined;
-  /** Unit outcomes by pipeline name. */
-  readonly pipelines = new Map<string, PipelineCounts>();
-  /** Checkpoint writes by outcome. */
-  readonly checkpointWrites: Record<CheckpointWriteOutcome, number> = { ok: 0, failed: 0, refused: 0 };
-
-  constructor(
-    readonly partitionId: string,
-    private readonly durations: (pipeline: string) => DurationHistogram,
-    private readonly checkpointDurations: DurationHistogram,
-  ) {}
-
-  received(count: number, lastReceived: number | undefined, lastEnqueued: number | undefined): void {
-    this.receivedCount += count;
-    if (lastReceived !== undefined) this.lastReceivedSequenceNumber = lastReceived;
-    if (lastEnqueued !== undefined) this.lastEnqueuedSequenceNumber = lastEnqueued;
-  }
-
-  handlerAttempt(pipeline: string, seconds: number): void {
-    this.durations(pipeline).observe(seconds);
-  }
-
-  unitEnded(pipeline: string, eventCount: number, outcome: UnitOutcome, attempts: number): void {
-    const counts = this.pipeline(pipeline);
-    if (attempts > 1) counts.retried += (attempts - 1) * eventCount;
-    if (outcome === "processed") counts.processed += eventCount;
-    else if (outcome === "aborted") counts.aborted += eventCount;
-    else {
-      // A dead-lettered event failed its last attempt too; both counters move.
-      counts.failed += eventCount;
-      if (outcome === "deadLettered") counts.deadLettered += eventCount;
-    }
-  }
-
-  checkpointWritten(outcome: CheckpointWriteOutcome, seconds: number): void {
-    this.checkpointWrites[outcome] += 1;
-    this.checkpointDurations.observe(seconds);
-  }
-
-  /** Whether this worker owns the partition now. */
-  get owned(): boolean {
-    return this.openClaims > 0;
-  }
-
-  /** Current lag in events, when known. */
-  get lag(): number | undefined {
-    return partitionLag(this.lastEnqueuedSequenceNumber, this.lastReceivedSequenceNumber);
-  }
-
-  private pipeline(name: string): PipelineCounts {
-    let counts = this.pipelines.get(name);
-    if (counts === undefined) {
-      counts = { processed: 0, failed: 0, retried: 0, deadLettered: 0, aborted: 0 };
-      this.pipelines.set(name, counts);
-    }
-    return counts;
-  }
-}
+export { PartitionStats, type PipelineCounts, receivedLag } from "./partition-stats.js";
 
 /** A metric by its name without prefix, help text, type, and samples (given the full name). */
 type MetricDefinition = readonly [string, string, MetricType, (fullName: string) => Sample[]];
@@ -140,6 +40,13 @@ export interface WorkerMetricsOptions {
   readonly defaultMetrics?: boolean;
   /** Labels added to every sample (e.g. `{ worker: "w1" }`); default none. */
   readonly labels?: Record<string, string>;
+  /**
+   * The hub's message retention, ms; when set, `partition_retention_left_seconds` is exported.
+   * Default: unknown (the Event Hubs data plane does not report it).
+   */
+  readonly retentionMs?: number;
+  /** Epoch milliseconds for the age gauges; default Date.now. */
+  readonly clock?: () => number;
 }
 
 /** Where in-flight and queued counts come from at scrape time. */
@@ -165,7 +72,12 @@ export class WorkerMetrics implements WorkerObserver {
     return histogram;
   };
 
+  private readonly retentionMs: number | undefined;
+  private readonly clock: () => number;
+
   constructor(options: WorkerMetricsOptions = {}) {
+    this.retentionMs = options.retentionMs;
+    this.clock = options.clock ?? Date.now;
     if (options.labels !== undefined) this.registry.setDefaultLabels(options.labels);
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     for (const metric of this.define(options.prefix ?? "ehw_")) {
@@ -206,6 +118,8 @@ export class WorkerMetrics implements WorkerObserver {
     // last-enqueued value says nothing about this ownership.
     stats.lastReceivedSequenceNumber = checkpointSequenceNumber;
     stats.lastEnqueuedSequenceNumber = undefined;
+    stats.properties = undefined;
+    stats.claimCheckpointSequenceNumber = checkpointSequenceNumber;
     this.countOwnershipChange("claimed");
     return stats;
   }
@@ -226,7 +140,12 @@ export class WorkerMetrics implements WorkerObserver {
   }
 
   private define(prefix: string): CollectedMetric[] {
-    const defs = [...this.eventMetrics(), ...this.checkpointMetrics(), ...this.ownershipMetrics()];
+    const defs = [
+      ...this.eventMetrics(),
+      ...this.checkpointMetrics(),
+      ...this.ownershipMetrics(),
+      ...this.lagMetrics(),
+    ];
     return defs.map(([name, help, type, samples]) => {
       // Histogram samples carry their own names (`_bucket`, `_sum`, `_count`) built from the full name.
       const full = `${prefix}${name}`;
@@ -354,6 +273,49 @@ export class WorkerMetrics implements WorkerObserver {
           }),
       ],
     ];
+  }
+
+  private lagMetrics(): MetricDefinition[] {
+    const gauge = (field: keyof OwnedPartitionLag) => (): Sample[] => {
+      const statuses = new Map(
+        (this.statusSource?.status().partitions ?? []).map((p) => [p.partitionId, p] as const),
+      );
+      const nowMs = this.clock();
+      return this.ownedPartitions().flatMap((p) => {
+        const value = ownedPartitionLag({
+          properties: p.properties,
+          claimCheckpointSequenceNumber: p.claimCheckpointSequenceNumber,
+          lastReceivedSequenceNumber: p.lastReceivedSequenceNumber,
+          status: statuses.get(p.partitionId),
+          nowMs,
+          retentionMs: this.retentionMs,
+        })[field];
+        return value === undefined ? [] : [{ labels: { partition: p.partitionId }, value }];
+      });
+    };
+    const defs: MetricDefinition[] = [
+      [
+        "partition_checkpoint_lag_events",
+        "Last enqueued sequence number (read every 5 s) minus the checkpoint's, per owned partition; KEDA's blobMetadata figure.",
+        "gauge",
+        gauge("checkpointLagEvents"),
+      ],
+      [
+        "partition_oldest_unprocessed_age_seconds",
+        "Seconds since the oldest event not yet completed was enqueued, per owned partition; 0 when caught up.",
+        "gauge",
+        gauge("oldestUnprocessedAgeSeconds"),
+      ],
+    ];
+    if (this.retentionMs !== undefined) {
+      defs.push([
+        "partition_retention_left_seconds",
+        "Seconds before the hub's retention may drop the oldest unprocessed event, per owned partition.",
+        "gauge",
+        gauge("retentionLeftSeconds"),
+      ]);
+    }
+    return defs;
   }
 
   private all(): PartitionStats[] {

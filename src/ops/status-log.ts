@@ -1,7 +1,8 @@
 /**
  * The periodic status line of `ehw run` (setting statusIntervalMs): one info line every N ms,
  * `{"msg":"worker status","state":…,"partitions":[{partitionId,state,inFlight,queued,processed,
- * failed,lastCheckpoint}]}`, from `worker.status()`. A development dashboard parses these lines,
+ * failed,lastCheckpoint,
+ * oldestIncompleteEnqueuedTimeMs}]}`, from `worker.status()`. A development dashboard parses these lines,
  * so the field names are a contract.
  */
 
@@ -19,6 +20,11 @@ export interface StatusLinePartition {
   readonly failed: number;
   /** The last checkpoint written, or null when none yet. */
   readonly lastCheckpoint: CheckpointPosition | null;
+  /**
+   * Enqueued time (ms since the epoch) of the oldest event received and not completed; null when
+   * there is none (or it is not known).
+   */
+  readonly oldestIncompleteEnqueuedTimeMs: number | null;
 }
 
 /** The fields of a status line besides `msg`. */
@@ -42,6 +48,7 @@ export function statusLineFields(status: Pick<WorkerStatus, "state" | "partition
         p.lastCheckpoint === undefined
           ? null
           : { sequenceNumber: p.lastCheckpoint.sequenceNumber, offset: p.lastCheckpoint.offset },
+      oldestIncompleteEnqueuedTimeMs: p.oldestIncompleteEnqueuedTimeMs ?? null,
     })),
   };
 }

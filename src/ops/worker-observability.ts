@@ -60,7 +60,9 @@ export async function startWorkerObservability(
   let metrics: WorkerMetrics | undefined;
   let server: ObservabilityServer | undefined;
   if (config.metricsPort !== undefined) {
-    metrics = new WorkerMetrics();
+    metrics = new WorkerMetrics({
+      ...(config.hubRetentionMs === undefined ? {} : { retentionMs: config.hubRetentionMs }),
+    });
     server = await listen(config, metrics, health, logger);
     if (server === undefined) metrics = undefined;
     else health.start();

@@ -1,5 +1,6 @@
 /**
- * Reads each owned partition's last enqueued sequence number now and then, for the lag metric.
+ * Reads each owned partition's properties (last enqueued sequence number and time, first retained
+ * sequence number) now and then, for the lag metrics.
  * The SDK can attach it to every delivery (`trackLastEnqueuedEventProperties`), but decoding those
  * annotations cost about 10 µs per event — a tenth of a cheap handler's throughput; one management
  * read per partition every few seconds costs nothing measurable.
@@ -11,7 +12,7 @@ import type { PartitionObserver } from "../observability/observer.js";
 /** How often owned partitions' last enqueued sequence numbers are read, milliseconds. */
 export const LAG_REFRESH_MS = 5_000;
 
-/** Feeds partition observers the partition's last enqueued sequence number. */
+/** Feeds partition observers the partition's properties. */
 export class LagReader {
   private readonly observers = new Map<string, PartitionObserver>();
   private readonly abort = new AbortController();
@@ -56,7 +57,11 @@ export class LagReader {
       const props = await this.client.getPartitionProperties(partitionId, { abortSignal: this.abort.signal });
       // A read that finished after the partition was closed or claimed anew must not report.
       if (this.observers.get(partitionId) !== observer || props.isEmpty) return;
-      observer.received(0, undefined, props.lastEnqueuedSequenceNumber);
+      observer.partitionProperties?.({
+        lastEnqueuedSequenceNumber: props.lastEnqueuedSequenceNumber,
+        lastEnqueuedTimeMs: props.lastEnqueuedOnUtc.getTime(),
+        beginningSequenceNumber: props.beginningSequenceNumber,
+      });
     } catch (err) {
       if (!this.abort.signal.aborted)
         this.logger.debug({ err, partitionId }, "partition properties read failed");

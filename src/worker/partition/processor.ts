@@ -118,6 +118,7 @@ export class PartitionProcessor {
       processed: this.progress.processed,
       failed: this.progress.failed,
       lastCheckpoint: this.progress.lastCheckpoint,
+      oldestIncompleteEnqueuedTimeMs: this.progress.oldestIncompleteEnqueuedTimeMs,
     };
   }
 

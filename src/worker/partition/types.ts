@@ -66,6 +66,11 @@ export interface PartitionStatus {
   readonly failed: number;
   /** The last checkpoint this processor wrote, if any. */
   readonly lastCheckpoint: CheckpointPosition | undefined;
+  /**
+   * Enqueued time (ms since the epoch) of the oldest event received and not completed; null when
+   * every received event completed; absent when not reported.
+   */
+  readonly oldestIncompleteEnqueuedTimeMs?: number | null;
 }
 
 /** Result of {@link PartitionProcessor.close}. */

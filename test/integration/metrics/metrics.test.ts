@@ -177,7 +177,16 @@ describe("ehw run metrics and health", () => {
     expect(status.level).toBe(30);
     expect(status.state).toBe("running");
     expect(Object.keys((status.partitions as object[])[0] ?? {}).sort()).toEqual(
-      ["failed", "inFlight", "lastCheckpoint", "partitionId", "processed", "queued", "state"].sort(),
+      [
+        "failed",
+        "inFlight",
+        "lastCheckpoint",
+        "oldestIncompleteEnqueuedTimeMs",
+        "partitionId",
+        "processed",
+        "queued",
+        "state",
+      ].sort(),
     );
 
     worker.child.signal("SIGTERM");

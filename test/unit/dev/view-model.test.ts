@@ -239,3 +239,39 @@ describe("buildDevView", () => {
     ]);
   });
 });
+
+describe("partition age in the dev view", () => {
+  const NOW = 1_700_000_000_000;
+  const statusOf = (oldest: number | null) => ({
+    state: "running",
+    partitions: [
+      {
+        partitionId: "0",
+        state: "running",
+        inFlight: 1,
+        queued: 0,
+        processed: 0,
+        failed: 0,
+        lastCheckpoint: 90,
+        oldestIncompleteEnqueuedTimeMs: oldest,
+      },
+    ],
+  });
+  const view = (oldest: number | null, lag: number, nowMs: number | "not given" = NOW) =>
+    buildDevView(
+      snapshot({
+        workers: [worker({ log: log({ subscribed: true, status: statusOf(oldest) }) })],
+        partitions: [row({ lag })],
+        ...(nowMs === "not given" ? {} : { nowMs }),
+      }),
+    ).partitions?.[0];
+
+  it("is the age of the oldest event the owner holds unfinished", () => {
+    expect(view(NOW - 4_500, 9)?.ageSeconds).toBe(4.5);
+  });
+  it("is 0 with no lag, and unknown when the owner holds nothing or no time is given", () => {
+    expect(view(null, 0)?.ageSeconds).toBe(0);
+    expect(view(null, 9)?.ageSeconds).toBeUndefined();
+    expect(view(NOW - 4_500, 9, "not given")?.ageSeconds).toBeUndefined();
+  });
+});

@@ -53,8 +53,9 @@ describe("status report", () => {
 
   it("renders the table with owner, age, expiry, checkpoint, lag and totals", () => {
     const text = renderStatusText(report);
-    expect(text).toMatch(/^0 +worker-a +3 s ago +no +89 +8900 +99 +10 +2026-01-01T11:59:59.000Z$/m);
-    expect(text).toMatch(/^1 +\(relinquished\) +3 s ago +released +- +- +\(empty\) +0 +-$/m);
+    expect(text).toMatch(/^0 +worker-a +3 s ago +no +89 +8900 +99 +10 +- +2026-01-01T11:59:59.000Z$/m);
+    expect(text).toMatch(/^1 +\(relinquished\) +3 s ago +released +- +- +\(empty\) +0 +0 s +-$/m);
+    expect(text).not.toContain("RETENTION LEFT");
     expect(text).toContain("owners: 1 (worker-a: 1 partitions)");
     expect(text).toContain("total lag: 10 events");
   });
@@ -79,6 +80,40 @@ describe("status report", () => {
       expired: true,
       checkpoint: null,
       lastEnqueuedAt: null,
+    });
+  });
+});
+
+describe("status report with the age lag", () => {
+  const withAge: StatusSnapshot = {
+    ...SNAPSHOT,
+    oldestUnprocessed: {
+      enqueuedTimeMs: new Map([["0", NOW - 90_500]]),
+      problems: new Map([["1", "no event arrived in time"]]),
+    },
+  };
+  const report = buildStatusReport(withAge, SOURCE, 60_000, 3_600_000);
+
+  it("shows the age of the first event after the checkpoint and the retention left", () => {
+    const text = renderStatusText(report);
+    expect(text).toMatch(/^PARTITION .* LAG +OLDEST AGE +RETENTION LEFT +LAST ENQUEUED$/m);
+    expect(text).toMatch(/^0 +worker-a .* 99 +10 +90 s +3509 s +2026-01-01T11:59:59.000Z$/m);
+    expect(text).toContain("partition 1: oldest unprocessed event not read: no event arrived in time");
+  });
+
+  it("has the age figures in the JSON document", () => {
+    const doc = JSON.parse(JSON.stringify(statusJson(report)));
+    expect(doc.hubRetentionMs).toBe(3_600_000);
+    expect(doc.partitions[0]).toMatchObject({
+      oldestUnprocessedEnqueuedAt: "2026-01-01T11:58:29.500Z",
+      oldestUnprocessedAgeSeconds: 90.5,
+      retentionLeftSeconds: 3509.5,
+      ageProblem: null,
+    });
+    expect(doc.partitions[1]).toMatchObject({
+      oldestUnprocessedEnqueuedAt: null,
+      oldestUnprocessedAgeSeconds: 0,
+      retentionLeftSeconds: null,
     });
   });
 });

@@ -1,10 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  DurationHistogram,
-  histogramSamples,
-  partitionLag,
-  WorkerMetrics,
-} from "../../../src/ops/metrics.js";
+import { DurationHistogram, histogramSamples, receivedLag, WorkerMetrics } from "../../../src/ops/metrics.js";
 import type { PartitionStatus } from "../../../src/worker/partition/processor.js";
 import { parseExposition, sampleSum, sampleValue } from "./exposition.js";
 
@@ -12,19 +7,19 @@ function metrics(): WorkerMetrics {
   return new WorkerMetrics({ defaultMetrics: false });
 }
 
-describe("partitionLag", () => {
+describe("receivedLag", () => {
   it("is last enqueued minus last received", () => {
-    expect(partitionLag(120, 100)).toBe(20);
-    expect(partitionLag(100, 100)).toBe(0);
+    expect(receivedLag(120, 100)).toBe(20);
+    expect(receivedLag(100, 100)).toBe(0);
   });
 
   it("is undefined while either side is unknown", () => {
-    expect(partitionLag(undefined, 5)).toBeUndefined();
-    expect(partitionLag(5, undefined)).toBeUndefined();
+    expect(receivedLag(undefined, 5)).toBeUndefined();
+    expect(receivedLag(5, undefined)).toBeUndefined();
   });
 
   it("never goes negative when the last-enqueued properties are older than the batch", () => {
-    expect(partitionLag(90, 100)).toBe(0);
+    expect(receivedLag(90, 100)).toBe(0);
   });
 });
 

@@ -16,6 +16,7 @@ function status(processed: number): Pick<WorkerStatus, "state" | "partitions"> {
         processed,
         failed: 1,
         lastCheckpoint: { sequenceNumber: 41, offset: "4100" },
+        oldestIncompleteEnqueuedTimeMs: 1_700_000_000_000,
       },
       {
         partitionId: "1",
@@ -25,6 +26,7 @@ function status(processed: number): Pick<WorkerStatus, "state" | "partitions"> {
         processed: 0,
         failed: 0,
         lastCheckpoint: undefined,
+        oldestIncompleteEnqueuedTimeMs: null,
       },
     ],
   };
@@ -47,6 +49,7 @@ describe("statusLineFields", () => {
           processed: 9,
           failed: 1,
           lastCheckpoint: { sequenceNumber: 41, offset: "4100" },
+          oldestIncompleteEnqueuedTimeMs: 1_700_000_000_000,
         },
         {
           partitionId: "1",
@@ -56,6 +59,7 @@ describe("statusLineFields", () => {
           processed: 0,
           failed: 0,
           lastCheckpoint: null,
+          oldestIncompleteEnqueuedTimeMs: null,
         },
       ],
     });

@@ -5,12 +5,16 @@ import type { PartitionObserver } from "../../../src/observability/observer.js";
 import { LagReader } from "../../../src/worker/lag-reader.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
-function recorder(): PartitionObserver & { lastEnqueued: number[] } {
+function recorder(): PartitionObserver & { lastEnqueued: number[]; lastEnqueuedTimes: number[] } {
   const lastEnqueued: number[] = [];
+  const lastEnqueuedTimes: number[] = [];
   return {
     lastEnqueued,
-    received: (_count, _last, enqueued) => {
-      if (enqueued !== undefined) lastEnqueued.push(enqueued);
+    lastEnqueuedTimes,
+    received: () => {},
+    partitionProperties: (p) => {
+      lastEnqueued.push(p.lastEnqueuedSequenceNumber);
+      lastEnqueuedTimes.push(p.lastEnqueuedTimeMs);
     },
     handlerAttempt: () => {},
     unitEnded: () => {},
@@ -31,7 +35,7 @@ function fakeClient(last: Map<string, number>) {
         beginningSequenceNumber: 0,
         lastEnqueuedSequenceNumber: seq ?? -1,
         lastEnqueuedOffset: String(seq ?? -1),
-        lastEnqueuedOnUtc: new Date(0),
+        lastEnqueuedOnUtc: new Date(1_000 * (seq ?? 0)),
         isEmpty: seq === undefined,
       };
     },
@@ -39,7 +43,7 @@ function fakeClient(last: Map<string, number>) {
 }
 
 describe("LagReader", () => {
-  it("reports a claimed partition's last enqueued sequence number at once and then periodically", async () => {
+  it("reports a claimed partition's last enqueued sequence number and time at once and then periodically", async () => {
     const last = new Map([["0", 41]]);
     const client = fakeClient(last);
     const reader = new LagReader(client, silentLogger(), 20);
@@ -49,6 +53,7 @@ describe("LagReader", () => {
     await waitFor(() => observer.lastEnqueued[0] === 41, { what: "first read" });
     last.set("0", 99);
     await waitFor(() => observer.lastEnqueued.includes(99), { what: "a periodic read" });
+    expect(observer.lastEnqueuedTimes[0]).toBe(41_000);
     reader.stop();
   });
 

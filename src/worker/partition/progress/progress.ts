@@ -17,6 +17,8 @@ import {
 interface Entry {
   readonly sequenceNumber: number;
   readonly offset: string;
+  /** When the service enqueued it (the age of the oldest unprocessed event); undefined if not given. */
+  readonly enqueuedTime: Date | undefined;
   done: boolean;
 }
 
@@ -74,8 +76,8 @@ export class CompletedPrefixTracker {
     return this.checkpointed;
   }
 
-  /** Records an event that was scheduled. Sequence numbers must increase strictly. */
-  track(sequenceNumber: number, offset: string): void {
+  /** Records an event that was scheduled, with its enqueued time. Sequence numbers must increase strictly. */
+  track(sequenceNumber: number, offset: string, enqueuedTime?: Date): void {
     if (!Number.isSafeInteger(sequenceNumber) || sequenceNumber < 0) {
       throw invariant(`cannot track sequence number ${sequenceNumber}: not a non-negative integer`);
     }
@@ -85,7 +87,7 @@ export class CompletedPrefixTracker {
         sequenceNumber,
       );
     }
-    this.queue.push({ sequenceNumber, offset, done: false });
+    this.queue.push({ sequenceNumber, offset, enqueuedTime, done: false });
     this.openCount += 1;
     this.tracked = sequenceNumber;
   }
@@ -114,6 +116,11 @@ export class CompletedPrefixTracker {
   oldestIncomplete(): CheckpointPosition | undefined {
     const entry = this.queue[this.head];
     return entry === undefined ? undefined : { sequenceNumber: entry.sequenceNumber, offset: entry.offset };
+  }
+
+  /** Enqueued time of the oldest tracked event not completed; undefined when none or not given. */
+  oldestIncompleteEnqueuedTime(): Date | undefined {
+    return this.queue[this.head]?.enqueuedTime;
   }
 
   /** The candidate, when it lies past the last recorded checkpoint; else undefined. */
@@ -225,6 +232,16 @@ export class PartitionProgress {
     return this.last;
   }
 
+  /**
+   * Enqueued time (ms since the epoch) of the oldest tracked event not completed yet; null when
+   * every tracked event completed.
+   */
+  get oldestIncompleteEnqueuedTimeMs(): number | null {
+    return this.tracker.incomplete === 0
+      ? null
+      : (this.tracker.oldestIncompleteEnqueuedTime()?.getTime() ?? null);
+  }
+
   /** The sequence number of the last event tracked, if any. */
   get lastTracked(): number | undefined {
     return this.tracker.lastTracked;
@@ -261,7 +278,7 @@ export class PartitionProgress {
         );
         continue;
       }
-      tracker.track(event.sequenceNumber, event.offset);
+      tracker.track(event.sequenceNumber, event.offset, event.enqueuedTimeUtc);
       fresh.push(event);
     }
     return fresh;

@@ -89,6 +89,19 @@ describe("CompletedPrefixTracker", () => {
     expect(t.completedCount).toBe(2);
   });
 
+  it("gives the enqueued time of the oldest event not completed, whatever order they complete in", () => {
+    const t = new CompletedPrefixTracker();
+    t.track(1, "o1", new Date(1_000));
+    t.track(2, "o2", new Date(2_000));
+    t.track(3, "o3", new Date(3_000));
+    t.complete(2);
+    expect(t.oldestIncompleteEnqueuedTime()?.getTime()).toBe(1_000);
+    t.complete(1);
+    expect(t.oldestIncompleteEnqueuedTime()?.getTime()).toBe(3_000);
+    t.complete(3);
+    expect(t.oldestIncompleteEnqueuedTime()).toBeUndefined();
+  });
+
   it("counts completions during a write of a candidate read with checkpointCandidate()", () => {
     const t = new CompletedPrefixTracker();
     for (let s = 0; s < 4; s += 1) t.track(s, String(s));
