@@ -95,6 +95,7 @@ describe("archive options", () => {
       windowMs: 300_000,
       windowBytes: 100 * 1024 * 1024,
       codec: "deflate",
+      deflateLevel: 6,
       createContainer: true,
       fileNameFormat: DEFAULT_FILE_NAME_FORMAT,
     });
@@ -109,6 +110,9 @@ describe("archive options", () => {
     );
     expect(() => compileArchiveOptions({ ...base, windowSeconds: 0 }, { name: "a" })).toThrow(
       /windowSeconds/,
+    );
+    expect(() => compileArchiveOptions({ ...base, deflateLevel: 10 }, { name: "a" })).toThrow(
+      /handlers\.a\.options\.deflateLevel: must be a whole number from 1 to 9, got 10/,
     );
     expect(() => compileArchiveOptions({ ...base, windw: 1 }, { name: "a" })).toThrow(/unknown option/);
     const { namespace: _, ...noNamespace } = base;

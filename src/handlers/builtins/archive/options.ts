@@ -11,6 +11,8 @@ export type ArchiveCodec = (typeof ARCHIVE_CODECS)[number];
 
 /** Default window length, seconds (Capture's default). */
 export const DEFAULT_WINDOW_SECONDS = 300;
+/** Default zlib level of the deflate codec: zlib's own default. */
+export const DEFAULT_DEFLATE_LEVEL = 6;
 /** Default window size, bytes: 100 MiB (Capture's default is 300 MiB at most, 100 MiB usual). */
 export const DEFAULT_WINDOW_BYTES = 100 * 1024 * 1024;
 
@@ -35,6 +37,8 @@ export interface ArchiveHandlerOptions {
   windowBytes?: number;
   /** Avro codec: `deflate` (default, Capture's) or `null`. */
   codec?: string;
+  /** zlib level of the deflate codec, 1 (fastest) … 9 (smallest); default 6. Any level reads the same. */
+  deflateLevel?: number;
   /** Create the container when missing; default true. */
   createContainer?: boolean;
 }
@@ -48,6 +52,7 @@ export interface CompiledArchiveOptions {
   readonly windowMs: number;
   readonly windowBytes: number;
   readonly codec: ArchiveCodec;
+  readonly deflateLevel: number;
   readonly createContainer: boolean;
 }
 
@@ -60,6 +65,7 @@ const KEYS = [
   "windowSeconds",
   "windowBytes",
   "codec",
+  "deflateLevel",
   "createContainer",
 ];
 
@@ -82,12 +88,14 @@ function wholeNumber(
   setting: string,
   min: number,
   fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
 ): number {
   const value = raw[key];
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
     throw new ConfigError(
-      `${setting}.${key}: must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`,
+      `${setting}.${key}: must be a whole number ${range}, got ${JSON.stringify(value)}`,
       {
         context: { setting: `${setting}.${key}` },
       },
@@ -158,6 +166,7 @@ export function compileArchiveOptions(
     windowMs: wholeNumber(raw, "windowSeconds", setting, 1, DEFAULT_WINDOW_SECONDS) * 1000,
     windowBytes: wholeNumber(raw, "windowBytes", setting, 1024, DEFAULT_WINDOW_BYTES),
     codec: codec as ArchiveCodec,
+    deflateLevel: wholeNumber(raw, "deflateLevel", setting, 1, DEFAULT_DEFLATE_LEVEL, 9),
     createContainer,
   };
 }

@@ -152,7 +152,8 @@ export class PartitionArchiveWriter {
     const open = state.file;
     const codec: ArchiveCodec = open?.meta.codec ?? this.o.options.codec;
     const marker = open === undefined ? newSyncMarker() : Buffer.from(open.meta.syncMarker, "hex");
-    let data = await encodeBlocks(records, codec, marker);
+    const { deflateLevel } = this.o.options;
+    let data = await encodeBlocks(records, { codec, syncMarker: marker, deflateLevel });
     const facts =
       open === undefined
         ? undefined
@@ -167,7 +168,9 @@ export class PartitionArchiveWriter {
       state.file = await this.extend(open, events, data, signal);
     } else {
       // A recovered file may have another codec than the options now ask for.
-      if (codec !== this.o.options.codec) data = await encodeBlocks(records, this.o.options.codec, marker);
+      if (codec !== this.o.options.codec) {
+        data = await encodeBlocks(records, { codec: this.o.options.codec, syncMarker: marker, deflateLevel });
+      }
       state.file = await this.start(state, events, data, marker, signal);
       this.o.logger.info(
         { file: state.file.name, firstSequenceNumber: state.file.meta.firstSequenceNumber, reason: decision },
