@@ -2,16 +2,16 @@
  * The processor of one owned partition, in the order an event meets it:
  *
  * 1. receive — `enqueue` takes an SDK batch, tracks it in the partition's progress and groups it
- *    into units by the ordering strategy's lanes (ordering/scheduler.ts);
- * 2. admit — units enter the window while it has room (window.ts); `enqueue` returns once the
- *    batch is in and there is room again, and awaits only while the window is full: the SDK awaits
- *    `processEvents` before it fetches the partition's next batch, so this is the backpressure;
- * 3. run — `pump` starts what the ordering scheduler lets start, each unit with its own attempts
- *    (attempts/attempts.ts), synchronously when its handlers are;
- * 4. complete — a unit's end is recorded in the progress (progress/progress.ts), unless it stopped;
+ *    into units by the ordering strategy's lanes;
+ * 2. admit — units enter the window while it has room; `enqueue` returns once the batch is in and
+ *    there is room again, and awaits only while the window is full: the SDK awaits `processEvents`
+ *    before it fetches the partition's next batch, so this is the backpressure;
+ * 3. run — `pump` starts what the scheduler lets start, each unit with its own attempts;
+ * 4. complete — a unit's end is recorded in the progress, unless it stopped;
  * 5. checkpoint — the progress writes one through the guarded store when the policy says so.
  *
- * Below those: the loops over runs of an event pipeline, then stop, loss, drain and close.
+ * Grouping, window and scheduler are in ordering/scheduler.ts. Below those: the loops over runs of
+ * an event pipeline, then stop, loss, drain and close.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { PartitionLostError } from "../../checkpoint/guarded-store.js";
@@ -20,8 +20,14 @@ import type { Logger } from "../../observability/logger.js";
 import { UnitAttempts, type UnitEnd, type UnitOwner, unitOutcome } from "./attempts/attempts.js";
 import { LATER } from "./now-or-later.js";
 import { type OrderingStrategy, orderingStrategy } from "./ordering/registry.js";
-import { groupIntoUnits, OrderingScheduler, type WorkUnit } from "./ordering/scheduler.js";
-
+import {
+  ChangeNotifier,
+  groupIntoUnits,
+  OrderingScheduler,
+  PartitionWindow,
+  slotsOf,
+  type WorkUnit,
+} from "./ordering/scheduler.js";
 import { PartitionProgress } from "./progress/progress.js";
 import type {
   PartitionCloseResult,
@@ -29,7 +35,6 @@ import type {
   PartitionState,
   PartitionStatus,
 } from "./types.js";
-import { ChangeNotifier, PartitionWindow, slotsOf } from "./window.js";
 
 export type {
   PartitionCloseResult,
@@ -367,9 +372,7 @@ export class PartitionProcessor {
 
   /** Drops the queued units and the events running loops have not started. */
   private dropQueued(): void {
-    for (const unit of this.scheduler.clearQueued()) {
-      this.window.dropped(unit.events.length, slotsOf(unit));
-    }
+    for (const unit of this.scheduler.clearQueued()) this.window.dropped(unit.events.length, slotsOf(unit));
     for (const run of this.runs) this.dropUnstarted(run);
   }
 

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { createPipeline } from "../../../../src/handlers/pipeline.js";
-import { orderingStrategy } from "../../../../src/worker/partition/ordering/registry.js";
-import type { WorkUnit } from "../../../../src/worker/partition/ordering/scheduler.js";
-import { OrderingScheduler } from "../../../../src/worker/partition/ordering/scheduler.js";
-import { PartitionWindow } from "../../../../src/worker/partition/window.js";
-import { fakeEvent } from "../../handlers/events.js";
+import { createPipeline } from "../../../../../src/handlers/pipeline.js";
+import { orderingStrategy } from "../../../../../src/worker/partition/ordering/registry.js";
+import type { WorkUnit } from "../../../../../src/worker/partition/ordering/scheduler.js";
+import {
+  OrderingScheduler,
+  PartitionWindow,
+} from "../../../../../src/worker/partition/ordering/scheduler.js";
+import { fakeEvent } from "../../../handlers/events.js";
 
 const pipeline = createPipeline("p", [{ name: "h", handler: { handle() {} } }]);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ChangeNotifier } from "../../../../src/worker/partition/window.js";
+import { ChangeNotifier } from "../../../../../src/worker/partition/ordering/scheduler.js";
 
 describe("ChangeNotifier", () => {
   it("wakes a conditional waiter only at the first notify at which its condition holds", async () => {
