@@ -19,7 +19,8 @@
  *
  * Run: npx tsx bench/worker-concurrency.ts [--events 150000] [--delay-ms 10] [--cap-s 15]
  *        [--concurrency 1,16,64,256]
- * Target: concurrency 64 ≥ 0.8 × ideal (25.6k/s at 10 ms) until the CPU limit.
+ * Targets: concurrency 64 ≥ 0.8 × ideal (25.6k/s at 10 ms) until the CPU limit; the worker's CPU
+ * per event at concurrency 64 no more than the hand-written loop's (same run, same process).
  */
 import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
@@ -252,6 +253,12 @@ function report(rows: Row[]): void {
       `at ${2 * delayMs} ms, concurrency ${LOOP_CONCURRENCY} (half the ideal rate) reached ${ofIdeal(halfRate)} × its ideal, and concurrency ${2 * LOOP_CONCURRENCY} (the ideal rate of ${LOOP_CONCURRENCY} at ${delayMs} ms) ${ofIdeal(sameRate)}: a shortfall that follows the rate, not the concurrency, is the CPU's`,
     );
   }
+  const cpu = at64 && loop ? cpuPerEvent(at64, loop) : undefined;
+  if (cpu !== undefined) {
+    console.log(
+      `CPU per event at concurrency 64 (this process): worker ${cpu.worker} µs, hand-written loop ${cpu.loop} µs, worker/loop ${cpu.ratio} (target ≤ 1)`,
+    );
+  }
   if (sparse !== undefined && loop !== undefined) {
     console.log(
       `with checkpointEvery ${SPARSE_CHECKPOINT_EVERY} it reached ${round(sparse.result.eventsPerSecond / (sparse.ideal ?? 1), 2)} × the ideal and ${round(sparse.result.eventsPerSecond / loop.result.eventsPerSecond, 2)} × the loop`,
@@ -274,6 +281,9 @@ function report(rows: Row[]): void {
     concurrency64LoopOfIdeal: loop && ofIdeal(loop),
     concurrency64OfLoop:
       at64 && loop ? round(at64.result.eventsPerSecond / loop.result.eventsPerSecond, 3) : undefined,
+    concurrency64WorkerCpuMicrosPerEvent: cpu?.worker,
+    concurrency64LoopCpuMicrosPerEvent: cpu?.loop,
+    concurrency64CpuPerEventOfLoop: cpu?.ratio,
     concurrency64OfCpuCeiling:
       at64 && ceiling > 0 ? round(at64.result.eventsPerSecond / ceiling, 3) : undefined,
     levels: slow.map((r) => ({
@@ -298,6 +308,20 @@ function report(rows: Row[]): void {
     loadAverage1m: round(loadavg()[0] ?? 0, 2),
     cpus: availableParallelism(),
   });
+}
+
+/**
+ * CPU of this process per event, microseconds, for the worker and the hand-written loop at the
+ * same concurrency, and their ratio: unlike events per second it does not move with the load of
+ * the other processes on the machine.
+ */
+function cpuPerEvent(worker: Row, loop: Row): { worker: number; loop: number; ratio: number } | undefined {
+  const micros = (row: Row) =>
+    row.result.eventsPerConsumerCpuSecond > 0 ? 1e6 / row.result.eventsPerConsumerCpuSecond : undefined;
+  const w = micros(worker);
+  const l = micros(loop);
+  if (w === undefined || l === undefined) return undefined;
+  return { worker: round(w, 1), loop: round(l, 1), ratio: round(w / l, 3) };
 }
 
 /** A run's events per second as a share of its ideal. */
