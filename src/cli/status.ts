@@ -9,6 +9,7 @@
  */
 import { EhwError } from "../common/errors.js";
 import { type CommandFlagSpec, readRawInspectOptions } from "../config/command-source.js";
+import { WORKER_DEFAULTS } from "../config/worker.js";
 import {
   buildStatusReport,
   compileInspectConfig,
@@ -37,7 +38,7 @@ export const CONNECTION_HELP = `connection (same flags, EHW_* variables and conf
   --storage-connection-string CS    env EHW_STORAGE_CONNECTION_STRING
   --storage-account-url URL         env EHW_STORAGE_ACCOUNT_URL (with DefaultAzureCredential)
   --container-name NAME             env EHW_CONTAINER_NAME
-  --ownership-expiration-ms MS      env EHW_OWNERSHIP_EXPIRATION_MS (default 60000); use the fleet's
+  --ownership-expiration-ms MS      env EHW_OWNERSHIP_EXPIRATION_MS (default ${WORKER_DEFAULTS.ownershipExpirationMs}); use the fleet's
                                     value: an ownership not renewed for this long has expired
   --config PATH                     env EHW_CONFIG; the worker's JSON config file
 Prefer env vars for connection strings: flags are visible in the process list.`;

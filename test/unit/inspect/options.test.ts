@@ -114,7 +114,7 @@ describe("readRawInspectOptions", () => {
 });
 
 describe("compileInspectConfig", () => {
-  it("compiles the connection settings with the worker's rules and defaults the expiry to 60000", () => {
+  it("compiles the connection settings with the worker's rules and defaults the expiry to the worker's, 15000", () => {
     const config = compileInspectConfig(read([]).raw);
     expect(config.eventHubs).toMatchObject({
       eventHubName: "orders",
@@ -122,7 +122,7 @@ describe("compileInspectConfig", () => {
       endpointHost: "127.0.0.1:5672",
     });
     expect(config.storage.containerName).toBe("ckpt");
-    expect(config.ownershipExpirationMs).toBe(60_000);
+    expect(config.ownershipExpirationMs).toBe(15_000);
   });
 
   it("accepts an expiry below 3 × the worker's default update interval (not this command's concern)", () => {
