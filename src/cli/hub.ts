@@ -3,7 +3,9 @@
  *
  * Output contract (others start this as a child process): with `--json`, exactly one line on
  * stdout once both listeners are bound:
- * `{"event":"ready","amqpPort":N,"adminPort":M,"host":"127.0.0.1","connectionString":"…","keyName":"…","key":"…","hubs":[{"name":"eh1","partitionCount":4}]}`.
+ * `{"event":"ready","amqpPort":N,"adminPort":M,"host":"127.0.0.1","connectionString":"…","keyName":"…","key":"…","hubs":[{"name":"eh1","partitionCount":4}]}`,
+ * with `tlsPort`, `tlsConnectionString` and `caFile` (null for given certificate files) added
+ * when `--tls-port` opens the amqps listener.
  * Without it, a short human summary. Logs are pino JSON on stderr (default level `warn`).
  */
 import { readFileSync } from "node:fs";
@@ -14,12 +16,13 @@ import {
   DEFAULT_AMQP_PORT,
   DEFAULT_HOST,
   DEFAULT_KEY_NAME,
+  DEFAULT_TLS_PORT,
   isLoopbackHost,
   parseConfigFile,
   parseHubFlag,
   type RawEmulatorConfig,
 } from "../emulator/config.js";
-import { startEmulator } from "../emulator/index.js";
+import { type EmulatorServer, startEmulator } from "../emulator/index.js";
 import { createLogger } from "../observability/logger.js";
 
 const USAGE = `usage: ehw hub [options]
@@ -41,6 +44,11 @@ options:
   --data DIR               persist partition logs and hubs in DIR (default: in memory)
   --retention-events N     keep at most N events per partition
   --retention-ms N         drop events older than N ms
+  --tls-port N             also listen for amqps (TLS) on N, as Event Hubs does on ${DEFAULT_TLS_PORT}, for
+                           SDKs without UseDevelopmentEmulator; 0 = any free port
+  --tls-cert FILE          PEM certificate (chain) for --tls-port (default: a development CA and
+                           certificate made at start; the CA file to trust is printed)
+  --tls-key FILE           PEM private key of --tls-cert
   --log-level LEVEL        pino level for stderr logs (default warn)
   --json                   print one JSON 'ready' line on stdout instead of the summary
   --help                   show this help`;
@@ -74,6 +82,13 @@ export async function main(argv: string[]): Promise<number> {
     keyName: emulator.config.keyName,
     key: emulator.config.key,
     hubs: emulator.hubs().map((h) => ({ name: h.name, partitionCount: h.partitionCount })),
+    ...(emulator.tlsPort === undefined
+      ? {}
+      : {
+          tlsPort: emulator.tlsPort,
+          tlsConnectionString: emulator.tlsConnectionString(),
+          caFile: emulator.caFile ?? null,
+        }),
   };
   for (const [what, host] of [
     ["AMQP", emulator.config.host],
@@ -93,6 +108,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     console.log(`hubs: ${hubs}`);
     console.log(`connection string:\n  ${ready.connectionString}`);
+    printTls(emulator);
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -102,6 +118,19 @@ export async function main(argv: string[]): Promise<number> {
   await emulator.close();
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return 0;
+}
+
+/** The amqps listener's address, connection string and the CA to trust, when there is one. */
+function printTls(emulator: EmulatorServer): void {
+  if (emulator.tlsPort === undefined) return;
+  console.log(
+    `amqps (TLS) on amqps://${emulator.config.host}:${emulator.tlsPort}; connection string:\n  ${emulator.tlsConnectionString()}`,
+  );
+  if (emulator.caFile !== undefined) {
+    console.log(
+      `development CA to trust (removed when the emulator stops): ${emulator.caFile}\n  Node: NODE_EXTRA_CA_CERTS=${emulator.caFile}  Python: connection_verify="${emulator.caFile}"`,
+    );
+  }
 }
 
 function parse(argv: string[]) {
@@ -122,6 +151,9 @@ function parse(argv: string[]) {
       data: { type: "string" },
       "retention-events": { type: "string" },
       "retention-ms": { type: "string" },
+      "tls-port": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
       "log-level": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -156,6 +188,9 @@ function rawConfig(values: ReturnType<typeof parse>): RawEmulatorConfig {
     dataDir: values.data,
     retentionEvents: values["retention-events"],
     retentionMs: values["retention-ms"],
+    tlsPort: values["tls-port"],
+    tlsCertFile: values["tls-cert"],
+    tlsKeyFile: values["tls-key"],
   };
   for (const [name, value] of Object.entries(flags)) {
     if (value !== undefined) (raw as Record<string, unknown>)[name] = value;

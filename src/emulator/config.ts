@@ -18,6 +18,8 @@ export const DEFAULT_KEY = "ZWh3LWxvY2FsLWVtdWxhdG9yLWRldi1rZXktbm90LWEtc2VjcmV0
 export const DEFAULT_HOST = "127.0.0.1";
 /** Default AMQP port, the standard plain AMQP port. */
 export const DEFAULT_AMQP_PORT = 5672;
+/** The amqps port every SDK uses when a connection string names none (Event Hubs' own). */
+export const DEFAULT_TLS_PORT = 5671;
 /** Default admin HTTP port (health, hubs, faults). */
 export const DEFAULT_ADMIN_PORT = 5380;
 /** Default hub when none is configured: `eh1` with 4 partitions and `$Default`. */
@@ -75,6 +77,12 @@ export interface RawEmulatorConfig {
   adminHost?: unknown;
   /** Bearer token the admin endpoint requires; required when adminHost is not loopback. */
   adminToken?: unknown;
+  /** amqps (TLS) port; default none (no TLS listener), 0 = any free port. */
+  tlsPort?: unknown;
+  /** PEM certificate file for the TLS listener; default: a development CA made at start. */
+  tlsCertFile?: unknown;
+  /** PEM private key file of `tlsCertFile`; given together with it. */
+  tlsKeyFile?: unknown;
 }
 
 /** Validated emulator settings. */
@@ -103,6 +111,16 @@ export interface EmulatorConfig {
   adminHost: string;
   /** Bearer token for every admin route but `GET /health`, or undefined (loopback only). */
   adminToken: string | undefined;
+  /** The TLS listener, or undefined for none. */
+  tls: TlsSettings | undefined;
+}
+
+/** The amqps listener's settings. */
+export interface TlsSettings {
+  /** Port; 0 = any free port. */
+  port: number;
+  /** Certificate and key files, or undefined to make a development CA and certificate at start. */
+  files: { certFile: string; keyFile: string } | undefined;
 }
 
 /** Whether `host` is a loopback address or name (the only hosts that need no admin token). */
@@ -125,9 +143,17 @@ export function compileEmulatorConfig(raw: RawEmulatorConfig, where = "config"):
       throw new ConfigError(`${where}: hub '${hub.name}' is configured twice`, ctx("hubs"));
     seen.add(lower);
   }
+  const amqpPort = port(raw.amqpPort, DEFAULT_AMQP_PORT, `${where}: amqpPort (--port)`);
+  const tls = tlsSettings(raw, where);
+  if (tls !== undefined && tls.port !== 0 && tls.port === amqpPort) {
+    throw new ConfigError(
+      `${where}: --tls-port and --port are both ${amqpPort}; the amqps and the plain listener need ports of their own`,
+      ctx("tlsPort"),
+    );
+  }
   return {
     host: text(raw.host, DEFAULT_HOST, `${where}: host`),
-    amqpPort: port(raw.amqpPort, DEFAULT_AMQP_PORT, `${where}: amqpPort (--port)`),
+    amqpPort,
     adminPort: port(raw.adminPort, DEFAULT_ADMIN_PORT, `${where}: adminPort (--admin-port)`),
     hubs,
     keyName: text(raw.keyName, DEFAULT_KEY_NAME, `${where}: keyName (--key-name)`),
@@ -142,6 +168,7 @@ export function compileEmulatorConfig(raw: RawEmulatorConfig, where = "config"):
       positiveOrUndefined(raw.handshakeTimeoutMs, `${where}: handshakeTimeoutMs`) ??
       DEFAULT_HANDSHAKE_TIMEOUT_MS,
     ...adminSettings(raw, where),
+    tls,
   };
 }
 
@@ -307,4 +334,34 @@ function adminSettings(
     );
   }
   return { adminHost, adminToken: token };
+}
+
+/** The TLS listener: a port, and either both certificate files or neither. */
+function tlsSettings(raw: RawEmulatorConfig, where: string): TlsSettings | undefined {
+  const certFile =
+    raw.tlsCertFile === undefined
+      ? undefined
+      : text(raw.tlsCertFile, "", `${where}: tlsCertFile (--tls-cert)`);
+  const keyFile =
+    raw.tlsKeyFile === undefined ? undefined : text(raw.tlsKeyFile, "", `${where}: tlsKeyFile (--tls-key)`);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      `${where}: --tls-cert and --tls-key go together (a certificate and its private key); give both, or neither for a development certificate`,
+      ctx(certFile === undefined ? "tlsCertFile" : "tlsKeyFile"),
+    );
+  }
+  if (raw.tlsPort === undefined) {
+    if (certFile !== undefined) {
+      throw new ConfigError(
+        `${where}: --tls-cert/--tls-key need --tls-port (e.g. --tls-port ${DEFAULT_TLS_PORT}) to open the amqps listener`,
+        ctx("tlsPort"),
+      );
+    }
+    return undefined;
+  }
+  const tlsPort = port(raw.tlsPort, DEFAULT_TLS_PORT, `${where}: tlsPort (--tls-port)`);
+  return {
+    port: tlsPort,
+    files: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
+  };
 }

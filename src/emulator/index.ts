@@ -8,11 +8,13 @@ import {
   compileEmulatorConfig,
   compileHubSpec,
   DEFAULT_AMQP_PORT,
+  DEFAULT_TLS_PORT,
   type EmulatorConfig,
   type RawEmulatorConfig,
   type RawHubSpec,
 } from "./config.js";
 import { AmqpServer } from "./server/amqp-server.js";
+import { generateDevelopmentTls, loadTlsFiles, type TlsMaterial } from "./server/tls-material.js";
 import { type Hub, HubRegistry } from "./services/hubs.js";
 
 export type { HubSummary } from "./admin/admin-server.js";
@@ -30,6 +32,8 @@ export interface EmulatorEndpoint {
   key: string;
   /** Hub to name with `EntityPath`; default none. */
   hub?: string;
+  /** The amqps listener's endpoint: no `UseDevelopmentEmulator`, so the SDKs speak TLS; default false. */
+  tls?: boolean;
 }
 
 /**
@@ -38,9 +42,11 @@ export interface EmulatorEndpoint {
  * the host (the JS SDK drops the port, the Python SDK keeps it, issue 18).
  */
 export function emulatorConnectionString(endpoint: EmulatorEndpoint): string {
-  const address = endpoint.port === DEFAULT_AMQP_PORT ? endpoint.host : `${endpoint.host}:${endpoint.port}`;
+  const defaultPort = endpoint.tls === true ? DEFAULT_TLS_PORT : DEFAULT_AMQP_PORT;
+  const address = endpoint.port === defaultPort ? endpoint.host : `${endpoint.host}:${endpoint.port}`;
   const entity = endpoint.hub === undefined ? "" : `;EntityPath=${endpoint.hub}`;
-  return `Endpoint=sb://${address};SharedAccessKeyName=${endpoint.keyName};SharedAccessKey=${endpoint.key};UseDevelopmentEmulator=true${entity}`;
+  const plain = endpoint.tls === true ? "" : ";UseDevelopmentEmulator=true";
+  return `Endpoint=sb://${address};SharedAccessKeyName=${endpoint.keyName};SharedAccessKey=${endpoint.key}${plain}${entity}`;
 }
 
 /** How often retention is applied when configured, in ms. */
@@ -60,6 +66,15 @@ export interface EmulatorServer {
    * `:<port>` on 5672 (see {@link emulatorConnectionString}).
    */
   connectionString(hub?: string): string;
+  /** Bound amqps port, or undefined without `tlsPort`. */
+  readonly tlsPort: number | undefined;
+  /** The development CA file clients must trust, or undefined (no TLS, or given certificate files). */
+  readonly caFile: string | undefined;
+  /**
+   * Connection string for the amqps listener (TLS, as against Event Hubs: no
+   * `UseDevelopmentEmulator`; no port on 5671), or undefined without one.
+   */
+  tlsConnectionString(hub?: string): string | undefined;
   /** Creates a hub at runtime; idempotent for the same shape. @throws ConfigError, EmulatorProtocolError */
   createHub(spec: RawHubSpec): { created: boolean; hub: HubSummary };
   /** The hubs, in creation order. */
@@ -113,7 +128,9 @@ export async function startEmulator(
   let latencyMs = 0;
   let amqp: AmqpServer | undefined;
   let admin: AdminServer | undefined;
+  let tls: TlsMaterial | undefined;
   try {
+    tls = await tlsMaterial(compiled);
     amqp = await AmqpServer.start({
       host: compiled.host,
       port: compiled.amqpPort,
@@ -122,6 +139,9 @@ export async function startEmulator(
       latencyMs: () => latencyMs,
       logger: log.child({ component: "emulator-amqp" }),
       handshakeTimeoutMs: compiled.handshakeTimeoutMs,
+      ...(tls === undefined || compiled.tls === undefined
+        ? {}
+        : { tls: { port: compiled.tls.port, key: tls.key, cert: tls.cert } }),
     });
     const server = amqp;
     const control = {
@@ -161,13 +181,22 @@ export async function startEmulator(
       control,
       logger: log.child({ component: "emulator-admin" }),
     });
-    return buildHandle(compiled, server, admin, registry, control);
+    return buildHandle(compiled, server, admin, registry, control, tls);
   } catch (err) {
     await amqp?.close();
     await admin?.close();
+    await tls?.dispose();
     registry.close();
     throw err;
   }
+}
+
+/** The TLS listener's key and certificate: the given files, or a development CA made now. */
+function tlsMaterial(config: EmulatorConfig): Promise<TlsMaterial | undefined> {
+  const tls = config.tls;
+  if (tls === undefined) return Promise.resolve(undefined);
+  if (tls.files !== undefined) return loadTlsFiles(tls.files.certFile, tls.files.keyFile);
+  return generateDevelopmentTls(config.host);
 }
 
 function buildHandle(
@@ -181,6 +210,9 @@ function buildHandle(
     | "amqpPort"
     | "adminPort"
     | "connectionString"
+    | "tlsPort"
+    | "caFile"
+    | "tlsConnectionString"
     | "hubs"
     | "memoryBytes"
     | "readerCount"
@@ -189,6 +221,7 @@ function buildHandle(
   > & {
     listHubs(): HubSummary[];
   },
+  tls: TlsMaterial | undefined,
 ): EmulatorServer {
   const retention =
     config.retentionEvents !== undefined || config.retentionMs !== undefined
@@ -196,12 +229,19 @@ function buildHandle(
       : undefined;
   let closing: Promise<void> | undefined;
   const amqpPort = amqp.port;
+  const tlsPort = amqp.tlsPort;
+  const { host, keyName, key } = config;
+  const connectionString = (port: number, tls: boolean, hub: string | undefined): string =>
+    emulatorConnectionString({ host, keyName, key, port, tls, ...(hub === undefined ? {} : { hub }) });
   return {
     config,
     amqpPort,
     adminPort: admin.port,
-    connectionString: (hub?: string) =>
-      emulatorConnectionString({ ...config, port: amqpPort, ...(hub === undefined ? {} : { hub }) }),
+    connectionString: (hub?: string) => connectionString(amqpPort, false, hub),
+    tlsPort,
+    caFile: tls?.caFile,
+    tlsConnectionString: (hub?: string) =>
+      tlsPort === undefined ? undefined : connectionString(tlsPort, true, hub),
     createHub: control.createHub,
     hubs: control.listHubs,
     detachReaders: control.detachReaders,
@@ -215,6 +255,7 @@ function buildHandle(
       closing ??= (async () => {
         if (retention) clearInterval(retention);
         await Promise.all([amqp.close(), admin.close()]);
+        await tls?.dispose();
         registry.close();
       })();
       return closing;

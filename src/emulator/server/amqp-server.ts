@@ -11,7 +11,6 @@ import type { HubRegistry } from "../services/hubs.js";
 import { ReaderRegistry } from "../services/readers.js";
 import { parseLinkAddress } from "./addresses.js";
 import { type FrameGuard, guardSocket, MAX_FRAME_BYTES } from "./frame-guard.js";
-import { writeAllFields } from "./full-fields.js";
 import {
   addressPath,
   decodeIncoming,
@@ -21,9 +20,11 @@ import {
   resolveIngest,
   resolveReader,
 } from "./links.js";
+import { listenOn } from "./listen.js";
 import { ReaderLink } from "./reader-link.js";
 import { answerRequest, ReplyLinks, type RequestNode } from "./requests.js";
 import { TokenExpiryWatch } from "./token-expiry.js";
+import { corkWhileProcessing, writeAllFields } from "./write-hooks.js";
 
 /** Options of {@link AmqpServer.start}. */
 export interface AmqpServerOptions {
@@ -41,6 +42,18 @@ export interface AmqpServerOptions {
   logger: Logger;
   /** Time a connection has to put a valid CBS token, ms; default 10000. */
   handshakeTimeoutMs?: number;
+  /** An amqps listener besides the plain one, on the same host; default none. */
+  tls?: AmqpTlsListener;
+}
+
+/** The amqps listener of {@link AmqpServerOptions}. */
+export interface AmqpTlsListener {
+  /** Port; 0 = any free port. */
+  port: number;
+  /** PEM private key. */
+  key: string;
+  /** PEM certificate (chain). */
+  cert: string;
 }
 
 type LinkRole =
@@ -65,6 +78,7 @@ export class AmqpServer {
   private readonly replies: ReplyLinks;
   private readonly logger: Logger;
   private server: Server | undefined;
+  private tlsServer: Server | undefined;
   private nextReaderId = 1;
 
   private constructor(private readonly options: AmqpServerOptions) {
@@ -76,7 +90,12 @@ export class AmqpServer {
   static async start(options: AmqpServerOptions): Promise<AmqpServer> {
     const server = new AmqpServer(options);
     server.wire();
-    await server.listen();
+    try {
+      await server.listen();
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
     server.tokenExpiry.start();
     return server;
   }
@@ -84,6 +103,11 @@ export class AmqpServer {
   /** The bound port. */
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /** The bound amqps port, or undefined without a TLS listener. */
+  get tlsPort(): number | undefined {
+    return this.tlsServer === undefined ? undefined : (this.tlsServer.address() as AddressInfo | null)?.port;
   }
 
   /** Number of open client connections. */
@@ -105,42 +129,50 @@ export class AmqpServer {
     for (const connection of this.connections) {
       connection.close({ condition: "amqp:connection:forced", description: "the emulator is shutting down" });
     }
-    const server = this.server;
+    const servers = [this.server, this.tlsServer].filter((server) => server !== undefined);
     this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Give the close frames a moment on the wire, then cut what is left.
-      setTimeout(() => {
-        for (const socket of this.sockets) socket.destroy();
-      }, 50).unref();
-    });
+    this.tlsServer = undefined;
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            // Give the close frames a moment on the wire, then cut what is left.
+            setTimeout(() => {
+              for (const socket of this.sockets) socket.destroy();
+            }, 50).unref();
+          }),
+      ),
+    );
   }
 
   private async listen(): Promise<void> {
-    const server = this.container.listen({
+    const common = {
       host: this.options.host,
-      port: this.options.port,
       tcp_no_delay: true,
       // What the service advertises; the frame guard closes connections that send more.
       max_frame_size: MAX_FRAME_BYTES,
-    } as never);
-    this.server = server;
-    server.on("connection", (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on("close", () => this.sockets.delete(socket));
-      const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-      const guard = guardSocket(socket, {
-        handshakeTimeoutMs: this.options.handshakeTimeoutMs,
-        onViolation: (violation) =>
-          this.logger.warn({ remote, ...violation }, "connection closed by the frame guard"),
-      });
-      this.guards.set(socket, guard);
+    };
+    const onSocket = (socket: Socket) => this.onSocket(socket);
+    this.server = await listenOn(this.container, { ...common, port: this.options.port }, "--port", onSocket);
+    const tls = this.options.tls;
+    if (tls !== undefined) {
+      // The guard reads frame sizes, so it watches the TLS socket's plaintext, not the TCP one.
+      const options = { ...common, port: tls.port, transport: "tls" as const, key: tls.key, cert: tls.cert };
+      this.tlsServer = await listenOn(this.container, options, "--tls-port", onSocket);
+    }
+  }
+
+  private onSocket(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on("close", () => this.sockets.delete(socket));
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const guard = guardSocket(socket, {
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      onViolation: (violation) =>
+        this.logger.warn({ remote, ...violation }, "connection closed by the frame guard"),
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("listening", () => resolve());
-      server.once("error", reject);
-    });
+    this.guards.set(socket, guard);
   }
 
   private wire(): void {
@@ -346,24 +378,4 @@ export class AmqpServer {
     if (latency > 0) setTimeout(action, latency).unref();
     else action();
   }
-}
-
-/**
- * rhea writes every frame with its own `socket.write`; a reader pushing thousands of small
- * transfers then spends much of its time in per-write syscalls. Corking the socket for one rhea
- * processing pass turns those writes into one vectored write.
- */
-function corkWhileProcessing(connection: Connection): void {
-  const internals = connection as unknown as { _process?: () => void; socket?: Socket };
-  const original = internals._process;
-  if (typeof original !== "function") return;
-  internals._process = () => {
-    const socket = internals.socket;
-    socket?.cork();
-    try {
-      original.call(internals);
-    } finally {
-      socket?.uncork();
-    }
-  };
 }

@@ -4,9 +4,9 @@
  * Python SDK's AMQP layer (azure-eventhub 5.x) reads performative and error fields by position
  * without a length check (`frame[4]` of begin, `frame[13]` of attach, `error[2]`), so a short list
  * breaks it. rhea has no option for this, so the emulator re-lists each outgoing performative at
- * the one place rhea hands a frame to its transport (`Connection._write_frame`).
+ * the one place rhea hands a frame to its transport (`Connection._write_frame`, see write-hooks.ts).
  */
-import rhea, { type Connection, type Typed } from "rhea";
+import rhea, { type Typed } from "rhea";
 
 const { types } = rhea;
 
@@ -27,12 +27,16 @@ const ushort =
   (n: number): FieldDefault =>
   () =>
     types.wrap_ushort(n);
+/** An empty `properties` map: the service always sends one on attach, and clients merge it. */
+const NO_PROPERTIES: FieldDefault = () => types.wrap_symbolic_map({});
 const nulls = (count: number): FieldDefault[] => new Array<FieldDefault>(count).fill(NONE);
 
 /**
  * The AMQP 1.0 composites the emulator sends, by descriptor code: one entry per field of the
  * spec's list, with the spec's default where it has one (the service writes those values rather
- * than null, and a position-reading client compares them, e.g. `max_frame_size < 512`).
+ * than null, and a position-reading client compares them, e.g. `max_frame_size < 512`). The
+ * Python SDK merges attach's properties into its own (`dict.update(None)` fails), so an attach
+ * carries a map, empty when the emulator has none to send.
  */
 export const COMPOSITE_FIELDS: ReadonlyMap<number, readonly FieldDefault[]> = new Map([
   // open: container-id, hostname, max-frame-size, channel-max, idle-time-out, outgoing-locales,
@@ -44,7 +48,7 @@ export const COMPOSITE_FIELDS: ReadonlyMap<number, readonly FieldDefault[]> = ne
   // attach: name, handle, role, snd-settle-mode, rcv-settle-mode, source, target, unsettled,
   // incomplete-unsettled, initial-delivery-count, max-message-size, offered-capabilities,
   // desired-capabilities, properties
-  [0x12, [...nulls(3), ubyte(2), ubyte(0), ...nulls(3), FALSE, ...nulls(5)]],
+  [0x12, [...nulls(3), ubyte(2), ubyte(0), ...nulls(3), FALSE, ...nulls(4), NO_PROPERTIES]],
   // flow: next-incoming-id, incoming-window, next-outgoing-id, outgoing-window, handle,
   // delivery-count, link-credit, available, drain, echo, properties
   [0x13, [...nulls(8), FALSE, FALSE, NONE]],
@@ -117,20 +121,4 @@ export function performativeWithAllFields<T>(performative: T): T {
   const fields = typeof code === "number" ? COMPOSITE_FIELDS.get(code) : undefined;
   if (fields === undefined || !Array.isArray(p.value)) return performative;
   return new p.constructor(fillFields(p.value, fields)) as unknown as T;
-}
-
-/** Makes one server connection write every performative with all its fields. */
-export function writeAllFields(connection: Connection): void {
-  const internals = connection as unknown as {
-    _write_frame?: (channel: number, frame: unknown, payload?: Buffer) => void;
-  };
-  const original = internals._write_frame;
-  if (typeof original !== "function") return;
-  internals._write_frame = (channel, frame, payload) =>
-    original.call(
-      internals,
-      channel,
-      frame === undefined ? frame : performativeWithAllFields(frame),
-      payload,
-    );
 }

@@ -3,6 +3,7 @@
  * string, and a clean exit on SIGTERM.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { afterEach, describe, expect, it } from "vitest";
@@ -78,6 +79,28 @@ describe("ehw hub (process)", () => {
     process.kill(hub.child.pid as number, "SIGTERM");
     expect(await hub.exit).toBe(0);
     expect(hub.lines).toHaveLength(1);
+  });
+
+  it("with --tls-port, reports the amqps listener and its CA file, and removes the CA on SIGTERM", async () => {
+    const hub = start(["--json", "--port", "0", "--admin-port", "0", "--tls-port", "0"]);
+    await waitFor(() => hub.lines.length > 0, { timeoutMs: 30_000, what: "the ready line" });
+    const ready = JSON.parse(hub.lines[0] as string) as Record<string, unknown>;
+    expect(ready.tlsPort).toBeTypeOf("number");
+    expect(ready.tlsPort).not.toBe(ready.amqpPort);
+    expect(ready.tlsConnectionString).toBe(
+      `Endpoint=sb://127.0.0.1:${String(ready.tlsPort)};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${String(ready.key)}`,
+    );
+    const caFile = ready.caFile as string;
+    expect(readFileSync(caFile, "utf8")).toContain("-----BEGIN CERTIFICATE-----");
+    process.kill(hub.child.pid as number, "SIGTERM");
+    expect(await hub.exit).toBe(0);
+    expect(existsSync(caFile)).toBe(false);
+  });
+
+  it("refuses --tls-cert without --tls-key, naming both", async () => {
+    const hub = start(["--json", "--tls-port", "0", "--tls-cert", "cert.pem"]);
+    expect(await hub.exit).toBe(1);
+    expect(hub.stderr.join("")).toContain("--tls-cert and --tls-key go together");
   });
 
   it("rejects a bad flag value naming the flag, with exit code 1", async () => {

@@ -145,6 +145,9 @@ describe("emulator frames on the wire", () => {
     for (const attach of attaches) {
       const source = described(attach.fields[5]);
       const target = described(attach.fields[6]);
+      // The Python SDK merges these into its own link properties: a map, never null.
+      expect(attach.fields[13]?.value, "attach properties").toBeTypeOf("object");
+      expect(attach.fields[13]?.value, "attach properties").not.toBeNull();
       if (source) expect(source.fields.length, "source fields").toBe(SOURCE_FIELDS);
       if (target) expect(target.fields.length, "target fields").toBe(TARGET_FIELDS);
     }

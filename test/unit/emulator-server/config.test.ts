@@ -35,7 +35,31 @@ describe("compileEmulatorConfig", () => {
       handshakeTimeoutMs: 10_000,
       adminHost: "127.0.0.1",
       adminToken: undefined,
+      tls: undefined,
     });
+  });
+
+  it("opens the TLS listener with --tls-port, with a development certificate unless files are given", () => {
+    expect(compileEmulatorConfig({ tlsPort: "5671" }).tls).toEqual({ port: 5671, files: undefined });
+    expect(compileEmulatorConfig({ tlsPort: 0, tlsCertFile: "c.pem", tlsKeyFile: "k.pem" }).tls).toEqual({
+      port: 0,
+      files: { certFile: "c.pem", keyFile: "k.pem" },
+    });
+  });
+
+  it("says what to fix in the TLS settings", () => {
+    expect(configError(() => compileEmulatorConfig({ tlsPort: 0, tlsCertFile: "c.pem" })).message).toContain(
+      "--tls-cert and --tls-key go together",
+    );
+    expect(
+      configError(() => compileEmulatorConfig({ tlsCertFile: "c.pem", tlsKeyFile: "k.pem" })).message,
+    ).toContain("need --tls-port");
+    expect(configError(() => compileEmulatorConfig({ amqpPort: 5671, tlsPort: 5671 })).message).toContain(
+      "need ports of their own",
+    );
+    expect(configError(() => compileEmulatorConfig({ tlsPort: "x" })).message).toContain(
+      "tlsPort (--tls-port)",
+    );
   });
 
   it("accepts numeric strings from flags and adds $Default once", () => {

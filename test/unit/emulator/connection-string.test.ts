@@ -15,4 +15,13 @@ describe("emulatorConnectionString", () => {
       "Endpoint=sb://127.0.0.1:5673;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=k3y;UseDevelopmentEmulator=true;EntityPath=orders",
     );
   });
+
+  it("for the TLS listener, asks for no plain AMQP and names no port on 5671", () => {
+    expect(emulatorConnectionString({ ...BASE, port: 5671, tls: true })).toBe(
+      "Endpoint=sb://127.0.0.1;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=k3y",
+    );
+    expect(emulatorConnectionString({ ...BASE, port: 5672, tls: true, hub: "orders" })).toBe(
+      "Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=k3y;EntityPath=orders",
+    );
+  });
 });
