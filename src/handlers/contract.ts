@@ -5,6 +5,7 @@
  * events routed to its pipelines, and calls `close` once at shutdown.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
+import type { Context } from "@opentelemetry/api";
 import type { Logger } from "../observability/logger.js";
 
 export type { ReceivedEventData } from "@azure/event-hubs";
@@ -28,6 +29,12 @@ export interface HandlerContext {
    * cancellation; a handler that ignores it is simply awaited (up to the drain deadline).
    */
   readonly signal: AbortSignal;
+  /**
+   * With tracing on, the OpenTelemetry context whose active span is this attempt's. The handler
+   * runs inside it, so instrumented clients nest under it without this; pass it explicitly to
+   * work started outside the handler's async flow. Undefined with tracing off.
+   */
+  readonly traceContext?: Context;
 }
 
 /** What a handler's factory and `init` are given, once per handler instance. */

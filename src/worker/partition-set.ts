@@ -15,6 +15,7 @@ import type { FailureHandler } from "../handlers/failure.js";
 import type { HandlerRegistry } from "../handlers/registry.js";
 import { type Logger, redactSecrets } from "../observability/logger.js";
 import type { WorkerObserver } from "../observability/observer.js";
+import type { AttemptTracer } from "../observability/tracing.js";
 import type { LagReader } from "./lag-reader.js";
 import type { WorkerState } from "./lifecycle.js";
 import { type EntityNotFoundStatus, NotFoundWatch } from "./not-found-watch.js";
@@ -28,6 +29,8 @@ export interface PartitionSetOptions {
   /** Added to every line (the worker id, unless the logger carries it). */
   readonly idField: Record<string, string>;
   readonly observer: WorkerObserver | undefined;
+  /** Opens a span per handler attempt; undefined with tracing off. */
+  readonly tracer?: AttemptTracer | undefined;
   /**
    * The worker's state: a close while draining with events unfinished clears `allDrained`, and a
    * Shutdown close while running gives the partition's ownership up (see `relinquish`).
@@ -131,6 +134,7 @@ export class PartitionSet {
       drainTimeoutMs: config.shutdown.drainTimeoutMs,
       onStateChange: (status) => this.onPartitionState(status),
       observer,
+      tracer: this.options.tracer,
     });
     if (observer !== undefined) lagReader?.track(partitionId, observer);
     if (this.drainDeadlineAtMs !== undefined) processor.setDrainDeadline(this.drainDeadlineAtMs);

@@ -29,6 +29,7 @@ import { type FailureHandler, reportingFailureHandler } from "../handlers/failur
 import { type HandlerRegistry, loadHandlerRegistry } from "../handlers/registry.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { WorkerObserver } from "../observability/observer.js";
+import type { AttemptTracer } from "../observability/tracing.js";
 import { createConsumerClient, createProbeClient, probeEventHub } from "./connect.js";
 import { probeConsumerGroup } from "./consumer-group-probe.js";
 import { LagReader } from "./lag-reader.js";
@@ -64,6 +65,8 @@ export interface WorkerOptions {
   readonly probeTimeoutMs?: number;
   /** Receives ownership changes and per-partition counts (metrics); default none, so nothing is measured. */
   readonly observer?: WorkerObserver;
+  /** Opens a span per handler attempt (see src/observability/tracing.ts); default none. */
+  readonly tracer?: AttemptTracer;
 }
 
 /** Milliseconds allowed past the drain deadline for final checkpoints and abandoning ownership. */
@@ -101,6 +104,7 @@ export class Worker {
       logger: this.logger,
       idField: this.idField,
       observer: options.observer,
+      tracer: options.tracer,
       state: () => this.current,
     });
   }

@@ -102,6 +102,7 @@ export class PartitionProcessor {
         logger: this.logger,
         random: options.random,
         observer: options.observer,
+        tracer: options.tracer,
       },
       failureHandler: options.failureHandler,
       isLost: () => this.state === "lost",

@@ -7,6 +7,7 @@ import type { FailureHandler } from "../../handlers/failure.js";
 import type { HandlerRegistry } from "../../handlers/registry.js";
 import type { Logger } from "../../observability/logger.js";
 import type { PartitionObserver } from "../../observability/observer.js";
+import type { AttemptTracer } from "../../observability/tracing.js";
 
 /** A position a checkpoint can be written for: the event's sequence number and offset. */
 export interface CheckpointPosition {
@@ -128,4 +129,6 @@ export interface PartitionProcessorOptions {
   readonly onStateChange?: (status: PartitionStatus) => void;
   /** Receives counts and durations (metrics); default none, so nothing is measured. */
   readonly observer?: PartitionObserver;
+  /** Opens a span per handler attempt; default none (tracing off). */
+  readonly tracer?: AttemptTracer;
 }

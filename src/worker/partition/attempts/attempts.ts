@@ -12,6 +12,7 @@ import type { FailureDecision, FailureHandler } from "../../../handlers/failure.
 import { type PipelineRunContext, startPipeline } from "../../../handlers/pipeline.js";
 import type { Logger } from "../../../observability/logger.js";
 import type { PartitionObserver, UnitOutcome } from "../../../observability/observer.js";
+import type { AttemptSpan, AttemptTracer } from "../../../observability/tracing.js";
 import { LATER, type NowOrLater, promiseOf, type Settle } from "../now-or-later.js";
 import type { WorkUnit } from "../ordering/scheduler.js";
 import { type Deadline, DeadlineWatch } from "./deadlines.js";
@@ -40,6 +41,8 @@ export interface AttemptContext {
   readonly random?: () => number;
   /** Receives the duration of every attempt (metrics); default none, and then nothing is timed. */
   readonly observer?: Pick<PartitionObserver, "handlerAttempt">;
+  /** Opens a span per attempt (tracing on); default none, and then nothing is traced. */
+  readonly tracer?: AttemptTracer;
 }
 
 /** How a unit's attempts ended. */
@@ -270,6 +273,7 @@ class Attempt<Of> implements PipelineRunContext, Deadline {
   readonly #timeoutMs: number;
   readonly #settle: Settle<AttemptResult, Attempt<Of>>;
   readonly #of: Of;
+  #span: AttemptSpan | undefined;
 
   constructor(
     unit: WorkUnit,
@@ -314,6 +318,11 @@ class Attempt<Of> implements PipelineRunContext, Deadline {
     return controller.signal;
   }
 
+  /** The attempt span's context (tracing on), for the handler's own spans. */
+  get traceContext(): AttemptSpan["context"] | undefined {
+    return this.#span?.context;
+  }
+
   /** Throws what `signal` would have fired with, without building it. */
   throwIfAborted(): void {
     if (this.#timedOut !== undefined) throw this.#timedOut;
@@ -338,14 +347,19 @@ class Attempt<Of> implements PipelineRunContext, Deadline {
   start(): NowOrLater<AttemptResult> {
     if (this.#timeoutMs > 0 || this.#ctx.observer !== undefined) this.#startedMs = deadlines.now();
     let pending: Promise<void> | undefined;
+    const { pipeline, events } = this.#unit;
     try {
-      pending = startPipeline(this.#unit.pipeline, this.#unit.events, this);
+      this.#span = this.#ctx.tracer?.start(pipeline.name, this, events);
+      pending =
+        this.#span === undefined
+          ? startPipeline(pipeline, events, this)
+          : this.#span.run(() => startPipeline(pipeline, events, this));
     } catch (error) {
-      this.#close();
+      this.#close({ failed: true, error });
       return { failed: true, error };
     }
     if (pending === undefined) {
-      this.#close();
+      this.#close(SUCCEEDED);
       return SUCCEEDED;
     }
     if (this.#timeoutMs > 0) deadlines.watchFrom(this, this.#startedMs, this.#timeoutMs);
@@ -383,13 +397,14 @@ class Attempt<Of> implements PipelineRunContext, Deadline {
   #end(result: AttemptResult): void {
     if (this.#over) return;
     if (this.#timeoutMs > 0) deadlines.unwatch(this);
-    this.#close();
+    this.#close(result);
     this.#settle.settled(result, this);
   }
 
   /** The attempt is over: its signal stops following the partition's, and its duration is reported. */
-  #close(): void {
+  #close(result: AttemptResult): void {
     this.#over = true;
+    this.#span?.end(result.failed, result.failed ? result.error : undefined);
     if (this.#controller !== undefined) this.#following?.delete(this.#controller);
     this.#following = undefined;
     const { observer } = this.#ctx;
