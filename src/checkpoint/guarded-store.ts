@@ -19,6 +19,7 @@ import type { Checkpoint, CheckpointStore, OperationOptions, PartitionOwnership 
 import { CheckpointError, EhwError, type EhwErrorOptions } from "../common/errors.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { PartitionRecords } from "./blob-records.js";
+import type { ClaimScreen } from "./handover.js";
 
 /**
  * The guard refused a checkpoint (not written): this worker does not own the partition, or the
@@ -79,6 +80,11 @@ export interface GuardedCheckpointStoreOptions {
   readonly clock?: () => number;
   /** Logger; default silent. */
   readonly logger?: Logger;
+  /**
+   * Sees every listing and screens every claim (cooperative hand-over, handover.ts); default none:
+   * claims go to storage as the SDK makes them.
+   */
+  readonly handover?: ClaimScreen;
 }
 
 /** The narrow view a partition processor needs of the guarded store. */
@@ -153,8 +159,12 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     this.claims.delete(partitionId);
     this.confirmedAt.delete(partitionId);
     if (claim === undefined) return false;
-    const released = await this.inner.claimOwnership([{ ...claim, ownerId: "" }]);
-    return released.length > 0;
+    if ((await this.inner.claimOwnership([{ ...claim, ownerId: "" }])).length > 0) return true;
+    // A renewal may have changed the ETag since: give up under the current one if it is still ours.
+    const record = await this.options.records.readOwnership(claim);
+    if (record?.ownerId !== this.options.ownerId) return false;
+    const retried = await this.inner.claimOwnership([{ ...claim, ownerId: "", etag: record.etag }]);
+    return retried.length > 0;
   }
 
   async listOwnership(
@@ -182,6 +192,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
         newOwner: ownership.ownerId || "(none)",
       });
     }
+    await this.options.handover?.listed({ fullyQualifiedNamespace, eventHubName, consumerGroup }, list);
     return list;
   }
 
@@ -189,9 +200,11 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     partitionOwnership: PartitionOwnership[],
     options?: OperationOptions,
   ): Promise<PartitionOwnership[]> {
+    const screen = this.options.handover;
+    const requests = screen === undefined ? partitionOwnership : await screen.screen(partitionOwnership);
     const claimed: PartitionOwnership[] = [];
     const conditional: PartitionOwnership[] = [];
-    for (const request of partitionOwnership) {
+    for (const request of requests) {
       // The load balancer sends no ETag for a partition that has no ownership blob yet.
       if (request.etag === undefined && request.ownerId !== "") {
         const created = await this.options.records.createOwnership(request);
@@ -204,7 +217,9 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
       }
     }
     if (conditional.length > 0) claimed.push(...(await this.inner.claimOwnership(conditional, options)));
-    this.recordClaims(partitionOwnership, claimed);
+    // Claims the screen held back were never made: they are neither won nor lost.
+    this.recordClaims(requests, claimed);
+    screen?.claimed(requests, claimed);
     return claimed;
   }
 

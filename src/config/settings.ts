@@ -128,6 +128,20 @@ export const SETTINGS = {
     defaultText: "15000",
     meaning: "milliseconds after which an unrenewed ownership expires, ≥ 3 × updateIntervalMs",
   }),
+  handover: spec("handover", {
+    defaultText: "true",
+    meaning:
+      "cooperative hand-over (true | false): ask a live owner for a partition and answer such requests, instead of stealing",
+  }),
+  handoverDrainTimeoutMs: spec("handover-drain-timeout-ms", {
+    defaultText: "10000",
+    meaning: "milliseconds an owner lets in-flight events of a partition it hands over finish, ≥ 0",
+  }),
+  handoverTimeoutMs: spec("handover-timeout-ms", {
+    defaultText: "2 loops + drain",
+    meaning:
+      "milliseconds until an unanswered hand-over request falls back to a steal: 2 × updateIntervalMs + handoverDrainTimeoutMs unless set",
+  }),
   ownerId: spec("owner-id", {
     defaultText: "a random UUID per process",
     meaning: "owner id written to ownership records",

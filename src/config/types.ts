@@ -1,4 +1,5 @@
 import type { CompiledHandlersConfig } from "./handlers.js";
+import type { HandoverConfig } from "./handover.js";
 import type { ObservabilityConfig } from "./observability.js";
 import type { OrderingMode } from "./ordering.js";
 import type { SettingKey } from "./settings.js";
@@ -136,6 +137,8 @@ export interface WorkerConfig {
   readonly logLevel: LogLevel;
   /** The metrics and health server and the status line of `ehw run`. */
   readonly observability: ObservabilityConfig;
+  /** Cooperative hand-over of partitions between live workers. */
+  readonly handover: HandoverConfig;
 }
 
 /** Default values of the settings that have one (`ownerId`'s is generated per process). */

@@ -13,6 +13,7 @@ import { withArchiveDefaults } from "./archive.js";
 import { parseConnectionStringParts } from "./connection.js";
 import { compileDeadLetter } from "./dead-letter.js";
 import { type CompiledHandlersConfig, compileHandlersConfig, type RawHandlersOptions } from "./handlers.js";
+import { compileHandoverConfig } from "./handover.js";
 import { compileObservabilityConfig } from "./observability.js";
 import { must, rejectPair } from "./setting-rules.js";
 import type { RawWorkerOptions, SettingKey } from "./settings.js";
@@ -233,17 +234,19 @@ export function compileWorkerConfig(
   const full = applyWorkerDefaults(raw, options.randomUUID);
   const storage = compileStorage(full);
   const eventHubs = compileEventHubs(full);
+  const loadBalancing = compileLoadBalancing(full);
   const config: WorkerConfig = {
     eventHubs,
     storage,
     deadLetter: compileDeadLetter(full, storage),
     processing: compileProcessing(full),
-    loadBalancing: compileLoadBalancing(full),
+    loadBalancing,
     sdkRetry: compileSdkRetry(full),
     shutdown: { drainTimeoutMs: int(full, "drainTimeoutMs", 0) },
     handlers: withArchiveDefaults(compileHandlers(full, options.baseDir), storage, eventHubs.endpointHost),
     logLevel: parseChoice("logLevel", must(full, "logLevel"), LOG_LEVELS),
     observability: compileObservabilityConfig(full),
+    handover: compileHandoverConfig(full, loadBalancing.updateIntervalMs),
   };
   return deepFreeze(config);
 }
@@ -288,6 +291,7 @@ export function describeConfig(config: WorkerConfig): Record<string, unknown> {
     },
     logLevel: config.logLevel,
     observability: { ...config.observability },
+    handover: { ...config.handover },
   };
 }
 

@@ -47,6 +47,19 @@ export interface PartitionObserver {
   checkpointWritten(outcome: CheckpointWriteOutcome, seconds: number): void;
 }
 
+/**
+ * One step of a cooperative hand-over: `requested` (this worker asked a live owner for the
+ * partition), `completed` (it claimed a partition its owner gave up in answer; `pauseSeconds` from
+ * the owner's stop of new events to the claim), `fellBack` (a request was not answered in time and
+ * the partition was stolen), `handedOver` (this worker gave a partition up in answer to a request;
+ * `pauseSeconds` is its drain).
+ */
+export interface HandoverObservation {
+  readonly kind: "requested" | "completed" | "fellBack" | "handedOver";
+  readonly partitionId: string;
+  readonly pauseSeconds?: number;
+}
+
 /** What the worker reports about ownership. */
 export interface WorkerObserver {
   /**
@@ -57,4 +70,6 @@ export interface WorkerObserver {
   partitionClaimed(partitionId: string, checkpointSequenceNumber?: number): PartitionObserver;
   /** The worker closed `partitionId` with the SDK's close reason (`OwnershipLost`, `Shutdown`). */
   partitionClosed(partitionId: string, reason: string): void;
+  /** A step of a cooperative hand-over; optional. */
+  handover?(observation: HandoverObservation): void;
 }

@@ -7,8 +7,14 @@
  * path: no label hashing or registry lookup per event.
  */
 import { collectDefaultMetrics, type Metric, Registry } from "prom-client";
-import type { CheckpointWriteOutcome, PartitionObserver, WorkerObserver } from "../observability/observer.js";
+import type {
+  CheckpointWriteOutcome,
+  HandoverObservation,
+  PartitionObserver,
+  WorkerObserver,
+} from "../observability/observer.js";
 import type { WorkerStatus } from "../worker/lifecycle.js";
+import { HandoverMetrics } from "./handover-metrics.js";
 import {
   CHECKPOINT_DURATION_BUCKETS_S,
   CollectedMetric,
@@ -62,6 +68,8 @@ export class WorkerMetrics implements WorkerObserver {
   private readonly handlerDurations = new Map<string, DurationHistogram>();
   private readonly checkpointDurations = new DurationHistogram(CHECKPOINT_DURATION_BUCKETS_S);
   private readonly ownershipChanges = new Map<string, number>();
+  /** Cooperative hand-over steps and pauses. */
+  readonly handovers = new HandoverMetrics();
   private statusSource: WorkerStatusSource | undefined;
   private readonly durationsOf = (pipeline: string): DurationHistogram => {
     let histogram = this.handlerDurations.get(pipeline);
@@ -130,6 +138,10 @@ export class WorkerMetrics implements WorkerObserver {
     this.countOwnershipChange(reason);
   }
 
+  handover(observation: HandoverObservation): void {
+    this.handovers.record(observation);
+  }
+
   /** Partitions this worker owns now. */
   ownedPartitions(): PartitionStats[] {
     return [...this.partitions.values()].filter((p) => p.owned);
@@ -145,6 +157,7 @@ export class WorkerMetrics implements WorkerObserver {
       ...this.checkpointMetrics(),
       ...this.ownershipMetrics(),
       ...this.lagMetrics(),
+      ...this.handovers.definitions(),
     ];
     return defs.map(([name, help, type, samples]) => {
       // Histogram samples carry their own names (`_bucket`, `_sum`, `_count`) built from the full name.
@@ -258,7 +271,7 @@ export class WorkerMetrics implements WorkerObserver {
       ],
       [
         "ownership_changes_total",
-        "Partition ownership changes by reason (claimed, OwnershipLost, Shutdown).",
+        "Partition ownership changes by reason (claimed, OwnershipLost, Shutdown, HandOver).",
         "counter",
         () => [...this.ownershipChanges].map(([reason, value]) => ({ labels: { reason }, value })),
       ],

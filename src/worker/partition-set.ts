@@ -8,6 +8,7 @@
  */
 import type { EventHubConsumerClient, PartitionContext } from "@azure/event-hubs";
 import type { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
+import type { ClaimVia, HandoverDrain } from "../checkpoint/handover.js";
 import { errorCodes } from "../common/connectivity.js";
 import { EhwError } from "../common/errors.js";
 import type { WorkerConfig } from "../config/worker.js";
@@ -46,6 +47,8 @@ export interface PartitionResources {
   readonly failureHandler: FailureHandler;
   /** Reads owned partitions' last enqueued sequence numbers for the lag metric; only with an observer. */
   readonly lagReader: LagReader | undefined;
+  /** How the worker's last claim of a partition got it (cooperative hand-over on), for the claim line. */
+  readonly claimedVia?: (partitionId: string) => ClaimVia | undefined;
 }
 
 /** See the module comment. */
@@ -59,6 +62,8 @@ export class PartitionSet {
   private drainDeadlineAtMs: number | undefined;
   /** Partitions whose receivers were lately refused with not-found (a deleted consumer group). */
   private readonly notFound: NotFoundWatch;
+  /** Partitions being handed over or handed over, until their pump closes. */
+  private readonly handingOver = new Set<string>();
   /** False once a partition closed while the worker drained, with events unfinished. */
   allDrained = true;
 
@@ -141,7 +146,13 @@ export class PartitionSet {
     this.processors.set(partitionId, processor);
     this.byPump.set(ctx, processor);
     this.options.logger.info(
-      { ...this.options.idField, partitionId, reason: "claimed", checkpoint },
+      {
+        ...this.options.idField,
+        partitionId,
+        reason: "claimed",
+        via: resources.claimedVia?.(partitionId),
+        checkpoint,
+      },
       "partition claimed",
     );
     return processor;
@@ -160,7 +171,8 @@ export class PartitionSet {
       this.processors.delete(partitionId);
       this.resources?.lagReader?.untrack(partitionId);
     }
-    this.options.observer?.partitionClosed(partitionId, reason);
+    const handedOver = this.handingOver.delete(partitionId);
+    this.options.observer?.partitionClosed(partitionId, handedOver ? "HandOver" : reason);
     if (this.options.state() === "draining" && !result.drained) this.allDrained = false;
     if (reason === "Shutdown" && this.options.state() === "running") await this.relinquish(partitionId);
     // A loss was logged when the processor went lost (onPartitionLost), possibly long before.
@@ -177,6 +189,50 @@ export class PartitionSet {
     );
   }
 
+  /** Whether a partition can be handed over now: running here while the worker runs. */
+  mayHandOver(partitionId: string): boolean {
+    const processor = this.processors.get(partitionId);
+    return (
+      this.options.state() === "running" &&
+      !this.handingOver.has(partitionId) &&
+      processor?.status().state === "running"
+    );
+  }
+
+  /**
+   * The first half of a hand-over: the partition takes no new events, in-flight ones get until
+   * `deadlineMs` from now, and the final checkpoint is written (the processor's drain, as at
+   * shutdown). Undefined when it cannot be handed over now (see {@link mayHandOver}).
+   */
+  async drainForHandover(partitionId: string, deadlineMs: number): Promise<HandoverDrain | undefined> {
+    const processor = this.processors.get(partitionId);
+    if (processor === undefined || !this.mayHandOver(partitionId)) return undefined;
+    this.handingOver.add(partitionId);
+    processor.setDrainDeadline(Date.now() + deadlineMs);
+    const result = await processor.close("HandOver");
+    return { drained: result.drained, checkpoint: result.lastCheckpoint?.sequenceNumber };
+  }
+
+  /**
+   * The second half, once the ownership was given up: the pump's next `processEvents` throws
+   * PartitionLostError, which closes it (the SDK stops receiving and renewing).
+   */
+  handedOver(event: { partitionId: string; to: string; released: boolean; pauseMs: number }): void {
+    const { partitionId } = event;
+    const processor = this.processors.get(partitionId);
+    const checkpoint = processor?.status().lastCheckpoint?.sequenceNumber;
+    processor?.markLost("handed over");
+    const fields = { ...this.options.idField, partitionId, reason: "HandOver", to: event.to, checkpoint };
+    if (event.released) {
+      this.options.logger.info({ ...fields, pauseMs: event.pauseMs }, "partition handed over");
+    } else {
+      this.options.logger.warn(
+        fields,
+        "partition drained for a hand-over, but giving up its ownership failed (it will expire)",
+      );
+    }
+  }
+
   /** Logs an error the SDK reported, and keeps it as the partition's last (see `relinquish`). */
   reportError(error: Error, partitionId: string): void {
     const code = (error as { code?: unknown }).code;
@@ -191,6 +247,8 @@ export class PartitionSet {
     if (partitionId && errorCodes(error).has("MessagingEntityNotFoundError")) this.notFound.seen(partitionId);
     // Stealing shows up as ReceiverDisconnectedError, then processClose("OwnershipLost"): rebalancing.
     if (code === "ReceiverDisconnectedError") {
+      // Our own PartitionLostError after a hand-over, or the new owner's receiver taking the link.
+      if (this.handingOver.has(partitionId)) return;
       this.options.logger.info({ ...where, err }, "partition taken over by another worker");
       return;
     }
@@ -249,6 +307,8 @@ export class PartitionSet {
   private onPartitionLost(status: PartitionStatus): void {
     const { partitionId } = status;
     if (this.processors.get(partitionId)?.status().state === "lost") this.processors.delete(partitionId);
+    // A hand-over logs its own line (handedOver).
+    if (this.handingOver.has(partitionId)) return;
     this.options.logger.info(
       {
         ...this.options.idField,

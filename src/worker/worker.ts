@@ -16,13 +16,7 @@ import type {
 } from "@azure/event-hubs";
 import type { TokenCredential } from "@azure/identity";
 import type { ContainerClient } from "@azure/storage-blob";
-import { BlobPartitionRecords } from "../checkpoint/blob-records.js";
-import {
-  createBlobCheckpointStore,
-  createContainerClient,
-  prepareCheckpointContainer,
-} from "../checkpoint/blob-store.js";
-import { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
+import { createContainerClient, prepareCheckpointContainer } from "../checkpoint/blob-store.js";
 import { EhwError } from "../common/errors.js";
 import { toEventPosition, type WorkerConfig } from "../config/worker.js";
 import { type FailureHandler, reportingFailureHandler } from "../handlers/failure.js";
@@ -32,6 +26,7 @@ import type { WorkerObserver } from "../observability/observer.js";
 import type { AttemptTracer } from "../observability/tracing.js";
 import { createConsumerClient, createProbeClient, probeEventHub } from "./connect.js";
 import { probeConsumerGroup } from "./consumer-group-probe.js";
+import { createCheckpointStore } from "./handover-wiring.js";
 import { LagReader } from "./lag-reader.js";
 import {
   type StopOptions,
@@ -198,12 +193,13 @@ export class Worker {
         (setup.failureHandler === undefined
           ? reportingFailureHandler(this.logger)
           : await untilAborted(setup.failureHandler(signal), signal));
-      const store = new GuardedCheckpointStore(createBlobCheckpointStore(containerClient), {
-        ownerId: this.ownerId,
-        records: new BlobPartitionRecords(containerClient),
-        onLost: (partitionId, reason) => this.partitions.markLost(partitionId, reason),
-        ownershipCheckIntervalMs: config.processing.ownershipCheckIntervalMs,
+      const { store, claimedVia } = createCheckpointStore({
+        config,
+        containerClient,
+        partitions: this.partitions,
         logger: this.logger,
+        idField: this.idField,
+        observer: this.options.observer,
       });
       this.client = createConsumerClient(config, store, this.options.credential);
       if (this.options.observer !== undefined) {
@@ -216,6 +212,7 @@ export class Worker {
         client: this.client,
         failureHandler,
         lagReader: this.lagReader,
+        claimedVia,
       });
       const hub = await probeEventHub(this.client, config, this.options.probeTimeoutMs ?? 15_000, signal);
       await this.probeConsumerGroup(hub.partitionIds, signal);

@@ -16,14 +16,19 @@ const PARTITIONS = ["0", "1", "2", "3", "4", "5", "6", "7"];
 const tests = useWorkerTests();
 const { workers } = tests;
 
-describe("ehw run, a second worker joining", () => {
+describe("ehw run, a second worker joining without cooperative hand-over", () => {
+  // Hand-over off on both: the steal path (what a plain SDK peer does) is what this test is about.
   it("takes half the partitions; the first treats the loss as rebalancing and never writes their checkpoints again", async () => {
     const { hubName, containerName, containerClient, dir } = await tests.fresh(8);
     const ledgerA = join(dir, "a.jsonl");
     const ledgerB = join(dir, "b.jsonl");
     const a = await startWorker(
       "worker-a",
-      ledgerWorkerEnv(hubName, containerName, ledgerA, { EHW_STRATEGY: "greedy", EHW_LOG_LEVEL: "debug" }),
+      ledgerWorkerEnv(hubName, containerName, ledgerA, {
+        EHW_STRATEGY: "greedy",
+        EHW_LOG_LEVEL: "debug",
+        EHW_HANDOVER: "false",
+      }),
     );
     workers.push(a);
     await waitFor(() => a.held().size === 8, { timeoutMs: 30_000, what: "A owning all eight" });
@@ -37,7 +42,10 @@ describe("ehw run, a second worker joining", () => {
       { timeoutMs: 20_000, intervalMs: 250, what: "A's checkpoints at 19" },
     );
 
-    const b = await startWorker("worker-b", ledgerWorkerEnv(hubName, containerName, ledgerB));
+    const b = await startWorker(
+      "worker-b",
+      ledgerWorkerEnv(hubName, containerName, ledgerB, { EHW_HANDOVER: "false" }),
+    );
     workers.push(b);
     await waitFor(
       async () => {

@@ -182,7 +182,11 @@ export async function startWorker(
       const id = typeof line.partitionId === "string" ? line.partitionId : undefined;
       if (id === undefined) continue;
       if (line.msg === "partition claimed") set.add(id);
-      if (line.msg === "partition released" || line.msg === "partition lost to another worker")
+      if (
+        line.msg === "partition released" ||
+        line.msg === "partition lost to another worker" ||
+        line.msg === "partition handed over"
+      )
         set.delete(id);
     }
     return set;
