@@ -16,6 +16,7 @@ import { type LocalStack, startLocalStack } from "../local/index.js";
 import type { Logger } from "../observability/logger.js";
 import { PRODUCER_RETRY_OPTIONS } from "../producer/client.js";
 import { type SendSummary, sendEvents } from "../producer/send-loop.js";
+import { readClaims } from "./claims.js";
 import { type FaultTargets, injectFault } from "./faults.js";
 import { WorkerFleet } from "./fleet.js";
 import type { DrillOptions } from "./options.js";
@@ -295,7 +296,8 @@ async function finish(
   await sampler.stop();
   const endedAtMs = Date.now();
   const ledgers = await readLedgers(fleet);
-  control.logger.info({ workers: ledgers.length }, "ledgers read");
+  const claims = await readClaims(join(input.paths.out, "workers"), fleet.started);
+  control.logger.info({ workers: ledgers.length, claims: claims.length }, "ledgers and claim lines read");
   return buildReport(
     {
       seed: options.seed,
@@ -324,6 +326,7 @@ async function finish(
       ownerships: sampler.ownerships,
       lastSequenceNumbers: input.lastSequenceNumbers,
       settings: options.verdictSettings,
+      claims,
     },
     fleet.started,
   );

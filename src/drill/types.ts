@@ -54,6 +54,18 @@ export interface FaultRecord {
   readonly victimExit?: string;
 }
 
+/**
+ * A worker's "partition claimed" log line: which partition it claimed when, and how the claim got
+ * it (`via`: new, own, released, handover, expired, steal; see ClaimVia in src/checkpoint/handover.ts).
+ */
+export interface ClaimRecord {
+  readonly workerId: string;
+  readonly partitionId: string;
+  /** Epoch milliseconds of the line. */
+  readonly atMs: number;
+  readonly via: string;
+}
+
 /** Checkpoint sequence numbers per partition, read at one moment. */
 export interface CheckpointSample {
   /** Epoch milliseconds of the read. */
@@ -101,4 +113,6 @@ export interface DrillObservations {
   /** Last sequence number per partition once sending finished (-1 for an empty partition). */
   readonly lastSequenceNumbers: Readonly<Record<string, number>>;
   readonly settings: VerdictSettings;
+  /** The workers' claim lines, in any order; default none (older saved drills). */
+  readonly claims?: readonly ClaimRecord[];
 }

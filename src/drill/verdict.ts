@@ -5,8 +5,8 @@
  * Invariants, each with a stable name:
  * - `lost-events`: every acknowledged id appears in some worker's ledger;
  * - `excess-duplicates`: the events processed again after each hand-over stay within its bound
- *   (see bound.ts; 0 after a graceful stop); a duplicate is one more processing of the same
- *   (partition, sequence number);
+ *   (see bound.ts; 0 after a graceful stop or a cooperative hand-over, see attribution.ts); a
+ *   duplicate is one more processing of the same (partition, sequence number);
  * - `checkpoint-moved-backwards`: no partition's sampled checkpoint is ever lower than an earlier one;
  * - `key-order-violated`: under `key` or `partition` ordering, within each processing run (see
  *   runs.ts) the sequence numbers of each partition key appear in increasing order;
@@ -45,8 +45,8 @@ export interface DuplicateStats {
   /** Extra processings per partition. */
   readonly byPartition: Readonly<Record<string, number>>;
   /**
-   * Extra processings per cause: `<cause>@<fault index>` (e.g. `kill@0`, `term@2`,
-   * `rebalance@2` for steals after fault 2, `reconnect@3`), or the bare cause without a fault.
+   * Extra processings per cause: `<cause>@<fault index>` (e.g. `kill@0`, `term@2`, `steal@2` and
+   * `handover@2` for take-overs after fault 2, `reconnect@3`), or the bare cause without a fault.
    */
   readonly byCause: Readonly<Record<string, number>>;
   readonly bound: DuplicateBound;
@@ -103,7 +103,7 @@ export function checkDuplicates(handovers: readonly AttributedHandover[], bound:
     `${h.fromWorker ?? "?"}→${h.toWorker}: ${h.duplicates} > ${h.bound}`;
   const summary =
     excess.length === 0
-      ? `${total} duplicates, every hand-over within its bound (${bound} after a crash or steal, 0 after SIGTERM)`
+      ? `${total} duplicates, every hand-over within its bound (${bound} after a crash or steal, 0 after SIGTERM or a cooperative hand-over)`
       : `${excess.length} hand-over(s) over their bound: ${excess.slice(0, 3).map(describe).join("; ")}`;
   return result("excess-duplicates", excess.length === 0, summary, {
     total,
@@ -218,7 +218,12 @@ export function computeVerdict(observations: DrillObservations): Verdict {
   const { settings } = observations;
   const runs = buildRuns(observations.ledgers);
   const bound = duplicateBound(settings);
-  const handovers = attributeHandovers(findHandovers(runs), observations.faults, bound.perHandover);
+  const handovers = attributeHandovers(
+    findHandovers(runs),
+    observations.faults,
+    bound.perHandover,
+    observations.claims,
+  );
   const invariants = [
     checkLost(observations.sent, observations.ledgers),
     checkDuplicates(handovers, bound.perHandover),

@@ -32,7 +32,8 @@ function faultRow(report: DrillReport, fault: FaultRecord, failover: FaultFailov
       ? `${fault.kind}@${fault.index}`
       : `reconnect@${fault.index}`;
   const dups = report.verdict.duplicates.byCause[dupKey] ?? 0;
-  const steals = report.verdict.duplicates.byCause[`rebalance@${fault.index}`] ?? 0;
+  const byCause = report.verdict.duplicates.byCause;
+  const steals = (byCause[`rebalance@${fault.index}`] ?? 0) + (byCause[`steal@${fault.index}`] ?? 0);
   return [
     faultName(fault),
     at,
@@ -103,6 +104,19 @@ function faultSection(report: DrillReport): string[] {
   ];
 }
 
+/** One row per cause label: how many hand-overs, their duplicates, and the bound of each. */
+function causeRows(report: DrillReport): string[][] {
+  const rows = new Map<string, { count: number; duplicates: number; bound: number }>();
+  for (const h of report.verdict.duplicates.handovers) {
+    const label = causeLabel(h);
+    const row = rows.get(label) ?? { count: 0, duplicates: 0, bound: h.bound };
+    row.count += 1;
+    row.duplicates += h.duplicates;
+    rows.set(label, row);
+  }
+  return [...rows].map(([label, r]) => [label, String(r.count), String(r.duplicates), String(r.bound)]);
+}
+
 function duplicateSection(report: DrillReport): string[] {
   const { verdict } = report;
   const bound = verdict.duplicates.bound;
@@ -110,12 +124,9 @@ function duplicateSection(report: DrillReport): string[] {
     "## Duplicates",
     "",
     `${verdict.duplicates.total} extra processings over ${verdict.distinctProcessed} distinct events ` +
-      `(bound per hand-over after a crash or steal: 2 × ${bound.uncheckpointed} + ${bound.inFlightWindow} = ${bound.perHandover}; after SIGTERM: 0).`,
+      `(bound per hand-over after a crash or steal: 2 × ${bound.uncheckpointed} + ${bound.inFlightWindow} = ${bound.perHandover}; after SIGTERM or a cooperative hand-over: 0).`,
     "",
-    ...table(
-      ["cause", "duplicates"],
-      Object.entries(verdict.duplicates.byCause).map(([cause, n]) => [cause, String(n)]),
-    ),
+    ...table(["cause", "hand-overs", "duplicates", "bound each"], causeRows(report)),
     "",
     ...handoverLines(report)
       .slice(0, 40)

@@ -85,7 +85,7 @@ describe("renderMarkdown and renderJson", () => {
     expect(md).toContain("Seed: **7**");
     expect(md).toContain("| kill#0 | 3.00 s | w1 | 0, 1 | 11.50 s | 12.00 s | 10 | 0 |");
     expect(md).toContain("| lost-events | pass |");
-    expect(md).toContain("| kill@0 | 10 |");
+    expect(md).toContain("| kill@0 | 1 | 10 | 25 |");
   });
 
   it("names the failed invariants in the title", () => {

@@ -179,6 +179,65 @@ describe("hand-over attribution", () => {
   });
 });
 
+describe("attribution by the new owner's claim line", () => {
+  // w1 processed partition 0 to 99; w3 took it over at 5000 and went back to 95 (5 duplicates).
+  const ledgers = [
+    ledger("w1", span("0", 0, 99, "w1", 1000)),
+    ledger("w3", span("0", 95, 199, "w3", 5000), span("1", 0, 199, "w3", 5000)),
+  ];
+  const claim = (via: string, atMs = 4900) => ({ workerId: "w3", partitionId: "0", atMs, via });
+
+  it("holds a cooperative hand-over to 0 duplicates", () => {
+    const verdict = computeVerdict({
+      ...cleanObservations(),
+      faults: [],
+      ledgers,
+      claims: [claim("handover")],
+    });
+    expect(verdict.duplicates.handovers).toEqual([
+      expect.objectContaining({ cause: "handover", bound: 0, duplicates: 5 }),
+    ]);
+    expect(verdict.failures.map((f) => f.name)).toEqual(["excess-duplicates"]);
+    expect(verdict.duplicates.byCause).toEqual({ handover: 5 });
+  });
+
+  it("gives a steal (request unanswered, or an expired owner) the crash bound", () => {
+    for (const via of ["steal", "expired"]) {
+      const verdict = computeVerdict({ ...cleanObservations(), faults: [], ledgers, claims: [claim(via)] });
+      expect(verdict.duplicates.handovers[0]).toMatchObject({ cause: "steal", bound: 25, duplicates: 5 });
+      expect(verdict.passed).toBe(true);
+    }
+  });
+
+  it("holds a release to 0, unless a hub or storage fault fell between the two runs", () => {
+    const quiet = computeVerdict({
+      ...cleanObservations(),
+      faults: [],
+      ledgers,
+      claims: [claim("released")],
+    });
+    expect(quiet.duplicates.handovers[0]).toMatchObject({ cause: "release", bound: 0 });
+    const restart = { index: 0, kind: "restart-storage" as const, atMs: 2000, doneAtMs: 3000 };
+    const disturbed = computeVerdict({
+      ...cleanObservations(),
+      faults: [restart],
+      ledgers,
+      claims: [claim("released")],
+    });
+    expect(disturbed.duplicates.handovers[0]).toMatchObject({ cause: "release", faultIndex: 0, bound: 25 });
+  });
+
+  it("ignores a claim line older than the previous run (an earlier ownership of the same partition)", () => {
+    const verdict = computeVerdict({
+      ...cleanObservations(),
+      faults: [],
+      ledgers,
+      claims: [claim("handover", 500)],
+    });
+    expect(verdict.duplicates.handovers[0]).toMatchObject({ cause: "initial", bound: 25 });
+  });
+});
+
 describe("duplicates left over by an older steal", () => {
   it("are charged to the run that processed them first, not to a SIGTERM in between", () => {
     const base = cleanObservations();
