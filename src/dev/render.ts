@@ -204,13 +204,23 @@ function partitionLines(
   return [paint(head, "bold", color), ...rows.map((p) => partitionRowLine(p, color))];
 }
 
+/** ` (crash 10, steal 2)` for the causes with redeliveries; empty when there are none. */
+function causesText(byCause: Readonly<Record<string, number>> | undefined): string {
+  const parts = Object.entries(byCause ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([cause, n]) => `${cause} ${n}`);
+  return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
+}
+
 /** The totals as one line, shared by the live view and the plain summary. */
 export function totalsLine(t: DevTotals): string {
   const owned = t.ownedPartitions === undefined ? "-" : String(t.ownedPartitions);
   return [
     `sent ${formatNumber(t.sent)} (${formatNumber(t.sentPerSecond, 1)}/s)`,
     `processed ${formatNumber(t.processed)} (${formatNumber(t.processedPerSecond, 1)}/s)`,
-    ...(t.redelivered === undefined ? [] : [`redelivered ${t.redelivered}`]),
+    ...(t.redelivered === undefined
+      ? []
+      : [`redelivered ${t.redelivered}${causesText(t.redeliveredByCause)}`]),
     `lag ${formatNumber(t.lag)}`,
     `partitions owned ${owned}/${t.partitionCount}`,
     `workers ${t.activeWorkers} active`,

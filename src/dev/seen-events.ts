@@ -72,15 +72,15 @@ export class SeenEvents {
   private readonly partitions = new Map<string, RangeSet>();
   private handled = 0;
 
-  /** Records one handling of event `sequenceNumber` of `partitionId`. */
-  record(partitionId: string, sequenceNumber: number): void {
+  /** Records one handling of event `sequenceNumber` of `partitionId`; false when it was handled before. */
+  record(partitionId: string, sequenceNumber: number): boolean {
     this.handled++;
     let set = this.partitions.get(partitionId);
     if (set === undefined) {
       set = new RangeSet();
       this.partitions.set(partitionId, set);
     }
-    set.add(sequenceNumber);
+    return set.add(sequenceNumber);
   }
 
   /** Handlings recorded, repeats included. */
@@ -101,16 +101,58 @@ export class SeenEvents {
   }
 }
 
-/** Partition id and sequence number of one ledger line, or undefined for anything else. */
-export function ledgerEventOf(line: string): { partitionId: string; sequenceNumber: number } | undefined {
+/** Partition id, sequence number and worker of one ledger line, or undefined for anything else. */
+export function ledgerEventOf(
+  line: string,
+): { partitionId: string; sequenceNumber: number; workerId: string | undefined } | undefined {
   if (!line.startsWith("{")) return undefined;
   try {
-    const entry = JSON.parse(line) as { p?: unknown; s?: unknown };
+    const entry = JSON.parse(line) as { p?: unknown; s?: unknown; w?: unknown };
     if (typeof entry.p !== "string" || typeof entry.s !== "number" || !Number.isSafeInteger(entry.s)) {
       return undefined;
     }
-    return { partitionId: entry.p, sequenceNumber: entry.s };
+    const workerId = typeof entry.w === "string" ? entry.w : undefined;
+    return { partitionId: entry.p, sequenceNumber: entry.s, workerId };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Why an event was handled again, from how the worker that handled it again got its partition
+ * (the `via` of its claim line): `crash` (the owner's ownership expired: killed or frozen),
+ * `steal` (taken from a live owner without hand-over), `handover` (cooperative: should never
+ * happen), `release` (given up by its owner: a SIGTERM, should never happen either), `reconnect`
+ * (the same worker reopened it), `other` (no claim line seen).
+ */
+export function redeliveryCause(via: string | undefined): string {
+  switch (via) {
+    case "expired":
+      return "crash";
+    case "steal":
+    case "handover":
+      return via;
+    case "released":
+      return "release";
+    case "own":
+      return "reconnect";
+    default:
+      return "other";
+  }
+}
+
+/** Redeliveries by cause (see {@link redeliveryCause}). */
+export class RedeliveryCauses {
+  private readonly counts = new Map<string, number>();
+
+  /** Counts one redelivery by the claim of the worker that handled it again. */
+  record(via: string | undefined): void {
+    const cause = redeliveryCause(via);
+    this.counts.set(cause, (this.counts.get(cause) ?? 0) + 1);
+  }
+
+  /** The counts so far, causes in first-seen order. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.counts);
   }
 }

@@ -17,7 +17,7 @@ import { createPartitionSampler, type PartitionSampler, samplingError } from "./
 import { type DevProducer, startDevProducer } from "./producer.js";
 import { RateMeter } from "./rates.js";
 import type { DevInfo } from "./render.js";
-import { ledgerEventOf, SeenEvents } from "./seen-events.js";
+import { ledgerEventOf, RedeliveryCauses, SeenEvents } from "./seen-events.js";
 import { buildDevView, type DevView } from "./view-model.js";
 import {
   DEV_CONTAINER_NAME,
@@ -79,20 +79,26 @@ function devInfo(options: DevOptions, dataDir: string, infra: Infra): DevInfo {
   };
 }
 
-/** The worker pool, its workers' command lines, and their ledgers feeding `seen`. */
+/**
+ * The worker pool, its workers' command lines, and their ledgers feeding `seen`; each event handled
+ * again is counted in `causes` by how its worker's claim got the partition.
+ */
 function createWorkerPool(
   options: DevOptions,
   info: DevInfo,
   seen: SeenEvents,
+  causes: RedeliveryCauses,
   onChange: (() => void) | undefined,
 ): WorkerPool {
   const statusLines = runSupportsStatusLines();
-  return new WorkerPool({
+  const pool: WorkerPool = new WorkerPool({
     dataDir: info.dataDir,
     ledger: options.handler === "ledger",
     onLedgerLine: (line) => {
       const event = ledgerEventOf(line);
-      if (event !== undefined) seen.record(event.partitionId, event.sequenceNumber);
+      if (event === undefined || seen.record(event.partitionId, event.sequenceNumber)) return;
+      const worker = pool.list().find((w) => w.ownerId === event.workerId);
+      causes.record(worker?.log.claims.get(event.partitionId));
     },
     onChange,
     argsFor: (ownerId) =>
@@ -107,6 +113,7 @@ function createWorkerPool(
         statusLines,
       }),
   });
+  return pool;
 }
 
 /** A running dev stack; create with {@link DevStack.start}. */
@@ -126,6 +133,7 @@ export class DevStack {
     readonly workers: WorkerPool,
     private readonly stackLog: { logger: Logger; close: () => Promise<void> },
     private readonly seen: SeenEvents,
+    private readonly causes: RedeliveryCauses,
   ) {}
 
   /**
@@ -155,8 +163,9 @@ export class DevStack {
       ownershipExpirationMs: DEV_WORKER_TIMING.ownershipExpirationMs,
     });
     const seen = new SeenEvents();
-    const pool = createWorkerPool(options, info, seen, hooks.onChange);
-    const stack = new DevStack(options, info, infra, sampler, pool, stackLog, seen);
+    const causes = new RedeliveryCauses();
+    const pool = createWorkerPool(options, info, seen, causes, hooks.onChange);
+    const stack = new DevStack(options, info, infra, sampler, pool, stackLog, seen, causes);
     try {
       await stack.startClients(hooks);
     } catch (err) {
@@ -271,6 +280,7 @@ export class DevStack {
           : undefined,
       redelivered: ledger ? this.seen.repeated : undefined,
       nowMs: Date.now(),
+      redeliveredByCause: ledger ? this.causes.snapshot() : undefined,
     });
   }
 

@@ -63,6 +63,8 @@ export interface DevSnapshot {
   redelivered: number | undefined;
   /** Wall-clock time of the sample, ms since the epoch, for the age lag; undefined = no age shown. */
   nowMs?: number;
+  /** The same by cause (crash, steal, handover, release, reconnect, other), when known. */
+  redeliveredByCause?: Readonly<Record<string, number>> | undefined;
 }
 
 /** A worker's state as the view names it. */
@@ -111,6 +113,8 @@ export interface DevTotals {
   processedPerSecond: number | undefined;
   /** Events handled again (at-least-once redelivery), when known. */
   redelivered: number | undefined;
+  /** The same by cause, when known; causes with none are absent. */
+  redeliveredByCause?: Readonly<Record<string, number>> | undefined;
   /** Sum of the partitions' lag, when every partition's is known. */
   lag: number | undefined;
   /** Partitions whose owner is live (unexpired, process not exited), when partitions are known. */
@@ -230,6 +234,7 @@ function totals(
     processed: sumDefined(workers.map((w) => w.processed)),
     processedPerSecond: snapshot.processedPerSecond,
     redelivered: snapshot.redelivered,
+    redeliveredByCause: snapshot.redeliveredByCause,
     lag: lags === undefined || lags.some((l) => l === undefined) ? undefined : sumDefined(lags),
     ownedPartitions: partitions?.filter((p) => p.owner !== undefined && !p.expired && !p.ownerExited).length,
     partitionCount: snapshot.partitionCount,

@@ -21,7 +21,7 @@ export interface StatusPartition {
 /** What one log line means for the dev view. */
 export type WorkerLogEvent =
   | { kind: "status"; state: string | undefined; partitions: StatusPartition[] }
-  | { kind: "claimed"; partitionId: string }
+  | { kind: "claimed"; partitionId: string; via: string | undefined }
   | { kind: "released"; partitionId: string; reason: string }
   | { kind: "subscribed" }
   | { kind: "draining" }
@@ -106,7 +106,7 @@ export function parseWorkerLine(text: string, stream: "stdout" | "stderr"): Work
   const reason = str(line.reason);
   if (partitionId !== undefined && reason !== undefined) {
     return reason === "claimed"
-      ? { kind: "claimed", partitionId }
+      ? { kind: "claimed", partitionId, via: str(line.via) }
       : { kind: "released", partitionId, reason };
   }
   if (msg === "draining") return { kind: "draining" };
@@ -128,6 +128,8 @@ export interface WorkerLogState {
   status: { state: string | undefined; partitions: StatusPartition[] } | undefined;
   /** The last error line, for a worker that exited. */
   lastError: string | undefined;
+  /** How its latest claim of each partition got it (`via` of the claim line: handover, steal, …). */
+  claims: ReadonlyMap<string, string | undefined>;
 }
 
 /** The state before the first line. */
@@ -138,6 +140,7 @@ export function initialWorkerLogState(): WorkerLogState {
     partitions: new Set(),
     status: undefined,
     lastError: undefined,
+    claims: new Map(),
   };
 }
 
@@ -157,7 +160,12 @@ export function applyWorkerLogEvent(state: WorkerLogState, event: WorkerLogEvent
       };
     }
     case "claimed":
-      return { ...state, subscribed: true, partitions: new Set([...state.partitions, event.partitionId]) };
+      return {
+        ...state,
+        subscribed: true,
+        partitions: new Set([...state.partitions, event.partitionId]),
+        claims: new Map(state.claims).set(event.partitionId, event.via),
+      };
     case "released": {
       const partitions = new Set(state.partitions);
       partitions.delete(event.partitionId);

@@ -135,6 +135,15 @@ describe("renderSummary", () => {
     expect(renderSummary(view({ totals }))[0]).toContain("processed 1333 (198/s) · redelivered 37 · lag -");
   });
 
+  it("splits redelivered events by cause, leaving out causes with none", () => {
+    const totals = {
+      ...view().totals,
+      redelivered: 12,
+      redeliveredByCause: { crash: 10, handover: 0, steal: 2 },
+    };
+    expect(renderSummary(view({ totals }))[0]).toContain("redelivered 12 (crash 10, steal 2) · lag -");
+  });
+
   it("shows unknown partitions by leaving their line out, and notes below", () => {
     const lines = renderSummary(view({ partitions: undefined, notes: ["producer stopped: boom"] }));
     expect(lines.some((l) => l.startsWith("  partitions"))).toBe(false);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ledgerEventOf, RangeSet, SeenEvents } from "../../../src/dev/seen-events.js";
+import { ledgerEventOf, RangeSet, RedeliveryCauses, SeenEvents } from "../../../src/dev/seen-events.js";
 
 describe("RangeSet", () => {
   it("counts distinct numbers and refuses repeats", () => {
@@ -51,10 +51,11 @@ describe("SeenEvents", () => {
 });
 
 describe("ledgerEventOf", () => {
-  it("reads partition and sequence number of a ledger line", () => {
+  it("reads partition, sequence number and worker of a ledger line", () => {
     expect(ledgerEventOf('{"p":"3","s":42,"o":"4200","k":"key-1","id":7,"w":"worker-1","t":1}')).toEqual({
       partitionId: "3",
       sequenceNumber: 42,
+      workerId: "worker-1",
     });
   });
 
@@ -63,5 +64,33 @@ describe("ledgerEventOf", () => {
     expect(ledgerEventOf('{"p":3,"s":4}')).toBeUndefined();
     expect(ledgerEventOf('{"p":"3","s":"4"}')).toBeUndefined();
     expect(ledgerEventOf("hello")).toBeUndefined();
+  });
+});
+
+describe("RedeliveryCauses", () => {
+  it("counts each redelivery by how the worker that handled it again got its partition", () => {
+    const causes = new RedeliveryCauses();
+    for (const via of ["expired", "expired", "steal", "handover", "released", "own", undefined, "new"]) {
+      causes.record(via);
+    }
+    expect(causes.snapshot()).toEqual({
+      crash: 2,
+      steal: 1,
+      handover: 1,
+      release: 1,
+      reconnect: 1,
+      other: 2,
+    });
+  });
+
+  it("tells a first handling from a repeat", () => {
+    const seen = new SeenEvents();
+    expect(seen.record("0", 5)).toBe(true);
+    expect(seen.record("0", 5)).toBe(false);
+    expect(ledgerEventOf('{"p":"0","s":5,"w":"worker-2"}')).toEqual({
+      partitionId: "0",
+      sequenceNumber: 5,
+      workerId: "worker-2",
+    });
   });
 });

@@ -26,6 +26,7 @@ describe("parseWorkerLine", () => {
     ).toEqual({
       kind: "claimed",
       partitionId: "3",
+      via: undefined,
     });
     expect(
       parseWorkerLine(line({ partitionId: "3", reason: "OwnershipLost", msg: "anything" }), "stdout"),
@@ -131,11 +132,16 @@ describe("applyWorkerLogEvent", () => {
     const state = replay([
       [line({ msg: "event hub reachable; subscribing" }), "stdout"],
       [line({ partitionId: "0", reason: "claimed" }), "stdout"],
-      [line({ partitionId: "1", reason: "claimed" }), "stdout"],
+      [line({ partitionId: "1", reason: "claimed", via: "handover" }), "stdout"],
       [line({ partitionId: "0", reason: "OwnershipLost" }), "stdout"],
     ]);
     expect(state.subscribed).toBe(true);
     expect([...state.partitions]).toEqual(["1"]);
+    // How each claim got its partition stays known after the partition left (for redeliveries).
+    expect([...state.claims]).toEqual([
+      ["0", undefined],
+      ["1", "handover"],
+    ]);
   });
 
   it("lets a status line replace the partition set", () => {
@@ -149,7 +155,7 @@ describe("applyWorkerLogEvent", () => {
 
   it("does not change the state it was given", () => {
     const before = initialWorkerLogState();
-    const after = applyWorkerLogEvent(before, { kind: "claimed", partitionId: "2" });
+    const after = applyWorkerLogEvent(before, { kind: "claimed", partitionId: "2", via: "new" });
     expect(before.partitions.size).toBe(0);
     expect(after.partitions.has("2")).toBe(true);
   });
