@@ -1,0 +1,150 @@
+/**
+ * The unmodified Python SDK (Debian's python3-azure: azure-eventhub 5.11 with its pure-Python
+ * AMQP, and BlobCheckpointStore) against the emulator and Azurite (issue 18). That SDK always
+ * speaks TLS on port 5671 and reads performative fields by position, so this needs the amqps
+ * listener and the full-field frames. A producer fills one create_batch() until it is full, then
+ * sends keyed events; a consumer with a checkpoint store reads from "-1", checkpointing each event.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EmulatorServer } from "../../../src/emulator/index.js";
+import { freshContainer, testStack } from "../../helpers/stack.js";
+import { freshHub, startTestEmulator } from "./harness.js";
+
+/** Debian's azure-eventhub lives in the system Python, not in a pyenv one first on PATH. */
+const SYSTEM_PYTHON = "/usr/bin/python3";
+const SCRIPT = fileURLToPath(new URL("../../fixtures/python/eventhub_roundtrip.py", import.meta.url));
+/** azure-eventhub 5.11 connects to this port whatever the connection string says. */
+const PYTHON_SDK_TLS_PORT = 5671;
+const KEYED_COUNT = 40;
+
+function pythonSdkMissing(): string | undefined {
+  const probe = spawnSync(SYSTEM_PYTHON, ["-c", "import azure.eventhub.extensions.checkpointstoreblob"], {
+    encoding: "utf8",
+  });
+  if (probe.error !== undefined) return `${SYSTEM_PYTHON} cannot run (${probe.error.message})`;
+  if (probe.status !== 0) return `${SYSTEM_PYTHON} has no azure.eventhub (apt-get install python3-azure)`;
+  return undefined;
+}
+
+interface Sent {
+  id: string;
+  partitionKey: string | null;
+  partitionId: string | null;
+}
+interface Received {
+  id: string;
+  partitionId: string;
+  sequenceNumber: number;
+  offset: string;
+  enqueuedTimeMs: number;
+  partitionKey: string | null;
+}
+
+/** Runs the script asynchronously (the emulator serves it from this process). */
+async function python(args: string[], caFile: string): Promise<string> {
+  const child = spawn(SYSTEM_PYTHON, [SCRIPT, ...args], {
+    env: { ...process.env, EHW_TEST_CA_FILE: caFile },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const status = await new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  if (status !== 0)
+    throw new Error(`eventhub_roundtrip.py ${args[0]} exited ${status}: ${stderr.slice(-2000)}`);
+  return stdout;
+}
+
+const missing = pythonSdkMissing();
+
+describe.skipIf(missing !== undefined)(
+  `the Python SDK against the emulator${missing === undefined ? "" : ` (skipped: ${missing})`}`,
+  () => {
+    let emulator: EmulatorServer;
+
+    beforeAll(async () => {
+      emulator = await startTestEmulator({ tlsPort: PYTHON_SDK_TLS_PORT });
+    });
+    afterAll(() => emulator?.close());
+
+    it("sends a full batch and keyed events, and a checkpointing consumer reads them all in order", async () => {
+      const hub = freshHub(emulator, 2);
+      const { containerName, containerClient } = await freshContainer("py");
+      const connectionString = emulator.tlsConnectionString() as string;
+      const caFile = emulator.caFile as string;
+      const startedMs = Date.now();
+
+      const { sent } = JSON.parse(
+        await python(["send", connectionString, hub, String(KEYED_COUNT)], caFile),
+      ) as {
+        sent: Sent[];
+      };
+      // create_batch() sized from the link's max_message_size (1 MiB) holds ~60 events of 16 KiB.
+      const full = sent.filter((s) => s.id.startsWith("full-"));
+      expect(full.length).toBeGreaterThan(50);
+      expect(full.length).toBeLessThan(64);
+
+      const out = await python(
+        [
+          "receive",
+          connectionString,
+          hub,
+          testStack().azurite.connectionString,
+          containerName,
+          String(sent.length),
+          "90",
+        ],
+        caFile,
+      );
+      const received = out
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => JSON.parse(line) as Received);
+      expect(received.map((r) => r.id).sort()).toEqual(sent.map((s) => s.id).sort());
+
+      const byId = new Map(received.map((r) => [r.id, r]));
+      for (const s of sent) {
+        const r = byId.get(s.id) as Received;
+        expect(r.partitionKey, `partition key of ${s.id}`).toBe(s.partitionKey);
+        if (s.partitionId !== null) expect(r.partitionId, `partition of ${s.id}`).toBe(s.partitionId);
+        expect(r.enqueuedTimeMs).toBeGreaterThanOrEqual(startedMs - 1000);
+        expect(r.enqueuedTimeMs).toBeLessThanOrEqual(Date.now());
+      }
+      const partitionOfKey = new Map<string, string>();
+      for (const r of received.filter((e) => e.partitionKey !== null)) {
+        const key = r.partitionKey as string;
+        expect(partitionOfKey.get(key) ?? r.partitionId, `one partition for ${key}`).toBe(r.partitionId);
+        partitionOfKey.set(key, r.partitionId);
+      }
+
+      // In order per partition: sequence numbers 0, 1, 2 … as received; offsets strings, increasing.
+      const blobs: string[] = [];
+      for await (const blob of containerClient.listBlobsFlat({ includeMetadata: true })) {
+        blobs.push(blob.name);
+        const match = /^(.*)\/([^/]+)\/\$default\/checkpoint\/(\d+)$/.exec(blob.name);
+        if (match === null) continue;
+        expect(match[1], "namespace prefix of the Python SDK's blobs").toBe("127.0.0.1");
+        expect(match[2]).toBe(hub.toLowerCase());
+        const inPartition = received.filter((r) => r.partitionId === match[3]);
+        expect(inPartition.map((r) => r.sequenceNumber)).toEqual(inPartition.map((_, i) => i));
+        const offsets = inPartition.map((r) => Number(r.offset));
+        expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+        const last = inPartition.at(-1) as Received;
+        expect(blob.metadata?.sequencenumber, `checkpoint of partition ${match[3]}`).toBe(
+          String(last.sequenceNumber),
+        );
+        expect(blob.metadata?.offset).toBe(last.offset);
+      }
+      const checkpoints = blobs.filter((name) => name.includes("/checkpoint/"));
+      const partitions = new Set(received.map((r) => r.partitionId));
+      expect(checkpoints.length, `checkpoint blobs (all blobs: ${blobs.join(", ")})`).toBe(partitions.size);
+    }, 180_000);
+  },
+);
