@@ -15,7 +15,7 @@
  * that keeps running under a small cap holds little live data and its RSS is uncollected garbage.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -27,6 +27,7 @@ import { ehwCommand } from "../src/local/cli-command.js";
 import { wholeNumber } from "./lib/args.js";
 import { processCpuSeconds } from "./lib/cpu.js";
 import { note, printFigures, printTable, round } from "./lib/report.js";
+import { statusBytes } from "./lib/rss.js";
 import { type BenchStack, fillBacklog, startBenchStack } from "./lib/stack.js";
 
 const { values } = parseArgs({
@@ -65,18 +66,6 @@ function builtEhw(): (args: string[]) => { command: string; args: string[] } {
   });
   if (result.status !== 0) throw new Error(`tsc failed: ${result.stdout}${result.stderr}`);
   return (args) => ({ command: process.execPath, args: [join(BUILD_DIR, "cli", "index.js"), ...args] });
-}
-
-/** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM), or undefined once the process is gone. */
-function statusBytes(pid: number, field: "VmRSS" | "VmHWM"): number | undefined {
-  try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(
-      readFileSync(`/proc/${pid}/status`, "utf8"),
-    );
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Events checkpointed so far over all partitions (checkpoint sequence number + 1 each). */
