@@ -237,14 +237,25 @@ describe("image contents", () => {
   }
 
   it("every package the built worker loads is a production dependency (the image omits dev ones)", () => {
-    const pkg = JSON.parse(readRepoFile("package.json")) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(readRepoFile("package.json")) as {
+      dependencies: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
     const used = runtimePackages();
     expect(used.size).toBeGreaterThan(3);
     // tsx is resolved only when ehw runs from its TypeScript sources, never from dist/.
     expect(used.get("tsx") ?? []).toEqual(used.has("tsx") ? ["local/cli-command.ts"] : []);
     used.delete("tsx");
-    const missing = [...used.keys()].filter((name) => pkg.dependencies[name] === undefined);
+    // Optional dependencies (the tracing SDK) count: --omit=dev keeps them, unless told to omit them too.
+    const optional = pkg.optionalDependencies ?? {};
+    const missing = [...used.keys()].filter(
+      (name) => pkg.dependencies[name] === undefined && optional[name] === undefined,
+    );
     expect(missing).toEqual([]);
+    const allStages = parseDockerfile(readRepoFile("Dockerfile"));
+    const production = allStages.filter((i) => i.keyword === "RUN" && i.args.includes("--omit=dev"));
+    expect(production.length).toBe(1);
+    expect(production[0]?.args).not.toContain("--omit=optional");
   });
 
   it("the runtime stage copies the built output, production modules and package.json (ESM type)", () => {
