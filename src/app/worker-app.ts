@@ -9,6 +9,7 @@ import type { WorkerConfig } from "../config/worker.js";
 import { withPoisonChecks } from "../deadletter/poison.js";
 import { prepareFailureHandling } from "../deadletter/worker-setup.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
+import { type AttemptTracer, createAttemptTracer } from "../observability/tracing.js";
 import { startWorkerObservability, type WorkerObservability } from "../ops/worker-observability.js";
 import type { WorkerSetup } from "../worker/lifecycle.js";
 import { Worker, type WorkerOptions } from "../worker/worker.js";
@@ -62,7 +63,52 @@ export interface WorkerApp {
  */
 export async function startWorkerApp(config: WorkerConfig, logger: Logger): Promise<WorkerApp> {
   const observability = await startWorkerObservability({ config: config.observability, logger });
-  const worker = createWorker(config, { logger, observer: observability.metrics });
+  const tracing = await startTracing(config, logger);
+  const worker = createWorker(config, {
+    logger,
+    observer: observability.metrics,
+    ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
+  });
   observability.attach(worker);
-  return { worker, observability };
+  if (tracing === undefined) return { worker, observability };
+  return {
+    worker,
+    observability: {
+      ...observability,
+      attach: (w) => observability.attach(w),
+      async close() {
+        await observability.close();
+        await tracing.shutdown();
+      },
+    },
+  };
+}
+
+/**
+ * With `--tracing otlp`: the SDK (loaded only then) and the attempt tracer; undefined when off.
+ * The SDK's exports are flushed by `shutdown`, after the worker stopped.
+ */
+async function startTracing(
+  config: WorkerConfig,
+  logger: Logger,
+): Promise<{ tracer: AttemptTracer; shutdown(): Promise<void> } | undefined> {
+  const tracing = config.observability.tracing;
+  if (tracing === undefined || tracing.mode === "off") return undefined;
+  const { startTracingSdk } = await import("../observability/tracing-sdk.js");
+  const sdk = await startTracingSdk({ ...tracing, azureSdk: true });
+  logger.info(
+    {
+      tracesUrl: tracing.tracesUrl,
+      serviceName: tracing.serviceName,
+      sampler: tracing.sampler,
+      parent: tracing.parent,
+    },
+    "tracing on: exporting spans over OTLP/HTTP",
+  );
+  const tracer = createAttemptTracer({
+    tracer: sdk.tracer,
+    parent: tracing.parent,
+    maxAttempts: config.processing.maxAttempts,
+  });
+  return { tracer, shutdown: () => sdk.shutdown() };
 }

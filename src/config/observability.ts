@@ -9,6 +9,7 @@
  */
 import { ConfigError } from "../common/errors.js";
 import type { RawSetting, RawWorkerOptions, SettingKey } from "./settings.js";
+import { compileTracingConfig, type TracingConfig } from "./tracing.js";
 import { parseInteger, parseString, reject } from "./values.js";
 
 /** The compiled observability section of WorkerConfig. */
@@ -32,6 +33,8 @@ export interface ObservabilityConfig {
    * default undefined = unknown (the data plane does not report it).
    */
   readonly hubRetentionMs?: number | undefined;
+  /** Spans per handler attempt; default off. */
+  readonly tracing?: TracingConfig;
 }
 
 /** Highest TCP port. */
@@ -47,6 +50,7 @@ export function compileObservabilityConfig(raw: RawWorkerOptions): Observability
     statusIntervalMs: parseInteger("statusIntervalMs", present(raw, "statusIntervalMs"), 0),
     hubRetentionMs:
       raw.hubRetentionMs === undefined ? undefined : parseInteger("hubRetentionMs", raw.hubRetentionMs, 1),
+    tracing: compileTracingConfig(raw),
   };
 }
 

@@ -181,6 +181,15 @@ export const SETTINGS = {
     meaning:
       "the hub's message retention in milliseconds (e.g. 604800000 for 7 days), ≥ 1; when set, /metrics and ehw status show the time left before unprocessed events are dropped",
   }),
+  tracing: spec("tracing", {
+    defaultText: "off",
+    meaning:
+      "otlp (spans per handler attempt, exported over OTLP/HTTP as the OTEL_* variables say) | off (no span, no SDK loaded)",
+  }),
+  tracingParent: spec("tracing-parent", {
+    defaultText: "link",
+    meaning: "how attempt spans relate to the producer's trace context: link (own trace, linked) | child",
+  }),
   handler: spec("handler", {
     meaning: "shortcut for one handler in pipeline default: log | ledger | a module path | a package name",
   }),
@@ -216,6 +225,8 @@ export type RawWorkerOptions = { [K in SettingKey]?: RawSetting } & {
   startPositions?: Record<string, RawSetting>;
   /** The handler sections of the config file (`handlers`, `pipelines`, `routes`), with their file source. */
   handlerSections?: RawSetting<RawHandlersOptions>;
+  /** The OTEL_* variables the tracing section reads, by name (src/config/tracing.ts). */
+  otelVariables?: Readonly<Record<string, string>>;
 };
 
 function spec(flagName: string, rest: Omit<SettingSpec, "flag" | "env">): SettingSpec {

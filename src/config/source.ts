@@ -2,6 +2,7 @@
  * The one place that reads the environment, the command line and the JSON config file. It only
  * gathers raw values and their sources; `compileWorkerConfig` parses and validates them.
  */
+
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -10,6 +11,7 @@ import { type UnknownEnvVariable, unknownEnvVariables } from "./env-names.js";
 import type { RawHandlersOptions } from "./handlers.js";
 import { jsonErrorLocation } from "./json-location.js";
 import { REMOVED_SETTINGS } from "./settings.js";
+import { otelVariables } from "./tracing.js";
 import { closestName } from "./values.js";
 import {
   type RawSetting,
@@ -76,6 +78,8 @@ export function readRawWorkerOptions(
       };
     }
   }
+  const otel = otelVariables(env);
+  if (Object.keys(otel).length > 0) raw.otelVariables = otel;
   return { raw, baseDir: cwd, help: false, unknownVariables: unknownEnvVariables(env) };
 }
 

@@ -9,6 +9,8 @@ describe("observability settings", () => {
       metricsPortIsDefault: true,
       metricsHost: "127.0.0.1",
       statusIntervalMs: 0,
+      hubRetentionMs: undefined,
+      tracing: expect.objectContaining({ mode: "off" }),
     });
   });
 
@@ -22,6 +24,8 @@ describe("observability settings", () => {
       metricsPortIsDefault: false,
       metricsHost: "0.0.0.0",
       statusIntervalMs: 2000,
+      hubRetentionMs: undefined,
+      tracing: expect.objectContaining({ mode: "off" }),
     });
   });
 
