@@ -11,6 +11,9 @@
  *   ownership blob (or trusts a check or claim of the last `ownershipCheckIntervalMs`), then writes
  *   only above the stored sequence number, under the stored ETag.
  *
+ * It also keeps when each held partition's last successful claim or renewal started (others count
+ * the expiry from that write): `renewalAgeMs`, which pauses admission during a storage outage.
+ *
  * Whenever it learns that a partition is no longer this worker's (a checkpoint write finds another
  * owner, a listing names another owner, a renewal loses its ETag race) it says so through `onLost`,
  * so that processing stops at once rather than when the SDK notices the stolen link.
@@ -61,6 +64,8 @@ export interface GuardedCheckpointStoreOptions {
   readonly records: PartitionRecords;
   /** Called once each time the store learns that a partition it held is held no more. */
   readonly onLost?: (partitionId: string, reason: string) => void;
+  /** Called after each successful claim or renewal of a partition's ownership by this owner. */
+  readonly onRenewed?: (partitionId: string) => void;
   /** Conditional checkpoint writes tried before giving up on a contended blob; default 3. */
   readonly maxWriteAttempts?: number;
   /**
@@ -76,7 +81,7 @@ export interface GuardedCheckpointStoreOptions {
    * duplicates it would have had anyway.
    */
   readonly ownershipCheckIntervalMs?: number;
-  /** Monotonic milliseconds for the ownership-check window; default `performance.now`. */
+  /** Monotonic milliseconds for the ownership-check window and renewal ages; default `performance.now`. */
   readonly clock?: () => number;
   /** Logger; default silent. */
   readonly logger?: Logger;
@@ -114,6 +119,8 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
   private readonly writes = new Map<string, Promise<unknown>>();
   /** When ownership of a held partition was last confirmed (clock milliseconds). */
   private readonly confirmedAt = new Map<string, number>();
+  /** When the last successful claim or renewal of a held partition started (clock milliseconds). */
+  private readonly renewedAt = new Map<string, number>();
   private readonly checkIntervalMs: number;
   private readonly clock: () => number;
   private readonly logger: Logger;
@@ -137,6 +144,15 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     return [...this.held].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
   }
 
+  /**
+   * Milliseconds since the last successful claim or renewal was sent (the blob's write time is no
+   * earlier); undefined when this owner does not hold the partition.
+   */
+  renewalAgeMs(partitionId: string): number | undefined {
+    const at = this.renewedAt.get(partitionId);
+    return at === undefined ? undefined : this.clock() - at;
+  }
+
   /** The highest checkpoint sequence number written or read for a partition, if any. */
   lastSequenceNumber(partitionId: string): number | undefined {
     return this.last.get(partitionId);
@@ -144,6 +160,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
 
   markLost(partitionId: string): void {
     this.confirmedAt.delete(partitionId);
+    this.renewedAt.delete(partitionId);
     if (this.held.delete(partitionId)) this.logger.debug({ partitionId }, "partition marked lost");
   }
 
@@ -158,6 +175,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     this.held.delete(partitionId);
     this.claims.delete(partitionId);
     this.confirmedAt.delete(partitionId);
+    this.renewedAt.delete(partitionId);
     if (claim === undefined) return false;
     if ((await this.inner.claimOwnership([{ ...claim, ownerId: "" }])).length > 0) return true;
     // A renewal may have changed the ETag since: give up under the current one if it is still ours.
@@ -202,6 +220,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
   ): Promise<PartitionOwnership[]> {
     const screen = this.options.handover;
     const requests = screen === undefined ? partitionOwnership : await screen.screen(partitionOwnership);
+    const startedAt = this.clock();
     const claimed: PartitionOwnership[] = [];
     const conditional: PartitionOwnership[] = [];
     for (const request of requests) {
@@ -218,7 +237,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     }
     if (conditional.length > 0) claimed.push(...(await this.inner.claimOwnership(conditional, options)));
     // Claims the screen held back were never made: they are neither won nor lost.
-    this.recordClaims(requests, claimed);
+    this.recordClaims(requests, claimed, startedAt);
     screen?.claimed(requests, claimed);
     return claimed;
   }
@@ -343,6 +362,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
   private recordClaims(
     requests: readonly PartitionOwnership[],
     claimed: readonly PartitionOwnership[],
+    startedAt: number,
   ): void {
     const won = new Map<string, PartitionOwnership>();
     for (const o of claimed) if (o.ownerId === this.options.ownerId) won.set(o.partitionId, o);
@@ -353,6 +373,8 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
         this.held.add(partitionId);
         this.claims.set(partitionId, { ...ownership });
         this.confirm(partitionId);
+        this.renewedAt.set(partitionId, startedAt);
+        this.options.onRenewed?.(partitionId);
       } else if (request.ownerId === this.options.ownerId) {
         this.lose(partitionId, "ownership renewal lost its ETag race", {});
       } else {
@@ -360,6 +382,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
         this.held.delete(partitionId);
         this.claims.delete(partitionId);
         this.confirmedAt.delete(partitionId);
+        this.renewedAt.delete(partitionId);
       }
     }
   }
@@ -379,6 +402,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
   private lose(partitionId: string, reason: string, fields: Record<string, unknown>): void {
     this.claims.delete(partitionId);
     this.confirmedAt.delete(partitionId);
+    this.renewedAt.delete(partitionId);
     if (!this.held.delete(partitionId)) return;
     this.logger.info({ partitionId, ...fields }, reason);
     this.options.onLost?.(partitionId, reason);

@@ -36,6 +36,7 @@ export function createCheckpointStore(wiring: HandoverWiring): {
     ownerId: config.loadBalancing.ownerId,
     records: new BlobPartitionRecords(containerClient),
     onLost: (partitionId, reason) => partitions.markLost(partitionId, reason),
+    onRenewed: (partitionId) => partitions.renewed(partitionId),
     ownershipCheckIntervalMs: config.processing.ownershipCheckIntervalMs,
     logger: wiring.logger,
     handover,

@@ -20,6 +20,7 @@ import type { AttemptTracer } from "../observability/tracing.js";
 import type { LagReader } from "./lag-reader.js";
 import type { WorkerState } from "./lifecycle.js";
 import { type EntityNotFoundStatus, NotFoundWatch } from "./not-found-watch.js";
+import { OwnershipGate } from "./partition/ownership-gate.js";
 import { PartitionProcessor, type PartitionStatus } from "./partition/processor.js";
 
 /** Options of {@link PartitionSet}. */
@@ -95,6 +96,13 @@ export class PartitionSet {
     return this.notFound.status();
   }
 
+  /** The store renewed (or claimed) the partition's ownership: a paused processor admits again. */
+  renewed(partitionId: string): void {
+    const processor = this.processors.get(partitionId);
+    // Not inside the store's claim: handlers that admission starts must not run in its stack.
+    if (processor !== undefined) queueMicrotask(() => processor.admissionChanged());
+  }
+
   /** The store found another owner of the partition. */
   markLost(partitionId: string, reason: string): void {
     this.processors.get(partitionId)?.markLost(reason);
@@ -140,6 +148,13 @@ export class PartitionSet {
       onStateChange: (status) => this.onPartitionState(status),
       observer,
       tracer: this.options.tracer,
+      admission: new OwnershipGate({
+        partitionId,
+        renewals: store,
+        ownershipExpirationMs: config.loadBalancing.ownershipExpirationMs,
+        marginMs: config.loadBalancing.updateIntervalMs,
+        logger: this.options.logger.child({ component: "processor", partitionId, ...this.options.idField }),
+      }),
     });
     if (observer !== undefined) lagReader?.track(partitionId, observer);
     if (this.drainDeadlineAtMs !== undefined) processor.setDrainDeadline(this.drainDeadlineAtMs);

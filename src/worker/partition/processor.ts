@@ -3,9 +3,10 @@
  *
  * 1. receive — `enqueue` takes an SDK batch, tracks it in the partition's progress and groups it
  *    into units by the ordering strategy's lanes;
- * 2. admit — units enter the window while it has room; `enqueue` returns once the batch is in and
- *    there is room again, and awaits only while the window is full: the SDK awaits `processEvents`
- *    before it fetches the partition's next batch, so this is the backpressure;
+ * 2. admit — units enter the window while it has room and the admission allows (ownership-gate.ts:
+ *    not while the ownership goes unrenewed); `enqueue` returns once the batch is in and there is
+ *    room again, and awaits only while there is not: the SDK awaits `processEvents` before it
+ *    fetches the partition's next batch, so this is the backpressure;
  * 3. run — `pump` starts what the scheduler lets start, each unit with its own attempts;
  * 4. complete — a unit's end is recorded in the progress, unless it stopped;
  * 5. checkpoint — the progress writes one through the guarded store when the policy says so.
@@ -162,8 +163,14 @@ export class PartitionProcessor {
    * when `enqueue` takes a batch and whenever a slot frees.
    */
   private admit(): void {
-    if (this.state === "running") this.window.admit();
+    if (this.state === "running" && (this.options.admission?.mayTakeEvents() ?? true)) this.window.admit();
     this.pump();
+  }
+
+  /** The admission may allow again (an ownership renewal succeeded): let held units in. */
+  admissionChanged(): void {
+    this.admit();
+    this.changes.notify();
   }
 
   /**

@@ -131,4 +131,9 @@ export interface PartitionProcessorOptions {
   readonly observer?: PartitionObserver;
   /** Opens a span per handler attempt; default none (tracing off). */
   readonly tracer?: AttemptTracer;
+  /**
+   * Asked before units are admitted: false holds them (and so the SDK's next batch) until
+   * `admissionChanged()`; default always true. The worker passes an OwnershipGate.
+   */
+  readonly admission?: { mayTakeEvents(): boolean };
 }

@@ -319,3 +319,51 @@ describe("GuardedCheckpointStore ownership-check window", () => {
 function written(inner: MemoryCheckpointStore): number[] {
   return inner.writes.map((w) => w.sequenceNumber);
 }
+
+describe("GuardedCheckpointStore renewal ages", () => {
+  function clocked() {
+    const inner = new MemoryCheckpointStore();
+    let now = 0;
+    const renewed: string[] = [];
+    const store = new GuardedCheckpointStore(inner, {
+      ownerId: "me",
+      records: inner,
+      clock: () => now,
+      onRenewed: (partitionId) => renewed.push(partitionId),
+    });
+    return { inner, store, renewed, advance: (ms: number) => (now += ms) };
+  }
+
+  it("counts from the start of the last successful claim or renewal, and tells of each", async () => {
+    const { inner, store, renewed, advance } = clocked();
+    expect(store.renewalAgeMs("0")).toBeUndefined();
+    await store.claimOwnership([ownershipRequest("0", "me")]);
+    advance(700);
+    expect(store.renewalAgeMs("0")).toBe(700);
+    const etag = inner.ownerships.get("0")?.etag;
+    // The renewal's age counts from when it was sent, not from its answer.
+    const claimOwnership = inner.claimOwnership.bind(inner);
+    inner.claimOwnership = async (requests) => {
+      advance(50);
+      return claimOwnership(requests);
+    };
+    await store.claimOwnership([ownershipRequest("0", "me", etag)]);
+    expect(store.renewalAgeMs("0")).toBe(50);
+    expect(renewed).toEqual(["0", "0"]);
+  });
+
+  it("keeps the age of a renewal that failed, and forgets it when the partition is lost", async () => {
+    const { inner, store, renewed, advance } = clocked();
+    await store.claimOwnership([ownershipRequest("0", "me")]);
+    const etag = inner.ownerships.get("0")?.etag;
+    inner.claimOwnership = async () => {
+      throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+    };
+    advance(3000);
+    await expect(store.claimOwnership([ownershipRequest("0", "me", etag)])).rejects.toThrow();
+    expect(store.renewalAgeMs("0")).toBe(3000);
+    expect(renewed).toEqual(["0"]);
+    store.markLost("0");
+    expect(store.renewalAgeMs("0")).toBeUndefined();
+  });
+});

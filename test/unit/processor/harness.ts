@@ -111,6 +111,7 @@ export interface HarnessOptions {
   drainTimeoutMs?: number;
   windowSize?: number;
   observer?: PartitionObserver;
+  admission?: PartitionProcessorOptions["admission"];
 }
 
 /** A processor for partition "0" over a guarded in-memory store that owns the partition. */
@@ -148,6 +149,7 @@ export async function harness(options: HarnessOptions = {}) {
     drainTimeoutMs: options.drainTimeoutMs ?? 5000,
     windowSize: options.windowSize,
     observer: options.observer,
+    admission: options.admission,
   };
   const processor = new PartitionProcessor(processorOptions);
   lostTo = processor;
