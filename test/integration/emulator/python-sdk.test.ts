@@ -7,10 +7,12 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmulatorServer } from "../../../src/emulator/index.js";
 import { freshContainer, testStack } from "../../helpers/stack.js";
-import { freshHub, startTestEmulator } from "./harness.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { FAST_RETRY, freshHub, startTestEmulator } from "./harness.js";
 
 /** Debian's azure-eventhub lives in the system Python, not in a pyenv one first on PATH. */
 const SYSTEM_PYTHON = "/usr/bin/python3";
@@ -42,8 +44,14 @@ interface Received {
   partitionKey: string | null;
 }
 
+interface PythonRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs the script asynchronously (the emulator serves it from this process). */
-async function python(args: string[], caFile: string): Promise<string> {
+async function runPython(args: string[], caFile: string): Promise<PythonRun> {
   const child = spawn(SYSTEM_PYTHON, [SCRIPT, ...args], {
     env: { ...process.env, EHW_TEST_CA_FILE: caFile },
     stdio: ["ignore", "pipe", "pipe"],
@@ -57,6 +65,12 @@ async function python(args: string[], caFile: string): Promise<string> {
     stderr += chunk.toString("utf8");
   });
   const status = await new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { status, stdout, stderr };
+}
+
+/** Runs the script and returns its stdout; throws with its stderr when it fails. */
+async function python(args: string[], caFile: string): Promise<string> {
+  const { status, stdout, stderr } = await runPython(args, caFile);
   if (status !== 0)
     throw new Error(`eventhub_roundtrip.py ${args[0]} exited ${status}: ${stderr.slice(-2000)}`);
   return stdout;
@@ -146,5 +160,54 @@ describe.skipIf(missing !== undefined)(
       const partitions = new Set(received.map((r) => r.partitionId));
       expect(checkpoints.length, `checkpoint blobs (all blobs: ${blobs.join(", ")})`).toBe(partitions.size);
     }, 180_000);
+
+    it("routes the same partition keys to the same partitions as the JS SDK", async () => {
+      const hub = freshHub(emulator, 4);
+      const keys = Array.from({ length: 24 }, (_, n) => `route-${n}`);
+      await python(
+        ["send-keys", emulator.tlsConnectionString() as string, hub, ...keys],
+        emulator.caFile as string,
+      );
+      const producer = new EventHubProducerClient(emulator.connectionString(), hub, {
+        retryOptions: FAST_RETRY,
+      });
+      try {
+        for (const key of keys)
+          await producer.sendBatch([{ body: `keyed ${key}`, properties: { id: `js-${key}` } }], {
+            partitionKey: key,
+          });
+      } finally {
+        await producer.close();
+      }
+
+      const partitionOf = new Map<string, string>();
+      const consumer = new EventHubConsumerClient("$Default", emulator.connectionString(), hub, {
+        retryOptions: FAST_RETRY,
+      });
+      const subscription = consumer.subscribe(
+        {
+          processEvents: async (events, context) => {
+            for (const e of events) partitionOf.set(String(e.properties?.id), context.partitionId);
+          },
+          processError: async () => {},
+        },
+        { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1 },
+      );
+      try {
+        await waitFor(() => partitionOf.size >= keys.length * 2, {
+          timeoutMs: 30_000,
+          what: "all keyed events",
+        });
+      } finally {
+        await subscription.close();
+        await consumer.close();
+      }
+      for (const key of keys)
+        expect(partitionOf.get(`py-${key}`), `partition of ${key} from Python`).toBe(
+          partitionOf.get(`js-${key}`),
+        );
+      // The keys spread over partitions, so agreement is not one partition taking everything.
+      expect(new Set(keys.map((key) => partitionOf.get(`js-${key}`))).size).toBeGreaterThan(1);
+    }, 120_000);
   },
 );
