@@ -209,5 +209,38 @@ describe.skipIf(missing !== undefined)(
       // The keys spread over partitions, so agreement is not one partition taking everything.
       expect(new Set(keys.map((key) => partitionOf.get(`js-${key}`))).size).toBeGreaterThan(1);
     }, 120_000);
+
+    it("refuses a wrong SAS key with an authentication error within seconds", async () => {
+      const hub = freshHub(emulator, 2);
+      const good = emulator.tlsConnectionString() as string;
+      const wrong = good.replace(/SharedAccessKey=[^;]+/, "SharedAccessKey=d3Jvbmcta2V5LW5vdC10aGUtaHVicw==");
+      expect(wrong).not.toBe(good);
+      const startedMs = Date.now();
+      const run = await runPython(["send-one", wrong, hub, "10"], emulator.caFile as string);
+      expect(Date.now() - startedMs, "refusal time in ms").toBeLessThan(30_000);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(/^AuthenticationError: /m);
+    }, 60_000);
+
+    it("refuses an event over 1 MiB with a size error", async () => {
+      const hub = freshHub(emulator, 2);
+      const run = await runPython(
+        ["send-one", emulator.tlsConnectionString() as string, hub, String(1024 * 1024 + 1)],
+        emulator.caFile as string,
+      );
+      expect(run.status).toBe(2);
+      // The emulator refuses it on the link (the SDK does not check a single event itself).
+      expect(run.stderr).toMatch(/^EventDataSendError: .*exceeds the limit \(1048576 bytes\)/m);
+      expect(run.stderr).toContain("LinkMessageSizeExceeded");
+      // The hub holds nothing afterwards: nothing of the refused event was stored.
+      const consumer = new EventHubConsumerClient("$Default", emulator.connectionString(), hub, {
+        retryOptions: FAST_RETRY,
+      });
+      try {
+        expect((await consumer.getPartitionProperties("0")).isEmpty).toBe(true);
+      } finally {
+        await consumer.close();
+      }
+    }, 60_000);
   },
 );
