@@ -12,6 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmulatorServer } from "../../../src/emulator/index.js";
 import { freshContainer, testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
+import {
+  checkpointsOf,
+  ledgerWorkerEnv,
+  readLedger,
+  startWorker,
+  tempDir,
+  useWorkerTests,
+} from "../worker/support.js";
 import { FAST_RETRY, freshHub, startTestEmulator } from "./harness.js";
 
 /** Debian's azure-eventhub lives in the system Python, not in a pyenv one first on PATH. */
@@ -82,6 +90,7 @@ describe.skipIf(missing !== undefined)(
   `the Python SDK against the emulator${missing === undefined ? "" : ` (skipped: ${missing})`}`,
   () => {
     let emulator: EmulatorServer;
+    const { workers, cleanups } = useWorkerTests();
 
     beforeAll(async () => {
       emulator = await startTestEmulator({ tlsPort: PYTHON_SDK_TLS_PORT });
@@ -242,5 +251,105 @@ describe.skipIf(missing !== undefined)(
         await consumer.close();
       }
     }, 60_000);
+
+    /** Sends events n = from … to-1 to each partition with the id property "<p>-<n>". */
+    async function sendRange(hub: string, from: number, to: number): Promise<string[]> {
+      const producer = new EventHubProducerClient(emulator.connectionString(), hub, {
+        retryOptions: FAST_RETRY,
+      });
+      const ids: string[] = [];
+      try {
+        for (const partitionId of ["0", "1"]) {
+          const events = [];
+          for (let n = from; n < to; n += 1) {
+            events.push({ body: { n }, properties: { id: `${partitionId}-${n}` } });
+            ids.push(`${partitionId}-${n}`);
+          }
+          await producer.sendBatch(events, { partitionId });
+        }
+      } finally {
+        await producer.close();
+      }
+      return ids;
+    }
+
+    /** An `ehw run` child with the ledger handler, given the connection string the TLS listener prints. */
+    async function startTlsWorker(hub: string, containerName: string): Promise<string> {
+      const { dir, remove } = await tempDir();
+      cleanups.push(remove);
+      const ledger = `${dir}/ledger.jsonl`;
+      const env = ledgerWorkerEnv(hub, containerName, ledger, {
+        EHW_EVENTHUB_CONNECTION_STRING: emulator.tlsConnectionString() as string,
+        NODE_EXTRA_CA_CERTS: emulator.caFile as string,
+      });
+      workers.push(await startWorker("ehw run (python interop)", env));
+      return ledger;
+    }
+
+    /** The Python checkpointing consumer until `expected` events; their ids. */
+    async function pythonReceive(hub: string, containerName: string, expected: number): Promise<string[]> {
+      const out = await python(
+        [
+          "receive",
+          emulator.tlsConnectionString() as string,
+          hub,
+          testStack().azurite.connectionString,
+          containerName,
+          String(expected),
+          "60",
+        ],
+        emulator.caFile as string,
+      );
+      return out
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => (JSON.parse(line) as Received).id);
+    }
+
+    it("a Python consumer starts right after the checkpoint of a worker stopped with SIGTERM", async () => {
+      const hub = freshHub(emulator, 2);
+      const { containerName, containerClient } = await freshContainer("pyw");
+      const first = await sendRange(hub, 0, 25);
+      const ledger = await startTlsWorker(hub, containerName);
+      await waitFor(async () => (await readLedger(ledger)).length >= first.length, {
+        timeoutMs: 60_000,
+        what: "the worker to handle the first events",
+      });
+      const exit = await (workers.pop() as (typeof workers)[number]).child.stop({ timeoutMs: 15_000 });
+      expect(exit.signal, "the worker exits by itself on SIGTERM").toBeNull();
+      const checkpoints = await checkpointsOf(containerClient, hub);
+      expect([...checkpoints.keys()].sort()).toEqual(["0", "1"]);
+
+      const second = await sendRange(hub, 25, 35);
+      // Events after each checkpoint: those the worker handled but did not checkpoint, and the new ones.
+      const after = [...first, ...second].filter((id) => {
+        const [p, n] = id.split("-");
+        return Number(n) > (checkpoints.get(p as string)?.sequenceNumber as number);
+      });
+      const received = await pythonReceive(hub, containerName, after.length);
+      expect(received.sort()).toEqual(after.sort());
+    }, 180_000);
+
+    it("a worker starts right after the checkpoints of the Python consumer", async () => {
+      const hub = freshHub(emulator, 2);
+      const { containerName, containerClient } = await freshContainer("pyw");
+      const first = await sendRange(hub, 0, 25);
+      expect((await pythonReceive(hub, containerName, first.length)).sort()).toEqual([...first].sort());
+      const pythonCheckpoints = await checkpointsOf(containerClient, hub);
+      expect(pythonCheckpoints.get("0")?.sequenceNumber).toBe(24);
+      expect(pythonCheckpoints.get("1")?.sequenceNumber).toBe(24);
+
+      const second = await sendRange(hub, 25, 35);
+      const ledger = await startTlsWorker(hub, containerName);
+      await waitFor(
+        async () => {
+          const c = await checkpointsOf(containerClient, hub);
+          return c.get("0")?.sequenceNumber === 34 && c.get("1")?.sequenceNumber === 34;
+        },
+        { timeoutMs: 60_000, what: "the worker to checkpoint the new events" },
+      );
+      const handled = (await readLedger(ledger)).map((e) => String(e.id));
+      expect(handled.sort()).toEqual([...second].sort());
+    }, 180_000);
   },
 );
