@@ -4,9 +4,10 @@
  * speaks TLS on port 5671 and reads performative fields by position, so this needs the amqps
  * listener and the full-field frames. A producer fills one create_batch() until it is full, then
  * sends keyed events; a consumer with a checkpoint store reads from "-1", checkpointing each event.
+ * Then: partition keys route as with the JS SDK, refusals (wrong key, 1 MiB), and a worker (`ehw run`
+ * on the TLS connection string) sharing checkpoints and a consumer group with the Python consumer.
+ * All in one file: the Python SDK's fixed port 5671 allows one emulator with it at a time.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmulatorServer } from "../../../src/emulator/index.js";
@@ -15,74 +16,24 @@ import { waitFor } from "../../helpers/wait-for.js";
 import {
   checkpointsOf,
   ledgerWorkerEnv,
+  ownersOf,
   readLedger,
   startWorker,
   tempDir,
   useWorkerTests,
 } from "../worker/support.js";
 import { FAST_RETRY, freshHub, startTestEmulator } from "./harness.js";
+import {
+  PYTHON_SDK_TLS_PORT,
+  python,
+  pythonSdkMissing,
+  type Received,
+  runPython,
+  type Sent,
+  spawnPython,
+} from "./python-harness.js";
 
-/** Debian's azure-eventhub lives in the system Python, not in a pyenv one first on PATH. */
-const SYSTEM_PYTHON = "/usr/bin/python3";
-const SCRIPT = fileURLToPath(new URL("../../fixtures/python/eventhub_roundtrip.py", import.meta.url));
-/** azure-eventhub 5.11 connects to this port whatever the connection string says. */
-const PYTHON_SDK_TLS_PORT = 5671;
 const KEYED_COUNT = 40;
-
-function pythonSdkMissing(): string | undefined {
-  const probe = spawnSync(SYSTEM_PYTHON, ["-c", "import azure.eventhub.extensions.checkpointstoreblob"], {
-    encoding: "utf8",
-  });
-  if (probe.error !== undefined) return `${SYSTEM_PYTHON} cannot run (${probe.error.message})`;
-  if (probe.status !== 0) return `${SYSTEM_PYTHON} has no azure.eventhub (apt-get install python3-azure)`;
-  return undefined;
-}
-
-interface Sent {
-  id: string;
-  partitionKey: string | null;
-  partitionId: string | null;
-}
-interface Received {
-  id: string;
-  partitionId: string;
-  sequenceNumber: number;
-  offset: string;
-  enqueuedTimeMs: number;
-  partitionKey: string | null;
-}
-
-interface PythonRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the script asynchronously (the emulator serves it from this process). */
-async function runPython(args: string[], caFile: string): Promise<PythonRun> {
-  const child = spawn(SYSTEM_PYTHON, [SCRIPT, ...args], {
-    env: { ...process.env, EHW_TEST_CA_FILE: caFile },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString("utf8");
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  const status = await new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { status, stdout, stderr };
-}
-
-/** Runs the script and returns its stdout; throws with its stderr when it fails. */
-async function python(args: string[], caFile: string): Promise<string> {
-  const { status, stdout, stderr } = await runPython(args, caFile);
-  if (status !== 0)
-    throw new Error(`eventhub_roundtrip.py ${args[0]} exited ${status}: ${stderr.slice(-2000)}`);
-  return stdout;
-}
 
 const missing = pythonSdkMissing();
 
@@ -253,13 +204,18 @@ describe.skipIf(missing !== undefined)(
     }, 60_000);
 
     /** Sends events n = from … to-1 to each partition with the id property "<p>-<n>". */
-    async function sendRange(hub: string, from: number, to: number): Promise<string[]> {
+    async function sendRange(
+      hub: string,
+      from: number,
+      to: number,
+      partitions = ["0", "1"],
+    ): Promise<string[]> {
       const producer = new EventHubProducerClient(emulator.connectionString(), hub, {
         retryOptions: FAST_RETRY,
       });
       const ids: string[] = [];
       try {
-        for (const partitionId of ["0", "1"]) {
+        for (const partitionId of partitions) {
           const events = [];
           for (let n = from; n < to; n += 1) {
             events.push({ body: { n }, properties: { id: `${partitionId}-${n}` } });
@@ -350,6 +306,69 @@ describe.skipIf(missing !== undefined)(
       );
       const handled = (await readLedger(ledger)).map((e) => String(e.id));
       expect(handled.sort()).toEqual([...second].sort());
+    }, 180_000);
+
+    it("a Python consumer and a worker split the partitions; the worker takes over after kill -9", async () => {
+      const partitions = ["0", "1", "2", "3"];
+      const hub = freshHub(emulator, partitions.length);
+      const { containerName, containerClient } = await freshContainer("pym");
+      const pythonIds = new Set<string>();
+      const consumer = await spawnPython(
+        "python consumer",
+        [
+          "consume",
+          emulator.tlsConnectionString() as string,
+          hub,
+          testStack().azurite.connectionString,
+          containerName,
+        ],
+        emulator.caFile as string,
+        (text) => {
+          if (text.startsWith("{")) pythonIds.add((JSON.parse(text) as Received).id);
+        },
+      );
+      cleanups.push(() => consumer.kill());
+      const ledger = await startTlsWorker(hub, containerName);
+      const worker = workers[0] as (typeof workers)[number];
+      const split = await waitFor(
+        async () => {
+          const owners = await ownersOf(containerClient, hub);
+          const mine = partitions.filter((p) => owners.get(p) === worker.ownerId);
+          const theirs = partitions.filter((p) => owners.has(p) && owners.get(p) !== worker.ownerId);
+          return mine.length === 2 && theirs.length === 2 ? theirs : undefined;
+        },
+        { timeoutMs: 60_000, what: "the Python consumer and the worker to own two partitions each" },
+      );
+
+      const handled = async (): Promise<Set<string>> =>
+        new Set([...pythonIds, ...(await readLedger(ledger)).map((e) => String(e.id))]);
+      const first = await sendRange(hub, 0, 20, partitions);
+      await waitFor(
+        async () => {
+          const all = await handled();
+          return first.every((id) => all.has(id));
+        },
+        { timeoutMs: 60_000, what: "the first events handled by the two" },
+      );
+      for (const p of split)
+        expect(
+          first.some((id) => id.startsWith(`${p}-`) && pythonIds.has(id)),
+          `Python handled partition ${p}`,
+        ).toBe(true);
+
+      await consumer.stop({ signal: "SIGKILL" });
+      const second = await sendRange(hub, 20, 30, partitions);
+      await waitFor(() => partitions.every((p) => worker.held().has(p)), {
+        timeoutMs: 60_000,
+        what: "the worker to take over the Python consumer's partitions",
+      });
+      await waitFor(
+        async () => {
+          const all = await handled();
+          return [...first, ...second].every((id) => all.has(id));
+        },
+        { timeoutMs: 60_000, what: "every event handled by one of the two" },
+      );
     }, 180_000);
   },
 );
