@@ -114,16 +114,21 @@ describe("ehw dev without a terminal", () => {
 
     // Processed events rise across summaries while every partition has a live owner, and both
     // workers hold partitions.
+    // Holding partitions is not enough: one handed over just before SIGTERM may have no event
+    // processed yet, so wait for a line in each worker's ledger too.
     const sharing = (worker: string) =>
       run.stdout.some((l) => new RegExp(`^ {2}${worker} +pid \\d+ +running +partitions \\d`).test(l));
+    const ledgerOf = (worker: string) =>
+      readFile(join(run.dataDir, "ledger", `${worker}.jsonl`), "utf8").catch(() => "");
     await waitFor(
-      () => {
+      async () => {
         const s = summaries(run);
         const firstProcessing = s.findIndex((x) => x.processed > 0);
         const rising = s
           .slice(firstProcessing + 1)
           .some((x) => x.processed > (s[firstProcessing]?.processed ?? 0) && x.owned === 4);
-        return firstProcessing >= 0 && rising && sharing("worker-1") && sharing("worker-2");
+        if (firstProcessing < 0 || !rising || !sharing("worker-1") || !sharing("worker-2")) return false;
+        return (await ledgerOf("worker-1")).length > 0 && (await ledgerOf("worker-2")).length > 0;
       },
       { timeoutMs: 120_000, intervalMs: 200, what: "rising processed counts, 4/4 owned, both workers busy" },
     ).catch((err: unknown) => {
