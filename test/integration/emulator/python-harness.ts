@@ -2,9 +2,10 @@
  * Running the fixture script test/fixtures/python/eventhub_roundtrip.py with Debian's unmodified
  * Python SDK (azure-eventhub 5.11) against an in-process emulator's amqps listener.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type ManagedChild, spawnChild } from "../../../src/local/child.js";
+import { runToExit } from "../../helpers/run-to-exit.js";
 
 /** Debian's azure-eventhub lives in the system Python, not in a pyenv one first on PATH. */
 export const SYSTEM_PYTHON = "/usr/bin/python3";
@@ -44,20 +45,7 @@ export interface PythonRun {
 
 /** Runs the script asynchronously (the emulator serves it from this process). */
 export async function runPython(args: string[], caFile: string): Promise<PythonRun> {
-  const child = spawn(SYSTEM_PYTHON, [SCRIPT, ...args], {
-    env: { ...process.env, EHW_TEST_CA_FILE: caFile },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString("utf8");
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  const status = await new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { status, stdout, stderr };
+  return runToExit(SYSTEM_PYTHON, [SCRIPT, ...args], { ...process.env, EHW_TEST_CA_FILE: caFile });
 }
 
 /** Runs the script and returns its stdout; throws with its stderr when it fails. */

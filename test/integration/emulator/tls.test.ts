@@ -3,10 +3,10 @@
  * connect with the CA the emulator prints trusted, and send and receive. The JS SDK runs in a
  * child process because Node reads `NODE_EXTRA_CA_CERTS` only at start.
  */
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmulatorServer } from "../../../src/emulator/index.js";
+import { runToExit } from "../../helpers/run-to-exit.js";
 import { freshHub, startTestEmulator } from "./harness.js";
 
 const ROUNDTRIP = fileURLToPath(new URL("../../fixtures/emulator/tls-roundtrip.mjs", import.meta.url));
@@ -22,23 +22,11 @@ async function roundTrip(connectionString: string, hub: string, count: number, c
   delete env.NODE_EXTRA_CA_CERTS;
   if (caFile !== undefined) env.NODE_EXTRA_CA_CERTS = caFile;
   // rhea passes the IP host as TLS server name, which Node warns about (DEP0123).
-  const child = spawn(
+  const { status, stdout, stderr } = await runToExit(
     process.execPath,
     ["--no-deprecation", ROUNDTRIP, connectionString, hub, String(count)],
-    {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    env,
   );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString("utf8");
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  const status = await new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const received = status === 0 ? (JSON.parse(stdout) as { received: string[] }).received : undefined;
   return { status, stderr, received };
 }
