@@ -5,7 +5,7 @@
  * make failovers fast enough for a local rehearsal.
  */
 import { ConfigError } from "../common/errors.js";
-import type { OrderingMode } from "../config/ordering.js";
+import { ORDERING_MODES, type OrderingMode } from "../config/ordering.js";
 import { WORKER_DEFAULTS } from "../config/worker.js";
 import type { FaultKind, VerdictSettings } from "./types.js";
 
@@ -115,10 +115,13 @@ function workerFlags(raw: RawDrillOptions): Record<string, string> {
 
 function verdictSettings(flags: Record<string, string>): VerdictSettings {
   const ordering = (flags["--ordering"] ?? WORKER_DEFAULTS.ordering) as OrderingMode;
-  if (!["partition", "key", "none"].includes(ordering)) {
-    throw new ConfigError(`--ordering must be partition, key or none (got ${JSON.stringify(ordering)})`, {
-      context: { setting: "--ordering" },
-    });
+  if (!(ORDERING_MODES as readonly string[]).includes(ordering)) {
+    throw new ConfigError(
+      `--ordering must be one of ${ORDERING_MODES.join(", ")} (got ${JSON.stringify(ordering)})`,
+      {
+        context: { setting: "--ordering" },
+      },
+    );
   }
   return {
     checkpointEvery: integer(
