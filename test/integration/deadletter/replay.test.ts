@@ -3,12 +3,12 @@
  * re-delivers the original body, properties and partition key, then deletes the document; a
  * failed replay keeps it and exits non-zero.
  */
-import { spawn } from "node:child_process";
 import { EventHubConsumerClient, earliestEventPosition, type ReceivedEventData } from "@azure/event-hubs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DeadLetterEntry } from "../../../src/deadletter/store.js";
 import type { EventHandler } from "../../../src/handlers/contract.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
+import { type ChildRun, runToExit } from "../../helpers/run-to-exit.js";
 import { freshContainer, freshHub, testStack, uniqueName } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { documentsIn, sendToPartition0, startDeadLetterWorker } from "./support.js";
@@ -26,25 +26,12 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Runs `ehw deadletter ...args` with the test stack's settings; resolves with code and output. */
-function ehw(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs `ehw deadletter ...args` with the test stack's settings and no other `EHW_*` variable. */
+function ehw(args: string[], env: Record<string, string>): Promise<ChildRun> {
   const { command, args: full } = ehwCommand(["deadletter", ...args]);
   const clean: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("EHW_")) clean[key] = value;
-  const child = spawn(command, full, { env: { ...clean, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  if (child.pid !== undefined) pids.push(child.pid);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString("utf8");
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
+  return runToExit(command, full, { ...clean, ...env }, (pid) => pids.push(pid));
 }
 
 /** A handler failing every event whose `fail` property is set. */
@@ -115,7 +102,7 @@ describe("ehw deadletter", () => {
 
     const listed = await ehw(["list", "--json", ...dl], env);
     expect(listed.stderr).toBe("");
-    expect(listed.code).toBe(0);
+    expect(listed.status).toBe(0);
     const entries = JSON.parse(listed.stdout) as DeadLetterEntry[];
     expect(entries.map((e) => [e.partitionId, e.sequenceNumber, e.pipeline])).toEqual([
       ["0", 0, "orders"],
@@ -129,12 +116,12 @@ describe("ehw deadletter", () => {
     expect(table.stdout).not.toContain(emulator.key);
 
     const dry = await ehw(["replay", "--dry-run", "--to-hub", target.hubName, ...dl], env);
-    expect(dry.code).toBe(0);
+    expect(dry.status).toBe(0);
     expect(dry.stdout).toMatch(/would send .*sequence 1\) → key "customer-7"/);
     expect(await documentsIn(deadLetterContainer)).toHaveLength(2);
 
     const replayed = await ehw(["replay", "--to-hub", target.hubName, ...dl], env);
-    expect(replayed.code).toBe(0);
+    expect(replayed.status).toBe(0);
     expect(replayed.stderr).toMatch(/replayed 2, failed 0/);
     const events = await readAll(target.hubName, 2);
     // What a consumer of the source hub saw is what the replay must carry.
@@ -178,7 +165,7 @@ describe("ehw deadletter", () => {
         EHW_CONTAINER_NAME: containerName,
       },
     );
-    expect(result.code).toBe(1);
+    expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/ehw deadletter: cannot reach hub 'missing-/);
     expect(result.stderr).not.toContain(emulator.key);
     expect(await documentsIn(deadLetterContainer)).toHaveLength(1);
