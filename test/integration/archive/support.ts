@@ -5,9 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ContainerClient } from "@azure/storage-blob";
 import { fromBlobMetadata } from "../../../src/handlers/builtins/archive/storage.js";
-import { testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { FAST_TIMING, workerEnv } from "../worker/support.js";
+import { stackWorkerEnv } from "../worker/support.js";
 
 /** Debian's python3-avro lives in the system Python, not in a pyenv one that may be first on PATH. */
 export const SYSTEM_PYTHON = "/usr/bin/python3";
@@ -66,15 +65,7 @@ export function archiveWorkerEnv(
   containerName: string,
   overrides: Record<string, string> = {},
 ): NodeJS.ProcessEnv {
-  const { emulator, azurite } = testStack();
-  return workerEnv({
-    EHW_EVENTHUB_CONNECTION_STRING: emulator.connectionString,
-    EHW_EVENTHUB_NAME: hubName,
-    EHW_STORAGE_CONNECTION_STRING: azurite.connectionString,
-    EHW_CONTAINER_NAME: containerName,
-    ...FAST_TIMING,
-    ...overrides,
-  });
+  return stackWorkerEnv(hubName, containerName, overrides);
 }
 
 /** Events the archive's files hold in all, by their metadata. */

@@ -11,6 +11,7 @@ import { ehwCommand } from "../../../src/local/cli-command.js";
 import { type ChildRun, runToExit } from "../../helpers/run-to-exit.js";
 import { freshContainer, freshHub, testStack, uniqueName } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
+import { workerEnv } from "../worker/support.js";
 import { documentsIn, sendToPartition0, startDeadLetterWorker } from "./support.js";
 
 const pids: number[] = [];
@@ -29,9 +30,7 @@ afterEach(async () => {
 /** Runs `ehw deadletter ...args` with the test stack's settings and no other `EHW_*` variable. */
 function ehw(args: string[], env: Record<string, string>): Promise<ChildRun> {
   const { command, args: full } = ehwCommand(["deadletter", ...args]);
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("EHW_")) clean[key] = value;
-  return runToExit(command, full, { ...clean, ...env }, (pid) => pids.push(pid));
+  return runToExit(command, full, workerEnv(env), (pid) => pids.push(pid));
 }
 
 /** A handler failing every event whose `fail` property is set. */

@@ -119,12 +119,11 @@ export function workerEnv(values: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...values };
 }
 
-/** Env for a worker on a test hub and container, with fast timing and the ledger handler. */
-export function ledgerWorkerEnv(
+/** Env for a worker on a test hub and checkpoint container of the test stack, with fast timing. */
+export function stackWorkerEnv(
   hubName: string,
   containerName: string,
-  ledgerFile: string,
-  overrides: Record<string, string> = {},
+  values: Record<string, string> = {},
 ): NodeJS.ProcessEnv {
   const { emulator, azurite } = testStack();
   return workerEnv({
@@ -132,9 +131,21 @@ export function ledgerWorkerEnv(
     EHW_EVENTHUB_NAME: hubName,
     EHW_STORAGE_CONNECTION_STRING: azurite.connectionString,
     EHW_CONTAINER_NAME: containerName,
+    ...FAST_TIMING,
+    ...values,
+  });
+}
+
+/** Env for a worker on a test hub and container, with fast timing and the ledger handler. */
+export function ledgerWorkerEnv(
+  hubName: string,
+  containerName: string,
+  ledgerFile: string,
+  overrides: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  return stackWorkerEnv(hubName, containerName, {
     EHW_HANDLER: "ledger",
     EHW_LEDGER_FILE: ledgerFile,
-    ...FAST_TIMING,
     ...overrides,
   });
 }
