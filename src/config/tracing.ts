@@ -2,7 +2,7 @@
  * The tracing settings of `ehw run`: `tracing` (otlp | off) and `tracingParent` (link | child)
  * from the usual flags, EHW_* variables and file keys, and the standard OpenTelemetry variables
  * (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
- * OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG), read here and passed
+ * OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG, OTEL_BSP_SCHEDULE_DELAY), read here and passed
  * on explicitly: the SDK is never left to read the environment itself.
  */
 import { ConfigError } from "../common/errors.js";
@@ -39,7 +39,12 @@ export interface TracingConfig {
   readonly sampler: (typeof TRACES_SAMPLERS)[number];
   /** OTEL_TRACES_SAMPLER_ARG for the ratio samplers, 0-1; default 1. */
   readonly samplerRatio: number;
+  /** OTEL_BSP_SCHEDULE_DELAY: milliseconds between two exports of the batch processor; default 5000. */
+  readonly exportDelayMs: number;
 }
+
+/** The batch span processor's export delay when OTEL_BSP_SCHEDULE_DELAY is not set, ms (the SDK's). */
+export const DEFAULT_EXPORT_DELAY_MS = 5000;
 
 /** The OTEL_* variables this worker reads. */
 export const OTEL_VARIABLES = [
@@ -49,6 +54,7 @@ export const OTEL_VARIABLES = [
   "OTEL_EXPORTER_OTLP_HEADERS",
   "OTEL_TRACES_SAMPLER",
   "OTEL_TRACES_SAMPLER_ARG",
+  "OTEL_BSP_SCHEDULE_DELAY",
 ] as const;
 
 /** The OTEL_* variables of `env` that this worker reads, for {@link compileTracingConfig}. */
@@ -116,6 +122,14 @@ export function compileTracingConfig(raw: RawWorkerOptions): TracingConfig {
   if (!Number.isFinite(samplerRatio) || samplerRatio < 0 || samplerRatio > 1) {
     fail("OTEL_TRACES_SAMPLER_ARG", `must be a ratio from 0 to 1 (got ${JSON.stringify(ratioText)})`);
   }
+  const delayText = otel.OTEL_BSP_SCHEDULE_DELAY;
+  const exportDelayMs = delayText === undefined ? DEFAULT_EXPORT_DELAY_MS : Number(delayText);
+  if (!Number.isSafeInteger(exportDelayMs) || exportDelayMs < 1) {
+    fail(
+      "OTEL_BSP_SCHEDULE_DELAY",
+      `must be a whole number of milliseconds, ≥ 1 (got ${JSON.stringify(delayText)})`,
+    );
+  }
   return {
     mode,
     parent,
@@ -124,5 +138,17 @@ export function compileTracingConfig(raw: RawWorkerOptions): TracingConfig {
     headers: headersOf(otel.OTEL_EXPORTER_OTLP_HEADERS),
     sampler,
     samplerRatio,
+    exportDelayMs,
   };
+}
+
+/**
+ * The traces URL the OTEL_* variables name, or undefined when neither OTEL_EXPORTER_OTLP_ENDPOINT
+ * nor OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (then `ehw dev --tracing` receives the spans
+ * itself). Throws ConfigError for a URL that does not parse.
+ */
+export function configuredTracesUrl(otel: Readonly<Record<string, string>>): string | undefined {
+  if (otel.OTEL_EXPORTER_OTLP_ENDPOINT === undefined && otel.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT === undefined)
+    return undefined;
+  return tracesUrlOf(otel);
 }

@@ -28,6 +28,8 @@ export interface TracingSdkOptions {
   readonly sampler: SamplerName;
   /** Ratio of the ratio samplers (OTEL_TRACES_SAMPLER_ARG), 0-1; default 1. */
   readonly samplerRatio: number;
+  /** Milliseconds between two exports of the batch processor (OTEL_BSP_SCHEDULE_DELAY); default 5000. */
+  readonly exportDelayMs?: number;
   /** Also trace the Azure SDK's own operations; default true. */
   readonly azureSdk: boolean;
   /**
@@ -62,7 +64,7 @@ export async function startTracingSdk(options: TracingSdkOptions): Promise<Traci
     });
   const processor =
     options.exporter === undefined
-      ? new base.BatchSpanProcessor(exporter)
+      ? new base.BatchSpanProcessor(exporter, { scheduledDelayMillis: options.exportDelayMs ?? 5000 })
       : new base.SimpleSpanProcessor(exporter);
   const provider = new node.NodeTracerProvider({
     resource: resources.resourceFromAttributes({ [semconv.ATTR_SERVICE_NAME]: options.serviceName }),

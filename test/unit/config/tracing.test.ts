@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readRawWorkerOptions } from "../../../src/config/source.js";
+import { configuredTracesUrl } from "../../../src/config/tracing.js";
 import { compileWorkerConfig } from "../../../src/config/worker.js";
 
 const BASE = {
@@ -51,7 +52,31 @@ describe("tracing settings", () => {
     expect(tracing([], { EHW_TRACING: "otlp" })?.mode).toBe("otlp");
   });
 
+  it("take the batch export delay from OTEL_BSP_SCHEDULE_DELAY", () => {
+    expect(tracing([])?.exportDelayMs).toBe(5000);
+    expect(tracing([], { OTEL_BSP_SCHEDULE_DELAY: "250" })?.exportDelayMs).toBe(250);
+  });
+
+  it("tell whether the OTEL_* variables name a collector", () => {
+    expect(configuredTracesUrl({})).toBeUndefined();
+    expect(configuredTracesUrl({ OTEL_SERVICE_NAME: "x" })).toBeUndefined();
+    expect(configuredTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" })).toBe(
+      "http://collector:4318/v1/traces",
+    );
+    expect(configuredTracesUrl({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://c:4318/t" })).toBe(
+      "http://c:4318/t",
+    );
+    expect(() => configuredTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: "nope" })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT must be an http\(s\) URL/,
+    );
+  });
+
   it.each([
+    [
+      [],
+      { OTEL_BSP_SCHEDULE_DELAY: "soon" },
+      /OTEL_BSP_SCHEDULE_DELAY must be a whole number of milliseconds/,
+    ],
     [["--tracing", "jaeger"], {}, /tracing.*jaeger/],
     [["--tracing-parent", "sibling"], {}, /tracingParent|tracing-parent/],
     [[], { OTEL_TRACES_SAMPLER: "sometimes" }, /OTEL_TRACES_SAMPLER must be one of always_on/],
