@@ -105,10 +105,6 @@ async function startTracing(
     },
     "tracing on: exporting spans over OTLP/HTTP",
   );
-  const tracer = createAttemptTracer({
-    tracer: sdk.tracer,
-    parent: tracing.parent,
-    maxAttempts: config.processing.maxAttempts,
-  });
+  const tracer = createAttemptTracer({ tracer: sdk.tracer, parent: tracing.parent });
   return { tracer, shutdown: () => sdk.shutdown() };
 }

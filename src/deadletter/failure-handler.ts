@@ -151,6 +151,7 @@ class PolicyFailures implements PolicyFailureHandler {
     try {
       const blobNames = await this.deadLetter(failure);
       this.counts.deadLettered += eventCount;
+      failure.onStored?.(blobNames);
       this.logger.warn(
         { ...where, err: error, blobNames },
         "event failed after its last attempt; dead-lettered",

@@ -30,6 +30,11 @@ export interface ExhaustedEvent {
    * dead-letter write being retried) gives up then, and the event is not counted as complete.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Tells the worker where the unit was stored (dead-letter blob names), before the handler
+   * answers "resolved"; the worker records them on the last attempt's span. Optional to call.
+   */
+  readonly onStored?: (references: readonly string[]) => void;
 }
 
 /**

@@ -4,8 +4,11 @@
  * for batch pipelines — named after the pipeline, with the messaging semantic-convention
  * attributes, linked to (or child of) the producer's context from the first event's
  * `traceparent` / `Diagnostic-Id` property. The pipeline runs inside the span's context, so the
- * handler's own instrumented calls nest under it. With tracing off no AttemptTracer exists and the
- * attempt path does not touch this module.
+ * handler's own instrumented calls nest under it. A failed attempt's span stays open until what
+ * follows it is known — a retry after its backoff, or the failure handler's decision — and records
+ * that as a span event, so that a trace shows why an event was retried, dead-lettered, skipped or
+ * stopped its partition. With tracing off no AttemptTracer exists and the attempt path does not
+ * touch this module.
  */
 import {
   type Attributes,
@@ -41,14 +44,38 @@ export interface TracedAttempt {
   readonly attempt: number;
 }
 
+/**
+ * What followed a failed attempt, recorded on its span as an event of the same name:
+ * - `retry`: the next attempt runs after `delayMs` of backoff;
+ * - `dead-lettered`: the failure handler stored the unit, at `references` (dead-letter blob names);
+ * - `resolved`: the failure handler took care of it without saying where;
+ * - `skipped`: the failure handler dropped it on purpose;
+ * - `partition stopped`: no checkpoint passes it, for `reason`;
+ * - `aborted`: the partition's signal fired (ownership lost, shutdown deadline) before a decision.
+ */
+export type AttemptFollowUp =
+  | { readonly kind: "retry"; readonly delayMs: number; readonly nextAttempt: number }
+  | { readonly kind: "dead-lettered"; readonly references: readonly string[] }
+  | { readonly kind: "resolved" }
+  | { readonly kind: "skipped" }
+  | { readonly kind: "partition stopped"; readonly reason: string }
+  | { readonly kind: "aborted" };
+
 /** An attempt's open span. */
 export interface AttemptSpan {
   /** The context with the span active: handlers' ctx carries it, and the pipeline runs in it. */
   readonly context: Context;
   /** Runs `fn` with the span's context active. */
   run<T>(fn: () => T): T;
-  /** Ends the span: ok, or failed with `error` (recorded as an exception, status ERROR). */
-  end(failed: boolean, error?: unknown): void;
+  /** Ends the span of an attempt that succeeded. */
+  succeeded(): void;
+  /**
+   * Records the attempt's failure (an exception event, status ERROR). The span stays open until
+   * {@link followedBy} says what comes next.
+   */
+  failed(error: unknown): void;
+  /** Records what followed the failure as an event and ends the span; once only, later calls do nothing. */
+  followedBy(next: AttemptFollowUp): void;
 }
 
 /** Starts attempt spans; built once per worker when tracing is on. */
@@ -63,8 +90,6 @@ export interface AttemptTracerOptions {
   readonly tracer: Tracer;
   /** Link to the producer's context (default) or make the span its child. */
   readonly parent?: TraceParentMode;
-  /** The pipelines' attempt budget, to tell a retried failure from the last one; default 5. */
-  readonly maxAttempts?: number;
 }
 
 /** The Azure SDK writes the W3C traceparent under `Diagnostic-Id`; newer producers as `traceparent`. */
@@ -113,7 +138,6 @@ export function attemptAttributes(
 export function createAttemptTracer(options: AttemptTracerOptions): AttemptTracer {
   const { tracer } = options;
   const asChild = options.parent === "child";
-  const maxAttempts = options.maxAttempts ?? 5;
   return {
     start(pipeline, attempt, events) {
       const links: Link[] = [];
@@ -132,32 +156,53 @@ export function createAttemptTracer(options: AttemptTracerOptions): AttemptTrace
         { kind: SpanKind.CONSUMER, attributes: attemptAttributes(pipeline, attempt, events), links },
         parent,
       );
-      return new OpenAttemptSpan(span, trace.setSpan(parent, span), attempt.attempt < maxAttempts);
+      return new OpenAttemptSpan(span, trace.setSpan(parent, span));
     },
   };
 }
 
+/** The attributes of a follow-up's event. */
+export function followUpAttributes(next: AttemptFollowUp): Attributes {
+  switch (next.kind) {
+    case "retry":
+      return { "ehw.retry.delay_ms": next.delayMs, "ehw.retry.next_attempt": next.nextAttempt };
+    case "dead-lettered":
+      return { "ehw.dead_letter.references": [...next.references] };
+    case "partition stopped":
+      return { "ehw.stop.reason": next.reason };
+    default:
+      return {};
+  }
+}
+
 class OpenAttemptSpan implements AttemptSpan {
+  #ended = false;
+
   constructor(
     private readonly span: Span,
     readonly context: Context,
-    private readonly retriesLeft: boolean,
   ) {}
 
   run<T>(fn: () => T): T {
     return context.with(this.context, fn);
   }
 
-  end(failed: boolean, error?: unknown): void {
-    if (failed) {
-      const exception = error instanceof Error ? error : new Error(String(error));
-      this.span.recordException(exception);
-      this.span.setStatus({ code: SpanStatusCode.ERROR, message: exception.message });
-      // The next attempt is a span of its own; this one says what follows it.
-      this.span.addEvent(
-        this.retriesLeft ? "retry scheduled" : "attempts exhausted; failure handler decides",
-      );
-    }
+  succeeded(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.span.end();
+  }
+
+  failed(error: unknown): void {
+    const exception = error instanceof Error ? error : new Error(String(error));
+    this.span.recordException(exception);
+    this.span.setStatus({ code: SpanStatusCode.ERROR, message: exception.message });
+  }
+
+  followedBy(next: AttemptFollowUp): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.span.addEvent(next.kind, followUpAttributes(next));
     this.span.end();
   }
 }

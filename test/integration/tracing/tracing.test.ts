@@ -1,11 +1,13 @@
 /**
  * Tracing with the real OpenTelemetry SDK (an in-memory exporter) against the emulator: a producer
  * span's context sent in the event's `traceparent` is linked from the worker's attempt span, which
- * carries the messaging attributes; a failed attempt records the exception and its retry is a span
- * of its own; a span the handler starts is a child of the attempt span.
+ * carries the messaging attributes; a failed attempt records the exception, and what followed it
+ * as an event (the retry and its backoff, or the dead-letter blob the failure policy wrote); the
+ * retry is a span of its own; a span the handler starts is a child of the attempt span.
  */
 import { fileURLToPath } from "node:url";
 import { EventHubProducerClient } from "@azure/event-hubs";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { context, propagation, SpanStatusCode, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterEach, describe, expect, it } from "vitest";
@@ -49,9 +51,10 @@ describe("tracing", () => {
     expect(properties.traceparent).toMatch(/^00-/);
     const producer = new EventHubProducerClient(connectionString, hubName);
     cleanups.push(() => producer.close());
-    await producer.sendBatch([{ body: { fail: false }, properties }, { body: { fail: true } }], {
-      partitionId: "0",
-    });
+    await producer.sendBatch(
+      [{ body: { fail: false }, properties }, { body: { fail: true } }, { body: { fail: "always" } }],
+      { partitionId: "0" },
+    );
 
     const config = compileWorkerConfig(
       flagOptions({
@@ -62,20 +65,21 @@ describe("tracing", () => {
         handler: TRACED,
         strategy: "greedy",
         maxWaitTimeMs: "200",
+        maxAttempts: "2",
         retryBaseDelayMs: "10",
         retryMaxDelayMs: "20",
         metricsPort: "off",
       }),
       { baseDir: process.cwd() },
     );
-    const tracer = createAttemptTracer({ tracer: sdk.tracer, maxAttempts: config.processing.maxAttempts });
+    const tracer = createAttemptTracer({ tracer: sdk.tracer });
     const worker = createWorker(config, { logger: silentLogger(), tracer });
     cleanups.push(() => worker.stop({ deadlineMs: 2000 }));
     await worker.start();
 
     const attemptSpans = (): ReadableSpan[] =>
       exporter.getFinishedSpans().filter((s) => s.name === "default process");
-    await waitFor(() => attemptSpans().length >= 3, { timeoutMs: 30_000, what: "three attempt spans" });
+    await waitFor(() => attemptSpans().length >= 5, { timeoutMs: 30_000, what: "five attempt spans" });
     const spans = attemptSpans();
     const bySeq = (seq: number) =>
       spans.filter((s) => s.attributes["messaging.eventhubs.message.sequence_number"] === seq);
@@ -99,11 +103,31 @@ describe("tracing", () => {
     expect(failed?.attributes["ehw.attempt"]).toBe(1);
     expect(failed?.status.code).toBe(SpanStatusCode.ERROR);
     expect(failed?.status.message).toContain("first attempt fails");
-    expect(failed?.events.map((e) => e.name)).toEqual(["exception", "retry scheduled"]);
+    expect(failed?.events.map((e) => e.name)).toEqual(["exception", "retry"]);
     expect(String(failed?.events[0]?.attributes?.["exception.message"])).toContain("first attempt fails");
+    const delayMs = Number(failed?.events[1]?.attributes?.["ehw.retry.delay_ms"]);
+    expect(delayMs).toBeGreaterThanOrEqual(0);
+    expect(delayMs).toBeLessThanOrEqual(20);
+    expect(failed?.events[1]?.attributes?.["ehw.retry.next_attempt"]).toBe(2);
     expect(retried?.attributes["ehw.attempt"]).toBe(2);
     expect(retried?.status.code).toBe(SpanStatusCode.UNSET);
     expect(retried?.spanContext().spanId).not.toBe(failed?.spanContext().spanId);
+
+    // The last attempt of an event that always fails records where the default policy stored it.
+    const [first, last] = bySeq(2).sort(
+      (a, b) => Number(a.attributes["ehw.attempt"]) - Number(b.attributes["ehw.attempt"]),
+    );
+    expect(first?.events.map((e) => e.name)).toEqual(["exception", "retry"]);
+    expect(last?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(last?.events.map((e) => e.name)).toEqual(["exception", "dead-lettered"]);
+    const references = last?.events[1]?.attributes?.["ehw.dead_letter.references"];
+    const stored: string[] = [];
+    const deadLetters = BlobServiceClient.fromConnectionString(
+      testStack().azurite.connectionString,
+    ).getContainerClient(config.deadLetter.containerName);
+    for await (const blob of deadLetters.listBlobsFlat()) stored.push(blob.name);
+    expect(references).toEqual(stored);
+    expect(stored).toHaveLength(1);
 
     // The handler's own span is the attempt span's child, in the same trace.
     const own = exporter

@@ -1,7 +1,11 @@
-import { context, propagation, ROOT_CONTEXT, trace } from "@opentelemetry/api";
+import { context, propagation, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAttemptTracer, producerContext } from "../../../src/observability/tracing.js";
+import {
+  createAttemptTracer,
+  followUpAttributes,
+  producerContext,
+} from "../../../src/observability/tracing.js";
 import { startTracingSdk, type TracingSdk } from "../../../src/observability/tracing-sdk.js";
 
 const exporter = new InMemorySpanExporter();
@@ -33,7 +37,7 @@ describe("attempt spans", () => {
   it("are children of the producer's span with parent: child, read from Diagnostic-Id too", () => {
     const { span, properties } = producerProperties("Diagnostic-Id");
     const tracer = createAttemptTracer({ tracer: sdk.tracer, parent: "child" });
-    tracer.start("orders", attempt, [{ sequenceNumber: 7, properties }]).end(false);
+    tracer.start("orders", attempt, [{ sequenceNumber: 7, properties }]).succeeded();
     const ended = exporter.getFinishedSpans().at(-1);
     expect(ended?.parentSpanContext?.spanId).toBe(span.spanContext().spanId);
     expect(ended?.spanContext().traceId).toBe(span.spanContext().traceId);
@@ -49,7 +53,7 @@ describe("attempt spans", () => {
       { sequenceNumber: 2, properties: { unrelated: "x" } },
       { sequenceNumber: 3, properties: b.properties },
     ];
-    tracer.start("orders", attempt, events).end(false);
+    tracer.start("orders", attempt, events).succeeded();
     const ended = exporter.getFinishedSpans().at(-1);
     expect(ended?.links.map((l) => l.context.spanId)).toEqual([
       a.span.spanContext().spanId,
@@ -62,18 +66,35 @@ describe("attempt spans", () => {
     const span = createAttemptTracer({ tracer: sdk.tracer }).start("p", attempt, [{ sequenceNumber: 0 }]);
     const active = span.run(() => trace.getSpan(context.active())?.spanContext().spanId);
     expect(active).toBe(trace.getSpan(span.context)?.spanContext().spanId);
-    span.end(false);
+    span.succeeded();
   });
 
-  it("mark the last failed attempt as exhausted rather than retried", () => {
-    const tracer = createAttemptTracer({ tracer: sdk.tracer, maxAttempts: 2 });
-    tracer.start("p", { ...attempt, attempt: 2 }, [{ sequenceNumber: 0 }]).end(true, new Error("boom"));
-    expect(
-      exporter
-        .getFinishedSpans()
-        .at(-1)
-        ?.events.map((e) => e.name),
-    ).toEqual(["exception", "attempts exhausted; failure handler decides"]);
+  it("of a failed attempt stay open until what follows is recorded, once", () => {
+    const tracer = createAttemptTracer({ tracer: sdk.tracer });
+    const span = tracer.start("p", { ...attempt, attempt: 2 }, [{ sequenceNumber: 0 }]);
+    const before = exporter.getFinishedSpans().length;
+    span.failed(new Error("boom"));
+    expect(exporter.getFinishedSpans()).toHaveLength(before);
+    span.followedBy({ kind: "dead-lettered", references: ["orders/3/0.json"] });
+    span.followedBy({ kind: "skipped" });
+    const ended = exporter.getFinishedSpans().slice(before);
+    expect(ended).toHaveLength(1);
+    expect(ended[0]?.status).toMatchObject({ code: SpanStatusCode.ERROR, message: "boom" });
+    expect(ended[0]?.events.map((e) => [e.name, e.attributes])).toEqual([
+      ["exception", expect.objectContaining({ "exception.message": "boom" })],
+      ["dead-lettered", { "ehw.dead_letter.references": ["orders/3/0.json"] }],
+    ]);
+  });
+
+  it("record a retry with its backoff and a stop with its reason", () => {
+    expect(followUpAttributes({ kind: "retry", delayMs: 250, nextAttempt: 3 })).toEqual({
+      "ehw.retry.delay_ms": 250,
+      "ehw.retry.next_attempt": 3,
+    });
+    expect(followUpAttributes({ kind: "partition stopped", reason: "policy" })).toEqual({
+      "ehw.stop.reason": "policy",
+    });
+    expect(followUpAttributes({ kind: "aborted" })).toEqual({});
   });
 });
 

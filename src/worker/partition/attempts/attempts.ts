@@ -1,49 +1,29 @@
 /**
- * A unit's attempts, to the unit's end: each attempt of its pipeline under its time limit, retries
- * with backoff while its budget lasts, and the failure handler's decision once it is spent. Each
- * unit has its own budget, its own backoff and its own outcome. Aborting the partition's signal
- * (ownership loss, the shutdown deadline) ends every unit at once as `aborted`. Nearly every unit
+ * A unit's attempts, to the unit's end: each attempt of its pipeline (attempt.ts), retries with
+ * backoff while its budget lasts, and the failure handler's decision once it is spent. Each unit
+ * has its own budget, its own backoff and its own outcome. Aborting the partition's signal
+ * (ownership loss, the shutdown deadline) ends every unit at once as `aborted`. What follows a
+ * failed attempt is told to that attempt, whose span records it (tracing on). Nearly every unit
  * ends after one attempt that succeeds; that path costs one attempt object, and no promise when
  * the handler returns none.
  */
 import { EhwError, HandlerFailedError, toError } from "../../../common/errors.js";
 import { backoffDelayMs, sleep } from "../../../common/retry.js";
 import type { FailureDecision, FailureHandler } from "../../../handlers/failure.js";
-import { type PipelineRunContext, startPipeline } from "../../../handlers/pipeline.js";
-import type { Logger } from "../../../observability/logger.js";
-import type { PartitionObserver, UnitOutcome } from "../../../observability/observer.js";
-import type { AttemptSpan, AttemptTracer } from "../../../observability/tracing.js";
+import type { UnitOutcome } from "../../../observability/observer.js";
+import type { AttemptFollowUp } from "../../../observability/tracing.js";
 import { LATER, type NowOrLater, promiseOf, type Settle } from "../now-or-later.js";
 import type { WorkUnit } from "../ordering/scheduler.js";
-import { type Deadline, DeadlineWatch } from "./deadlines.js";
+import {
+  Attempt,
+  type AttemptContext,
+  type AttemptOptions,
+  type AttemptResult,
+  type AttemptScope,
+} from "./attempt.js";
+import { TracedAttempt } from "./traced-attempt.js";
 
-/** Retry settings of one unit. */
-export interface AttemptOptions {
-  /** Attempts, first try included; ≥ 1. */
-  readonly maxAttempts: number;
-  /** Backoff scale, milliseconds. */
-  readonly retryBaseDelayMs: number;
-  /** Backoff cap, milliseconds. */
-  readonly retryMaxDelayMs: number;
-  /** Time limit of one attempt, milliseconds; 0 = none. */
-  readonly handlerTimeoutMs: number;
-}
-
-/** What every attempt of one partition shares; built once per partition, not per event. */
-export interface AttemptContext {
-  /** Context fields of every attempt except `attempt` and `signal`. */
-  readonly base: Omit<PipelineRunContext, "attempt" | "signal">;
-  /** Fired on ownership loss or at the shutdown deadline. */
-  readonly signal: AbortSignal;
-  /** Logger for retry lines. */
-  readonly logger: Logger;
-  /** Uniform random source for backoff jitter; default Math.random. */
-  readonly random?: () => number;
-  /** Receives the duration of every attempt (metrics); default none, and then nothing is timed. */
-  readonly observer?: Pick<PartitionObserver, "handlerAttempt">;
-  /** Opens a span per attempt (tracing on); default none, and then nothing is traced. */
-  readonly tracer?: AttemptTracer;
-}
+export type { AttemptContext, AttemptOptions } from "./attempt.js";
 
 /** How a unit's attempts ended. */
 export type AttemptOutcome =
@@ -64,9 +44,7 @@ export interface UnitEnd {
 }
 
 /** What {@link UnitAttempts} needs of its partition. */
-export interface AttemptsHost {
-  readonly options: AttemptOptions;
-  readonly context: AttemptContext;
+export interface AttemptsHost extends AttemptScope {
   /** Decides about a unit whose attempts are spent. */
   readonly failureHandler: FailureHandler;
   /** Whether the partition was lost: then no failure is handled. */
@@ -76,11 +54,16 @@ export interface AttemptsHost {
 /** Where the end of a unit that ended later is told. */
 export type UnitOwner = Settle<UnitEnd, WorkUnit>;
 
-/** How one attempt ended: it succeeded, or failed with `error` (the handler's, or a timeout). */
-type AttemptResult = { readonly failed: false } | { readonly failed: true; readonly error: unknown };
+/** Any attempt of a unit, whatever it runs for. */
+type AnyAttempt = Attempt<unknown>;
 
-/** The results of nearly every attempt and unit, shared rather than built per event. */
-const SUCCEEDED: AttemptResult = Object.freeze({ failed: false });
+/** How the retries of a unit ended, with its last failed attempt (none when no attempt ran). */
+interface Retried {
+  readonly outcome: AttemptOutcome;
+  readonly last: AnyAttempt | undefined;
+}
+
+/** The end of nearly every unit, shared rather than built per event. */
 const DONE_FIRST_TIME: UnitEnd = Object.freeze({
   outcome: Object.freeze({ kind: "done", attempts: 1 }),
   decision: "resolved",
@@ -88,7 +71,12 @@ const DONE_FIRST_TIME: UnitEnd = Object.freeze({
 
 /** Runs units of one partition to their end; see the module comment. */
 export class UnitAttempts implements Settle<AttemptResult, Attempt<UnitOwner>> {
-  constructor(private readonly host: AttemptsHost) {}
+  /** Chosen once per partition, so that with tracing off no attempt carries tracing code. */
+  private readonly Kind: typeof Attempt;
+
+  constructor(private readonly host: AttemptsHost) {
+    this.Kind = host.context.tracer === undefined ? Attempt : TracedAttempt;
+  }
 
   /** Runs the unit to its end: the end at once when known, else LATER and `owner` is told. */
   run(unit: WorkUnit, owner: UnitOwner): NowOrLater<UnitEnd> {
@@ -96,31 +84,34 @@ export class UnitAttempts implements Settle<AttemptResult, Attempt<UnitOwner>> {
     if (context.signal.aborted) return { outcome: { kind: "aborted", attempts: 0 }, decision: "stop" };
     // Not reachable with a compiled config (maxAttempts ≥ 1); a zero budget must not pass as success.
     if (options.maxAttempts < 1) {
-      void this.finish(unit, 0, new HandlerFailedError("no attempts allowed"), owner);
+      void this.finish(unit, undefined, new HandlerFailedError("no attempts allowed"), owner);
       return LATER;
     }
-    const result = new Attempt(unit, 1, this.host, this, owner).start();
+    const attempt = new this.Kind(unit, 1, this.host, this, owner);
+    const result = attempt.start();
     if (result === LATER) return LATER;
     if (!result.failed) return DONE_FIRST_TIME;
-    void this.finish(unit, 1, result.error, owner);
+    void this.finish(unit, attempt, result.error, owner);
     return LATER;
   }
 
   /** {@link Settle}: the first attempt of a unit ended after `run` returned. */
   settled(result: AttemptResult, attempt: Attempt<UnitOwner>): void {
-    if (result.failed) void this.finish(attempt.unit, 1, result.error, attempt.of);
+    if (result.failed) void this.finish(attempt.unit, attempt, result.error, attempt.of);
     else attempt.of.settled(DONE_FIRST_TIME, attempt.unit);
   }
 
-  /** After `failed` attempts, the last with `failure`: aborted, exhausted, or retried after backoff. */
-  private async retry(unit: WorkUnit, failed: number, failure: unknown): Promise<AttemptOutcome> {
+  /** After `last` failed with `failure`: aborted, exhausted, or retried after backoff. */
+  private async retry(unit: WorkUnit, last: AnyAttempt | undefined, failure: unknown): Promise<Retried> {
     const { options, context } = this.host;
     for (;;) {
-      if (context.signal.aborted) return { kind: "aborted", attempts: failed };
+      const failed = last?.attempt ?? 0;
+      if (context.signal.aborted) return { outcome: { kind: "aborted", attempts: failed }, last };
       const error = toError(failure);
       // A handler may say that trying again cannot help by throwing one of our errors marked so.
       const retriable = !(error instanceof EhwError) || error.retriable;
-      if (!retriable || failed >= options.maxAttempts) return { kind: "exhausted", attempts: failed, error };
+      if (!retriable || failed >= options.maxAttempts)
+        return { outcome: { kind: "exhausted", attempts: failed, error }, last };
       const backoff = { baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.retryMaxDelayMs };
       const delayMs = backoffDelayMs(failed, backoff, context.random);
       context.logger.warn(
@@ -135,62 +126,109 @@ export class UnitAttempts implements Settle<AttemptResult, Attempt<UnitOwner>> {
         },
         "handler attempt failed; retrying",
       );
+      last?.followedBy({ kind: "retry", delayMs, nextAttempt: failed + 1 });
       try {
         await sleep(delayMs, context.signal);
       } catch {
-        return { kind: "aborted", attempts: failed };
+        return { outcome: { kind: "aborted", attempts: failed }, last };
       }
-      if (context.signal.aborted) return { kind: "aborted", attempts: failed };
-      failed += 1;
-      const attempt = failed;
-      const result = await promiseOf<AttemptResult>((settle) =>
-        new Attempt(unit, attempt, this.host, settle, undefined).start(),
-      );
-      if (!result.failed) return { kind: "done", attempts: failed };
+      if (context.signal.aborted) return { outcome: { kind: "aborted", attempts: failed }, last };
+      const [result, next] = await this.attemptOnce(unit, failed + 1);
+      if (!result.failed) return { outcome: { kind: "done", attempts: failed + 1 }, last: undefined };
+      last = next;
       failure = result.error;
     }
   }
 
+  /** Runs attempt `n` of `unit` to its result. */
+  private attemptOnce(unit: WorkUnit, n: number): Promise<[AttemptResult, AnyAttempt]> {
+    return new Promise((resolve) => {
+      // A Settle receiver is never called from within start(), so `attempt` is set by then.
+      const settle = { settled: (result: AttemptResult) => resolve([result, attempt]) };
+      const attempt: AnyAttempt = new this.Kind<unknown>(unit, n, this.host, settle, undefined);
+      const now = attempt.start();
+      if (now !== LATER) resolve([now, attempt]);
+    });
+  }
+
   /** Ends a unit whose first attempt failed or could not run: retries, decision, then `owner`. */
-  private async finish(unit: WorkUnit, failed: number, failure: unknown, owner: UnitOwner): Promise<void> {
+  private async finish(
+    unit: WorkUnit,
+    first: AnyAttempt | undefined,
+    failure: unknown,
+    owner: UnitOwner,
+  ): Promise<void> {
     let end: UnitEnd;
+    let last = first;
+    let followUp: AttemptFollowUp;
     try {
-      end = await this.decide(unit, await this.retry(unit, failed, failure));
+      const retried = await this.retry(unit, first, failure);
+      last = retried.last;
+      [end, followUp] = await this.decide(unit, retried.outcome, last);
     } catch (err) {
       // Only a broken invariant gets here; stop rather than risk a checkpoint past unfinished work.
       this.host.context.logger.error({ err }, "unexpected processor error");
       const error = toError(err);
       end = { outcome: { kind: "exhausted", attempts: 0, error }, decision: "stop", stopWith: error };
+      followUp = { kind: "partition stopped", reason: "unexpected processor error" };
     }
+    last?.followedBy(followUp);
     owner.settled(end, unit);
   }
 
-  private async decide(unit: WorkUnit, outcome: AttemptOutcome): Promise<UnitEnd> {
+  /** The unit's end and what its last failed attempt's span records about it. */
+  private async decide(
+    unit: WorkUnit,
+    outcome: AttemptOutcome,
+    last: AnyAttempt | undefined,
+  ): Promise<[UnitEnd, AttemptFollowUp]> {
     const { host } = this;
-    if (outcome.kind === "done") return { outcome, decision: "resolved" };
-    if (outcome.kind !== "exhausted" || host.isLost()) return { outcome, decision: "stop" };
+    if (outcome.kind === "done") return [{ outcome, decision: "resolved" }, { kind: "resolved" }];
+    if (outcome.kind !== "exhausted" || host.isLost())
+      return [{ outcome, decision: "stop" }, { kind: "aborted" }];
     const [event] = unit.events;
-    if (event === undefined) return { outcome, decision: "resolved" };
+    if (event === undefined) return [{ outcome, decision: "resolved" }, { kind: "resolved" }];
     let decision: FailureDecision;
+    let references: readonly string[] = [];
+    let reason = "the failure handler said stop";
+    const exhausted = {
+      event,
+      events: unit.events,
+      error: outcome.error,
+      attempts: outcome.attempts,
+      partitionId: host.context.base.partitionId,
+      pipeline: unit.pipeline.name,
+      signal: host.context.signal,
+      onStored: (stored: readonly string[]) => {
+        references = stored;
+      },
+    };
     try {
-      decision = await host.failureHandler.onExhausted({
-        event,
-        events: unit.events,
-        error: outcome.error,
-        attempts: outcome.attempts,
-        partitionId: host.context.base.partitionId,
-        pipeline: unit.pipeline.name,
-        signal: host.context.signal,
-      });
+      // In the last attempt's context, so that a traced dead-letter write nests under its span.
+      const handler = host.failureHandler;
+      decision = await (last === undefined
+        ? handler.onExhausted(exhausted)
+        : last.within(() => handler.onExhausted(exhausted)));
     } catch (err) {
       host.context.logger.error(
         { err, sequenceNumber: event.sequenceNumber },
         "failure handler threw; stopping",
       );
       decision = "stop";
+      reason = "the failure handler threw";
     }
-    return decision === "stop" ? { outcome, decision, stopWith: outcome.error } : { outcome, decision };
+    if (decision === "stop")
+      return [
+        { outcome, decision, stopWith: outcome.error },
+        { kind: "partition stopped", reason },
+      ];
+    return [{ outcome, decision }, followUpOf(decision, references)];
   }
+}
+
+function followUpOf(decision: "resolved" | "skipped", references: readonly string[]): AttemptFollowUp {
+  if (decision === "skipped") return { kind: "skipped" };
+  return references.length > 0 ? { kind: "dead-lettered", references } : { kind: "resolved" };
 }
 
 /** A failure handler for {@link runWithAttempts}: the outcome is all it asks for. */
@@ -220,196 +258,4 @@ export function unitOutcome(end: UnitEnd): UnitOutcome {
   if (outcome.kind === "aborted") return "aborted";
   if (decision === "resolved") return "deadLettered";
   return decision === "skipped" ? "skipped" : "failed";
-}
-
-/** Deadlines of all running attempts in this process, on one timer. */
-const deadlines = new DeadlineWatch();
-
-/**
- * Attempt controllers by the partition signal they follow, all aborted by one listener. Not
- * `AbortSignal.any` per attempt: on Node 20 each call leaves an entry on the long-lived parent
- * signal that is never released (nodejs/node#55351), so memory grew with every event.
- */
-const followers = new WeakMap<AbortSignal, Set<AbortController>>();
-
-function followersOf(parent: AbortSignal): Set<AbortController> {
-  const known = followers.get(parent);
-  if (known !== undefined) return known;
-  const children = new Set<AbortController>();
-  followers.set(parent, children);
-  const abortAll = (): void => {
-    for (const c of children) c.abort(parent.reason);
-    children.clear();
-  };
-  parent.addEventListener("abort", abortAll, { once: true });
-  return children;
-}
-
-/**
- * One attempt: its context (what the pipeline and the handlers see), its deadline entry, and its
- * end, in one object with no closures. Under a time limit its `signal` also fires when the limit
- * passes; the AbortController behind it is built only when something reads `signal` (most handlers
- * never do, and one per event was a measurable share of the per-event cost) and follows the
- * partition's signal only while the attempt runs. Private fields, so that a handler spreading its
- * context sees only the context's fields. `Of` is what the attempt runs for, handed back at its end.
- */
-class Attempt<Of> implements PipelineRunContext, Deadline {
-  readonly partitionId: string;
-  readonly eventHubName: string;
-  readonly consumerGroup: string;
-  readonly logger: Logger;
-  readonly attempt: number;
-  #controller: AbortController | undefined;
-  /** The partition's followers, holding the controller while the attempt runs. */
-  #following: Set<AbortController> | undefined;
-  /** The time-out error, once the limit passed. */
-  #timedOut: Error | undefined;
-  /** The attempt is over (finished, failed or timed out): its end was reported, or needs none. */
-  #over = false;
-  #deadlineMs = 0;
-  #startedMs = 0;
-  readonly #ctx: AttemptContext;
-  readonly #unit: WorkUnit;
-  readonly #timeoutMs: number;
-  readonly #settle: Settle<AttemptResult, Attempt<Of>>;
-  readonly #of: Of;
-  #span: AttemptSpan | undefined;
-
-  constructor(
-    unit: WorkUnit,
-    attempt: number,
-    host: AttemptsHost,
-    settle: Settle<AttemptResult, Attempt<Of>>,
-    of: Of,
-  ) {
-    const { base } = host.context;
-    this.partitionId = base.partitionId;
-    this.eventHubName = base.eventHubName;
-    this.consumerGroup = base.consumerGroup;
-    this.logger = base.logger;
-    this.attempt = attempt;
-    this.#ctx = host.context;
-    this.#unit = unit;
-    this.#timeoutMs = host.options.handlerTimeoutMs;
-    this.#settle = settle;
-    this.#of = of;
-  }
-
-  /** The unit this attempt runs. */
-  get unit(): WorkUnit {
-    return this.#unit;
-  }
-
-  /** What the attempt runs for, as its caller passed it. */
-  get of(): Of {
-    return this.#of;
-  }
-
-  get signal(): AbortSignal {
-    const parent = this.#ctx.signal;
-    if (this.#timeoutMs <= 0) return parent;
-    if (this.#controller !== undefined) return this.#controller.signal;
-    const controller = new AbortController();
-    this.#controller = controller;
-    if (this.#timedOut !== undefined) controller.abort(this.#timedOut);
-    else if (parent.aborted) controller.abort(parent.reason);
-    // Read after the attempt ended: it no longer follows the partition, as an ended attempt's would not.
-    else if (!this.#over) this.#following = followersOf(parent).add(controller);
-    return controller.signal;
-  }
-
-  /** The attempt span's context (tracing on), for the handler's own spans. */
-  get traceContext(): AttemptSpan["context"] | undefined {
-    return this.#span?.context;
-  }
-
-  /** Throws what `signal` would have fired with, without building it. */
-  throwIfAborted(): void {
-    if (this.#timedOut !== undefined) throw this.#timedOut;
-    this.#ctx.signal.throwIfAborted();
-  }
-
-  /** {@link Deadline}: set by the watch. */
-  get deadlineMs(): number {
-    return this.#deadlineMs;
-  }
-
-  set deadlineMs(value: number) {
-    this.#deadlineMs = value;
-  }
-
-  /**
-   * Starts the attempt. Its result at once when the pipeline finished or failed synchronously (no
-   * timer could have fired meanwhile, so the limit cannot have passed first); otherwise LATER, and
-   * the receiver is told once the pipeline settles or the time limit passes, whichever is first.
-   * The deadline counts from the start, but is registered only once the pipeline went asynchronous.
-   */
-  start(): NowOrLater<AttemptResult> {
-    if (this.#timeoutMs > 0 || this.#ctx.observer !== undefined) this.#startedMs = deadlines.now();
-    let pending: Promise<void> | undefined;
-    const { pipeline, events } = this.#unit;
-    try {
-      this.#span = this.#ctx.tracer?.start(pipeline.name, this, events);
-      pending =
-        this.#span === undefined
-          ? startPipeline(pipeline, events, this)
-          : this.#span.run(() => startPipeline(pipeline, events, this));
-    } catch (error) {
-      this.#close({ failed: true, error });
-      return { failed: true, error };
-    }
-    if (pending === undefined) {
-      this.#close(SUCCEEDED);
-      return SUCCEEDED;
-    }
-    if (this.#timeoutMs > 0) deadlines.watchFrom(this, this.#startedMs, this.#timeoutMs);
-    void this.#follow(pending);
-    return LATER;
-  }
-
-  /** {@link Deadline}: the limit passed; the signal fires and the attempt fails. */
-  expire(): void {
-    if (this.#over) return;
-    const { pipeline, events } = this.#unit;
-    const sequenceNumber = events[0]?.sequenceNumber;
-    const { partitionId, attempt } = this;
-    const error = new HandlerFailedError(
-      `pipeline "${pipeline.name}" timed out after ${this.#timeoutMs} ms on partition ${partitionId} at sequence number ${sequenceNumber}, attempt ${attempt}`,
-      { retriable: true, context: { pipeline: pipeline.name, partitionId, sequenceNumber, attempt } },
-    );
-    this.#timedOut = error;
-    this.#controller?.abort(error);
-    // The pipeline that lost the race keeps running in the background; its signal has fired.
-    this.#end({ failed: true, error });
-  }
-
-  async #follow(pending: Promise<void>): Promise<void> {
-    try {
-      await pending;
-    } catch (error) {
-      this.#end({ failed: true, error });
-      return;
-    }
-    this.#end(SUCCEEDED);
-  }
-
-  /** Reports the end once: the first of the pipeline settling and the limit passing. */
-  #end(result: AttemptResult): void {
-    if (this.#over) return;
-    if (this.#timeoutMs > 0) deadlines.unwatch(this);
-    this.#close(result);
-    this.#settle.settled(result, this);
-  }
-
-  /** The attempt is over: its signal stops following the partition's, and its duration is reported. */
-  #close(result: AttemptResult): void {
-    this.#over = true;
-    this.#span?.end(result.failed, result.failed ? result.error : undefined);
-    if (this.#controller !== undefined) this.#following?.delete(this.#controller);
-    this.#following = undefined;
-    const { observer } = this.#ctx;
-    if (observer !== undefined) {
-      observer.handlerAttempt(this.#unit.pipeline.name, (deadlines.now() - this.#startedMs) / 1000);
-    }
-  }
 }

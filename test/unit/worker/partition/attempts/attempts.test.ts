@@ -1,8 +1,15 @@
+import { SpanStatusCode } from "@opentelemetry/api";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import type { EventHandler, HandlerContext } from "../../../../../src/handlers/contract.js";
 import type { FailureHandler } from "../../../../../src/handlers/failure.js";
 import { createPipeline } from "../../../../../src/handlers/pipeline.js";
 import { silentLogger } from "../../../../../src/observability/logger.js";
+import { type AttemptTracer, createAttemptTracer } from "../../../../../src/observability/tracing.js";
 import {
   type AttemptContext,
   runWithAttempts,
@@ -173,10 +180,11 @@ describe("runWithAttempts with a time limit", () => {
 function unitAttempts(
   handler: EventHandler,
   failureHandler: FailureHandler = { onExhausted: async () => "stop" },
+  tracer?: AttemptTracer,
 ) {
   const attempts = new UnitAttempts({
     options: { maxAttempts: 2, retryBaseDelayMs: 0, retryMaxDelayMs: 0, handlerTimeoutMs: 1000 },
-    context: attemptContext(new AbortController().signal),
+    context: { ...attemptContext(new AbortController().signal), ...(tracer === undefined ? {} : { tracer }) },
     failureHandler,
     isLost: () => false,
   });
@@ -237,5 +245,75 @@ describe("UnitAttempts", () => {
     }).run();
     expect(throwing.decision).toBe("stop");
     expect(throwing.stopWith?.message).toContain("bad");
+  });
+});
+
+describe("UnitAttempts with tracing on", () => {
+  /** A tracer over an unregistered provider: spans go to `exporter` only. */
+  function traced() {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = createAttemptTracer({ tracer: provider.getTracer("unit") });
+    const spans = () =>
+      exporter.getFinishedSpans().map((s) => ({
+        attempt: s.attributes["ehw.attempt"],
+        status: s.status.code,
+        events: s.events.filter((e) => e.name !== "exception").map((e) => [e.name, e.attributes]),
+      }));
+    return { tracer, spans };
+  }
+  const failing = {
+    handle() {
+      throw new Error("bad");
+    },
+  };
+
+  it("records the retry on the failed attempt and the dead-letter reference on the last", async () => {
+    const { tracer, spans } = traced();
+    let openSpans = -1;
+    const storing: FailureHandler = {
+      async onExhausted(failure) {
+        openSpans = spans().length;
+        failure.onStored?.(["hub/$Default/3/7.json"]);
+        return "resolved";
+      },
+    };
+    const end = await unitAttempts(failing, storing, tracer).run();
+    expect(end.decision).toBe("resolved");
+    // The last attempt's span is still open while the failure handler decides.
+    expect(openSpans).toBe(1);
+    expect(spans()).toEqual([
+      {
+        attempt: 1,
+        status: SpanStatusCode.ERROR,
+        events: [["retry", { "ehw.retry.delay_ms": 0, "ehw.retry.next_attempt": 2 }]],
+      },
+      {
+        attempt: 2,
+        status: SpanStatusCode.ERROR,
+        events: [["dead-lettered", { "ehw.dead_letter.references": ["hub/$Default/3/7.json"] }]],
+      },
+    ]);
+  });
+
+  it("records a skip, a stop with its reason, and a success with no event", async () => {
+    const skipped = traced();
+    await unitAttempts(failing, { onExhausted: async () => "skipped" }, skipped.tracer).run();
+    expect(skipped.spans().at(-1)?.events).toEqual([["skipped", {}]]);
+
+    const stopped = traced();
+    const throwing: FailureHandler = {
+      onExhausted: async () => {
+        throw new Error("handler broke");
+      },
+    };
+    await unitAttempts(failing, throwing, stopped.tracer).run();
+    expect(stopped.spans().at(-1)?.events).toEqual([
+      ["partition stopped", { "ehw.stop.reason": "the failure handler threw" }],
+    ]);
+
+    const fine = traced();
+    await unitAttempts({ handle: async () => {} }, undefined, fine.tracer).run();
+    expect(fine.spans()).toEqual([{ attempt: 1, status: SpanStatusCode.UNSET, events: [] }]);
   });
 });
