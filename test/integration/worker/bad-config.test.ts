@@ -4,22 +4,7 @@ import { describe, expect, it } from "vitest";
 import { spawnChild } from "../../../src/local/child.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
 import { freshHub, testStack, uniqueName } from "../../helpers/stack.js";
-import { FAST_TIMING, workerEnv } from "./support.js";
-
-/** Runs `ehw run` to its end; returns the exit code and stderr text. */
-async function runToEnd(args: string[], env: NodeJS.ProcessEnv) {
-  const { command, args: full } = ehwCommand(["run", ...args]);
-  const child = await spawnChild({ name: "ehw-run", command, args: full, env });
-  const exit = await child.exited;
-  // Kills it by PID if it unexpectedly keeps running; a no-op once it exited.
-  await child.stop({ timeoutMs: 1000 });
-  const stderr = child
-    .outputTail()
-    .filter((l) => l.stream === "stderr")
-    .map((l) => l.text)
-    .join("\n");
-  return { code: exit.code, stderr };
-}
+import { FAST_TIMING, runWorkerToEnd, workerEnv } from "./support.js";
 
 async function containerExists(name: string): Promise<boolean> {
   return BlobServiceClient.fromConnectionString(testStack().azurite.connectionString)
@@ -83,7 +68,7 @@ describe("ehw run with a bad config", () => {
     const hub = await silentListener();
     try {
       const { env: e, containerName } = await env({ EHW_EVENTHUB_CONNECTION_STRING: hubAt(hub.port) });
-      const result = await runToEnd(["--concurrency", "lots"], e);
+      const result = await runWorkerToEnd(["--concurrency", "lots"], e);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain("--concurrency");
       expect(result.stderr).toContain("lots");
@@ -102,7 +87,7 @@ describe("ehw run with a bad config", () => {
         EHW_HANDLER: "./does-not-exist/handler.mjs",
         EHW_EVENTHUB_CONNECTION_STRING: hubAt(hub.port),
       });
-      const result = await runToEnd([], e);
+      const result = await runWorkerToEnd([], e);
       expect(result.code).not.toBe(0);
       expect(result.stderr).toContain("does-not-exist/handler.mjs");
       expect(result.stderr).not.toMatch(/cannot reach/);
@@ -118,7 +103,7 @@ describe("ehw run with a bad config", () => {
       EHW_STORAGE_CONNECTION_STRING:
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1",
     });
-    const result = await runToEnd([], e);
+    const result = await runWorkerToEnd([], e);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("cannot reach blob storage at 127.0.0.1:1");
     expect(result.stderr).not.toContain("c2VjcmV0");
@@ -152,7 +137,7 @@ describe("ehw run with a bad config", () => {
   });
 
   it("prints the options on --help and exits 0", async () => {
-    const result = await runToEnd(["--help"], workerEnv({}));
+    const result = await runWorkerToEnd(["--help"], workerEnv({}));
     expect(result.code).toBe(0);
   });
 });

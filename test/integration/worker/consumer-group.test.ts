@@ -4,25 +4,14 @@
  */
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { spawnChild } from "../../../src/local/child.js";
-import { ehwCommand } from "../../../src/local/cli-command.js";
 import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { FAST_TIMING, startWorker, useWorkerTests, workerEnv } from "./support.js";
+import { runWorkerToEnd, stackWorkerEnv, startWorker, useWorkerTests } from "./support.js";
 
 const NOOP_HANDLER = fileURLToPath(new URL("../../fixtures/handlers/event-only.mjs", import.meta.url));
 
 function env(hubName: string, containerName: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const { emulator, azurite } = testStack();
-  return workerEnv({
-    EHW_EVENTHUB_CONNECTION_STRING: emulator.connectionString,
-    EHW_EVENTHUB_NAME: hubName,
-    EHW_STORAGE_CONNECTION_STRING: azurite.connectionString,
-    EHW_CONTAINER_NAME: containerName,
-    EHW_HANDLER: NOOP_HANDLER,
-    ...FAST_TIMING,
-    ...extra,
-  });
+  return stackWorkerEnv(hubName, containerName, { EHW_HANDLER: NOOP_HANDLER, ...extra });
 }
 
 describe("the consumer group", () => {
@@ -31,16 +20,8 @@ describe("the consumer group", () => {
   it("ehw run --consumer-group with an unknown group exits 2 naming the group and the hub", async () => {
     const { hubName } = await freshHub(2, ["known"]);
     const { containerName } = await freshContainer();
-    const { command, args } = ehwCommand(["run", "--consumer-group", "nope"]);
-    const child = await spawnChild({ name: "ehw-run-nope", command, args, env: env(hubName, containerName) });
-    const exit = await child.exited;
-    await child.stop({ timeoutMs: 1000 });
-    const stderr = child
-      .outputTail()
-      .filter((l) => l.stream === "stderr")
-      .map((l) => l.text)
-      .join("\n");
-    expect(exit.code).toBe(2);
+    const { code, stderr } = await runWorkerToEnd(["--consumer-group", "nope"], env(hubName, containerName));
+    expect(code).toBe(2);
     expect(stderr).toContain('consumer group "nope" does not exist on event hub');
     expect(stderr).toContain(hubName);
     expect(stderr).toContain("EHW_CONSUMER_GROUP");

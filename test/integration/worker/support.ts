@@ -273,3 +273,21 @@ export async function readJsonLines<T>(file: string): Promise<T[]> {
     .filter((line) => line !== "")
     .map((line) => JSON.parse(line) as T);
 }
+
+/** Runs `ehw run ...args` to its end; returns the exit code and the stderr text. */
+export async function runWorkerToEnd(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stderr: string }> {
+  const { command, args: full } = ehwCommand(["run", ...args]);
+  const child = await spawnChild({ name: "ehw-run", command, args: full, env });
+  const exit = await child.exited;
+  // Kills it by PID if it unexpectedly keeps running; a no-op once it exited.
+  await child.stop({ timeoutMs: 1000 });
+  const stderr = child
+    .outputTail()
+    .filter((l) => l.stream === "stderr")
+    .map((l) => l.text)
+    .join("\n");
+  return { code: exit.code, stderr };
+}
