@@ -11,8 +11,8 @@
  *   ownership blob (or trusts a check or claim of the last `ownershipCheckIntervalMs`), then writes
  *   only above the stored sequence number, under the stored ETag.
  *
- * It also keeps when each held partition's last successful claim or renewal started (others count
- * the expiry from that write): `renewalAgeMs`, which pauses admission during a storage outage.
+ * What it learns of the partitions it holds (claims, confirmations, renewal ages, which pause
+ * admission during a storage outage) is kept in held-partitions.ts.
  *
  * Whenever it learns that a partition is no longer this worker's (a checkpoint write finds another
  * owner, a listing names another owner, a renewal loses its ETag race) it says so through `onLost`,
@@ -23,6 +23,7 @@ import { CheckpointError, EhwError, type EhwErrorOptions } from "../common/error
 import { type Logger, silentLogger } from "../observability/logger.js";
 import type { PartitionRecords } from "./blob-records.js";
 import type { ClaimScreen } from "./handover.js";
+import { HeldPartitions } from "./held-partitions.js";
 
 /**
  * The guard refused a checkpoint (not written): this worker does not own the partition, or the
@@ -111,17 +112,10 @@ const ABSENT = null;
  * checkpoint at or above the position is left as it is.
  */
 export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter {
-  private readonly held = new Set<string>();
-  /** The last ownership this owner claimed or listed per partition: its ETag releases it. */
-  private readonly claims = new Map<string, PartitionOwnership>();
+  private readonly held: HeldPartitions;
   private readonly last = new Map<string, number>();
   private readonly checkpointEtags = new Map<string, string | typeof ABSENT>();
   private readonly writes = new Map<string, Promise<unknown>>();
-  /** When ownership of a held partition was last confirmed (clock milliseconds). */
-  private readonly confirmedAt = new Map<string, number>();
-  /** When the last successful claim or renewal of a held partition started (clock milliseconds). */
-  private readonly renewedAt = new Map<string, number>();
-  private readonly checkIntervalMs: number;
   private readonly clock: () => number;
   private readonly logger: Logger;
 
@@ -130,8 +124,8 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     private readonly options: GuardedCheckpointStoreOptions,
   ) {
     this.logger = (options.logger ?? silentLogger()).child({ component: "checkpoint-store" });
-    this.checkIntervalMs = options.ownershipCheckIntervalMs ?? 0;
     this.clock = options.clock ?? (() => performance.now());
+    this.held = new HeldPartitions(options.ownershipCheckIntervalMs ?? 0, this.clock);
   }
 
   /** Whether this owner holds the partition, as far as the claims and losses seen tell. */
@@ -141,7 +135,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
 
   /** Partitions this owner holds, sorted numerically. */
   ownedPartitions(): string[] {
-    return [...this.held].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+    return this.held.ids();
   }
 
   /**
@@ -149,8 +143,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
    * earlier); undefined when this owner does not hold the partition.
    */
   renewalAgeMs(partitionId: string): number | undefined {
-    const at = this.renewedAt.get(partitionId);
-    return at === undefined ? undefined : this.clock() - at;
+    return this.held.renewalAgeMs(partitionId);
   }
 
   /** The highest checkpoint sequence number written or read for a partition, if any. */
@@ -159,9 +152,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
   }
 
   markLost(partitionId: string): void {
-    this.confirmedAt.delete(partitionId);
-    this.renewedAt.delete(partitionId);
-    if (this.held.delete(partitionId)) this.logger.debug({ partitionId }, "partition marked lost");
+    if (this.held.drop(partitionId)) this.logger.debug({ partitionId }, "partition marked lost");
   }
 
   /**
@@ -171,11 +162,8 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
    * already changed (412).
    */
   async relinquish(partitionId: string): Promise<boolean> {
-    const claim = this.claims.get(partitionId);
-    this.held.delete(partitionId);
-    this.claims.delete(partitionId);
-    this.confirmedAt.delete(partitionId);
-    this.renewedAt.delete(partitionId);
+    const claim = this.held.claimOf(partitionId);
+    this.held.forget(partitionId);
     if (claim === undefined) return false;
     if ((await this.inner.claimOwnership([{ ...claim, ownerId: "" }])).length > 0) return true;
     // A renewal may have changed the ETag since: give up under the current one if it is still ours.
@@ -200,8 +188,7 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     for (const ownership of list) {
       if (!this.held.has(ownership.partitionId)) continue;
       if (ownership.ownerId === this.options.ownerId) {
-        this.claims.set(ownership.partitionId, { ...ownership });
-        this.confirm(ownership.partitionId);
+        this.held.listed(ownership);
         continue;
       }
       // Another owner's record means the partition was taken even if our receiver has not noticed
@@ -289,9 +276,9 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
     }
     if (previous === sequenceNumber) return;
     try {
-      if (!this.recentlyConfirmed(partitionId)) {
+      if (!this.held.recentlyConfirmed(partitionId)) {
         const owner = await this.options.records.readOwnership(checkpoint);
-        if (owner?.ownerId === this.options.ownerId) this.confirm(partitionId);
+        if (owner?.ownerId === this.options.ownerId) this.held.confirm(partitionId);
         else {
           this.lose(partitionId, "checkpoint refused: ownership record names another owner", {
             newOwner: owner?.ownerId || "(none)",
@@ -370,40 +357,19 @@ export class GuardedCheckpointStore implements CheckpointStore, CheckpointWriter
       const { partitionId } = request;
       const ownership = won.get(partitionId);
       if (request.ownerId === this.options.ownerId && ownership !== undefined) {
-        this.held.add(partitionId);
-        this.claims.set(partitionId, { ...ownership });
-        this.confirm(partitionId);
-        this.renewedAt.set(partitionId, startedAt);
+        this.held.won(ownership, startedAt);
         this.options.onRenewed?.(partitionId);
       } else if (request.ownerId === this.options.ownerId) {
         this.lose(partitionId, "ownership renewal lost its ETag race", {});
       } else {
         // An abandon (owner ""): given up on purpose, nothing to stop.
-        this.held.delete(partitionId);
-        this.claims.delete(partitionId);
-        this.confirmedAt.delete(partitionId);
-        this.renewedAt.delete(partitionId);
+        this.held.forget(partitionId);
       }
     }
   }
 
-  /** Notes that this owner was just seen to hold the partition (only when the window is on). */
-  private confirm(partitionId: string): void {
-    if (this.checkIntervalMs > 0) this.confirmedAt.set(partitionId, this.clock());
-  }
-
-  /** Whether a confirmation of a held partition is recent enough to skip the ownership read. */
-  private recentlyConfirmed(partitionId: string): boolean {
-    if (this.checkIntervalMs <= 0 || !this.held.has(partitionId)) return false;
-    const at = this.confirmedAt.get(partitionId);
-    return at !== undefined && this.clock() - at < this.checkIntervalMs;
-  }
-
   private lose(partitionId: string, reason: string, fields: Record<string, unknown>): void {
-    this.claims.delete(partitionId);
-    this.confirmedAt.delete(partitionId);
-    this.renewedAt.delete(partitionId);
-    if (!this.held.delete(partitionId)) return;
+    if (!this.held.forget(partitionId)) return;
     this.logger.info({ partitionId, ...fields }, reason);
     this.options.onLost?.(partitionId, reason);
   }

@@ -8,7 +8,8 @@
  */
 import type { EventHubConsumerClient, PartitionContext } from "@azure/event-hubs";
 import type { GuardedCheckpointStore } from "../checkpoint/guarded-store.js";
-import type { ClaimVia, HandoverDrain } from "../checkpoint/handover.js";
+import type { ClaimVia } from "../checkpoint/handover.js";
+import type { HandoverDrain } from "../checkpoint/handover-owner.js";
 import { errorCodes } from "../common/connectivity.js";
 import { EhwError } from "../common/errors.js";
 import type { WorkerConfig } from "../config/worker.js";

@@ -1,11 +1,7 @@
 import type { PartitionOwnership } from "@azure/event-hubs";
 import { describe, expect, it } from "vitest";
-import {
-  claimVia,
-  type HandoverHooks,
-  HandoverProtocol,
-  requestToWaitOn,
-} from "../../../src/checkpoint/handover.js";
+import { claimVia, type HandoverHooks, HandoverProtocol } from "../../../src/checkpoint/handover.js";
+import { requestToWaitOn } from "../../../src/checkpoint/handover-asker.js";
 import type {
   HandoverRequest,
   HandoverRequests,
