@@ -1,12 +1,11 @@
 import { request } from "node:http";
-import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition } from "@azure/event-hubs";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { EmulatorServer } from "../../../src/emulator/index.js";
+import { EventHubProducerClient, earliestEventPosition } from "@azure/event-hubs";
+import { afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "../../helpers/wait-for.js";
-import { Closer, FAST_RETRY, freshHub, startTestEmulator } from "./harness.js";
+import { FAST_RETRY, startTestEmulator, useTestEmulator } from "./harness.js";
 
 /** Status of a GET sent with a chosen Host header (fetch does not let a caller set Host). */
-function rawStatus(path: string, host: string, port = Number(new URL(ADMIN.url).port)): Promise<number> {
+function rawStatus(path: string, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, path, headers: { host }, agent: false }, (res) => {
       res.resume();
@@ -17,9 +16,6 @@ function rawStatus(path: string, host: string, port = Number(new URL(ADMIN.url).
   });
 }
 
-/** The admin URL of the emulator under test, set in beforeAll. */
-const ADMIN = { url: "" };
-
 /** The non-aggregate errors inside `err` (the SDK aggregates retried attempts). */
 function leafErrors(err: unknown): Array<{ code?: string; message: string }> {
   if (err instanceof AggregateError) return err.errors.flatMap(leafErrors);
@@ -28,40 +24,17 @@ function leafErrors(err: unknown): Array<{ code?: string; message: string }> {
 }
 
 describe("emulator admin endpoint and fault injection", () => {
-  let emulator: EmulatorServer;
-  let admin: string;
-  const closer = new Closer();
-
-  beforeAll(async () => {
-    emulator = await startTestEmulator();
-    admin = `http://127.0.0.1:${emulator.adminPort}`;
-    ADMIN.url = admin;
+  const test = useTestEmulator();
+  const { closer } = test;
+  const call = test.admin;
+  afterEach(() => {
+    test.emulator.setLatencyMs(0);
   });
-  afterEach(async () => {
-    emulator.setLatencyMs(0);
-    await closer.closeAll();
-  });
-  afterAll(() => emulator.close());
-
-  async function call(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; json: unknown }> {
-    const res = await fetch(`${admin}${path}`, {
-      method,
-      headers: { "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, json: await res.json() };
-  }
 
   /** A consumer reading partition 0 of `hub` from the start, with fast retries. */
   function consume(hub: string): { bodies: number[]; errors: string[] } {
     const state = { bodies: [] as number[], errors: [] as string[] };
-    const consumer = closer.add(
-      new EventHubConsumerClient("$Default", emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const consumer = test.consumer(hub);
     closer.add(
       consumer.subscribe(
         "0",
@@ -102,17 +75,13 @@ describe("emulator admin endpoint and fault injection", () => {
       partitionCount: 3,
       consumerGroups: ["$Default", "a"],
     });
-    const producer = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), name, { retryOptions: FAST_RETRY }),
-    );
+    const producer = test.producer(name);
     expect((await producer.getEventHubProperties()).partitionIds).toEqual(["0", "1", "2"]);
   });
 
   it("detaches readers with a retriable condition; the SDK reconnects and goes on", async () => {
-    const hub = freshHub(emulator, 1);
-    const producer = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const hub = test.hub(1);
+    const producer = test.producer(hub);
     await producer.sendBatch([{ body: 0 }, { body: 1 }], { partitionId: "0" });
     const state = consume(hub);
     await waitFor(() => state.bodies.length >= 2, { what: "the first events" });
@@ -126,14 +95,12 @@ describe("emulator admin endpoint and fault injection", () => {
   });
 
   it("drops every connection; producer and consumer reconnect", async () => {
-    const hub = freshHub(emulator, 1);
-    const producer = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const hub = test.hub(1);
+    const producer = test.producer(hub);
     await producer.sendBatch([{ body: 0 }], { partitionId: "0" });
     const state = consume(hub);
     await waitFor(() => state.bodies.length >= 1, { what: "the first event" });
-    const before = emulator.connectionCount();
+    const before = test.emulator.connectionCount();
     expect(before).toBeGreaterThan(0);
     const res = await call("POST", "/faults/drop-connections");
     expect((res.json as { dropped: number }).dropped).toBeGreaterThanOrEqual(before);
@@ -143,10 +110,8 @@ describe("emulator admin endpoint and fault injection", () => {
   });
 
   it("delays replies by the injected latency, and 0 clears it", async () => {
-    const hub = freshHub(emulator, 1);
-    const producer = closer.add(
-      new EventHubProducerClient(emulator.connectionString(), hub, { retryOptions: FAST_RETRY }),
-    );
+    const hub = test.hub(1);
+    const producer = test.producer(hub);
     await producer.getEventHubProperties();
     expect((await call("PUT", "/faults/latency", { ms: 400 })).status).toBe(200);
     const started = Date.now();
@@ -160,24 +125,26 @@ describe("emulator admin endpoint and fault injection", () => {
   });
 
   it("refuses what a web page could send: a body that is not JSON, a foreign Origin or Host", async () => {
-    const before = emulator.connectionCount();
-    const plain = await fetch(`${admin}/faults/drop-connections`, {
+    const before = test.emulator.connectionCount();
+    const plain = await fetch(`${test.adminUrl}/faults/drop-connections`, {
       method: "POST",
       headers: { "content-type": "text/plain" },
       body: "x",
     });
     expect(plain.status).toBe(415);
-    const bare = await fetch(`${admin}/faults/drop-connections`, { method: "POST" });
+    const bare = await fetch(`${test.adminUrl}/faults/drop-connections`, { method: "POST" });
     expect(bare.status).toBe(415);
-    const foreign = await fetch(`${admin}/faults/drop-connections`, {
+    const foreign = await fetch(`${test.adminUrl}/faults/drop-connections`, {
       method: "POST",
       headers: { "content-type": "application/json", origin: "http://evil.example" },
     });
     expect(foreign.status).toBe(403);
-    const rebound = await rawStatus("/hubs", "evil.example:5380");
+    const rebound = await rawStatus("/hubs", "evil.example:5380", test.emulator.adminPort);
     expect(rebound).toBe(403);
-    expect(await rawStatus("/hubs", `localhost:${emulator.adminPort}`)).toBe(200);
-    expect(emulator.connectionCount()).toBe(before);
+    expect(await rawStatus("/hubs", `localhost:${test.emulator.adminPort}`, test.emulator.adminPort)).toBe(
+      200,
+    );
+    expect(test.emulator.connectionCount()).toBe(before);
   });
 
   it("requires the admin token when one is set, except for GET /health", async () => {
@@ -207,8 +174,10 @@ describe("emulator admin endpoint and fault injection", () => {
   });
 
   it("refuses a wrong SharedAccessKey with the SDK's UnauthorizedError", async () => {
-    const hub = freshHub(emulator, 1);
-    const wrong = emulator.connectionString().replace(/SharedAccessKey=[^;]+/, "SharedAccessKey=not-the-key");
+    const hub = test.hub(1);
+    const wrong = test.emulator
+      .connectionString()
+      .replace(/SharedAccessKey=[^;]+/, "SharedAccessKey=not-the-key");
     const producer = closer.add(
       new EventHubProducerClient(wrong, hub, { retryOptions: { ...FAST_RETRY, maxRetries: 1 } }),
     );

@@ -74,6 +74,10 @@ export interface TestEmulator {
   producer(hub: string): EventHubProducerClient;
   /** A consumer of `consumerGroup` (default `$Default`) on `hub` with {@link FAST_RETRY}, closed after the test. */
   consumer(hub: string, consumerGroup?: string): EventHubConsumerClient;
+  /** The admin endpoint's base URL, e.g. `http://127.0.0.1:5300`. */
+  readonly adminUrl: string;
+  /** Calls the admin endpoint with a JSON body (if given); resolves with the status and the JSON answer. */
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }>;
 }
 
 /**
@@ -92,9 +96,21 @@ export function useTestEmulator(overrides: RawEmulatorConfig = {}): TestEmulator
     if (emulator === undefined) throw new Error("the test emulator is not started (used outside a test?)");
     return emulator;
   };
+  const adminUrl = (): string => `http://127.0.0.1:${running().adminPort}`;
   return {
     get emulator() {
       return running();
+    },
+    get adminUrl() {
+      return adminUrl();
+    },
+    admin: async (method, path, body) => {
+      const res = await fetch(`${adminUrl()}${path}`, {
+        method,
+        headers: { "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, json: await res.json() };
     },
     closer,
     hub: (partitionCount, consumerGroups) => freshHub(running(), partitionCount, consumerGroups),
