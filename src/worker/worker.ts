@@ -1,24 +1,18 @@
 /**
  * The worker: loads the handlers, checks storage and the hub, subscribes to every partition through
- * the SDK's load balancer with the guarded Blob checkpoint store, keeps one PartitionProcessor per
- * owned partition (partition-set.ts), and shuts down by draining within a deadline. The SDK
+ * the SDK's load balancer with the guarded Blob checkpoint store (subscription.ts), keeps one
+ * PartitionProcessor per owned partition (partition-set.ts), and shuts down by draining within a
+ * deadline. The SDK
  * abandons ownership only after every `processClose` returned (EventProcessor.stop:
  * removeAllPumps, then abandonPartitionOwnerships), which is why the final checkpoint is written
  * inside processClose.
  */
-import type {
-  EventHubConsumerClient,
-  EventPosition,
-  PartitionContext,
-  ReceivedEventData,
-  Subscription,
-  SubscriptionEventHandlers,
-} from "@azure/event-hubs";
+import type { EventHubConsumerClient, Subscription } from "@azure/event-hubs";
 import type { TokenCredential } from "@azure/identity";
 import type { ContainerClient } from "@azure/storage-blob";
 import { createContainerClient, prepareCheckpointContainer } from "../checkpoint/blob-store.js";
 import { EhwError } from "../common/errors.js";
-import { toEventPosition, type WorkerConfig } from "../config/worker.js";
+import type { WorkerConfig } from "../config/worker.js";
 import { type FailureHandler, reportingFailureHandler } from "../handlers/failure.js";
 import { type HandlerRegistry, loadHandlerRegistry } from "../handlers/registry.js";
 import { type Logger, silentLogger } from "../observability/logger.js";
@@ -37,6 +31,7 @@ import {
   type WorkerStatus,
 } from "./lifecycle.js";
 import { PartitionSet } from "./partition-set.js";
+import { subscribe } from "./subscription.js";
 
 /** Options of {@link Worker}. */
 export interface WorkerOptions {
@@ -221,14 +216,7 @@ export class Worker {
         { ...this.idField, partitionIds: hub.partitionIds, namespace: this.client.fullyQualifiedNamespace },
         "event hub reachable; subscribing",
       );
-      this.subscription = this.client.subscribe(this.handlers(), {
-        maxBatchSize: config.processing.maxBatchSize,
-        maxWaitTimeInSeconds: config.processing.maxWaitTimeMs / 1000,
-        prefetchCount: config.processing.prefetchCount,
-        startPosition: this.startPosition(hub.partitionIds),
-        // Bodies are decoded by decodeBodies (below), as the SDK would but cheaper for non-JSON bytes.
-        skipParsingBodyAsJson: true,
-      });
+      this.subscription = subscribe(this.client, config.processing, this.partitions, hub.partitionIds);
       this.setState("running");
     } catch (err) {
       this.setState(signal.aborted ? "stopped" : "failed");
@@ -258,37 +246,6 @@ export class Worker {
         this.logger.warn({ ...this.idField }, "consumer group probe client did not close in time");
       }
     }
-  }
-
-  /**
-   * One position for every partition, or a map over all of them when there are overrides: the SDK
-   * reads a partition missing from a map from the latest event, not from the default.
-   */
-  private startPosition(partitionIds: readonly string[]): EventPosition | Record<string, EventPosition> {
-    const { startPosition, startPositions } = this.config.processing;
-    if (Object.keys(startPositions).length === 0) return toEventPosition(startPosition);
-    const map: Record<string, EventPosition> = {};
-    for (const id of partitionIds) map[id] = toEventPosition(startPositions[id] ?? startPosition);
-    return map;
-  }
-
-  private handlers(): SubscriptionEventHandlers {
-    return {
-      processInitialize: async (ctx) => {
-        this.partitions.open(ctx);
-      },
-      processEvents: async (events: ReceivedEventData[], ctx: PartitionContext) => {
-        decodeBodies(events);
-        // Rejects with PartitionLostError once the guarded store knows the partition is lost.
-        await this.partitions.processorOf(ctx).enqueue(events);
-      },
-      processClose: async (reason, ctx) => {
-        await this.partitions.close(ctx, reason);
-      },
-      processError: async (error, ctx) => {
-        this.partitions.reportError(error, ctx.partitionId);
-      },
-    };
   }
 
   private async doStop(options: StopOptions): Promise<StopResult> {
@@ -355,49 +312,3 @@ async function within(promise: Promise<unknown> | undefined, ms: number): Promis
     clearTimeout(timer);
   }
 }
-
-/**
- * Decodes the bodies of a batch received with `skipParsingBodyAsJson`, in place, into what a
- * handler sees, as the SDK decodes by default: a data section that holds a JSON text becomes the
- * parsed value, any other bytes stay bytes, value and sequence sections stay as they came. The SDK
- * tries `JSON.parse` on every data section and lets the exception say no: for bodies that are not
- * JSON (Avro, protobuf, plain text) that exception and its stack trace cost 5–10 µs per event, a
- * fifth of a consumer's whole per-event CPU. Bytes that cannot begin a JSON text are handed over at
- * once; everything else goes through `JSON.parse` of the UTF-8 text, so the result is the SDK's.
- */
-export function decodeBodies(events: readonly ReceivedEventData[]): void {
-  for (const event of events) {
-    const { body } = event;
-    if (body instanceof Uint8Array && event.getRawAmqpMessage().bodyType === "data") {
-      event.body = jsonOrBytes(body);
-    }
-  }
-}
-
-/** The JSON value the bytes hold as UTF-8 text, or the bytes themselves when they hold none. */
-export function jsonOrBytes(bytes: Uint8Array): unknown {
-  if (!mayBeJson(bytes)) return bytes;
-  try {
-    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
-  } catch {
-    return bytes;
-  }
-}
-
-/**
- * False when JSON.parse would certainly reject the bytes: nothing but whitespace, or a first
- * non-whitespace byte that no JSON value starts with (a byte-order mark included: JSON.parse
- * rejects it too).
- */
-function mayBeJson(bytes: Uint8Array): boolean {
-  for (const byte of bytes) {
-    // JSON whitespace: space, tab, line feed, carriage return.
-    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
-    return JSON_START[byte] === 1;
-  }
-  return false;
-}
-
-/** 1 for the bytes a JSON value may start with: { [ " - 0-9 t f n. */
-const JSON_START = new Uint8Array(256);
-for (const c of '{["-0123456789tfn') JSON_START[c.charCodeAt(0)] = 1;

@@ -1,6 +1,6 @@
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { describe, expect, it } from "vitest";
-import { decodeBodies, jsonOrBytes } from "../../../src/worker/worker.js";
+import { decodeBodies, jsonOrBytes } from "../../../src/worker/subscription.js";
 
 /** What the SDK does with a data section when it parses bodies (dataTransformer's tryToJsonDecode). */
 function sdkDecode(bytes: Buffer): unknown {
