@@ -90,6 +90,7 @@ export class PartitionProcessor {
       store: options.store,
       checkpointEvery: processing.checkpointEvery,
       checkpointIntervalMs: processing.checkpointIntervalMs,
+      maxBatchSize: processing.maxBatchSize,
       logger: this.logger,
       clock: this.clock,
       observer: options.observer,

@@ -29,7 +29,7 @@ export interface PartitionIdentity {
   readonly partitionId: string;
 }
 
-/** Options of the partition's progress (progress/progress.ts). */
+/** Options of the partition's progress (progress/progress.ts); the policy's are progress/policy.ts's. */
 export interface PartitionProgressOptions {
   readonly identity: PartitionIdentity;
   readonly store: CheckpointWriter;
@@ -37,6 +37,8 @@ export interface PartitionProgressOptions {
   readonly checkpointEvery: number;
   /** Milliseconds after which new progress is checkpointed anyway. */
   readonly checkpointIntervalMs: number;
+  /** Most events per SDK batch: a shorter one after a full one checkpoints at once (progress/policy.ts). */
+  readonly maxBatchSize: number;
   readonly logger: Logger;
   /** Epoch milliseconds; default Date.now. */
   readonly clock?: () => number;

@@ -1,47 +1,10 @@
 /**
  * The checkpoint loop's paths off an event's way to its checkpoint (progress.ts): the one timer
  * that writes progress the count has not made due once the interval passes, the pause after a
- * failed write, and what a failed write means. Also the policy's settings and its "how long until
- * due" rule, which only the timer asks.
+ * failed write, and what a failed write means.
  */
 import { CheckpointRefusedError } from "../../../checkpoint/guarded-store.js";
 import type { Logger } from "../../../observability/logger.js";
-
-/** Settings of the checkpoint policy. */
-export interface CheckpointPolicyOptions {
-  /** Checkpoint after this many events joined the completed prefix since the last one; ≥ 1. */
-  readonly checkpointEvery: number;
-  /** Checkpoint when this many milliseconds passed since the last one and there is something new. */
-  readonly checkpointIntervalMs: number;
-}
-
-/** What the policy looks at; all times are epoch milliseconds supplied by the caller. */
-export interface CheckpointPolicyState {
-  /** Now, in epoch milliseconds. */
-  readonly nowMs: number;
-  /** When the last checkpoint was written (or the partition was opened), epoch milliseconds. */
-  readonly lastCheckpointAtMs: number;
-  /** Events in the completed prefix past the last checkpoint (the tracker's `uncheckpointedCount`). */
-  readonly uncheckpointedCount: number;
-}
-
-/**
- * Milliseconds until the interval rule makes a checkpoint due (0 when already due by time),
- * for arming a timer. Undefined when nothing is new, so no timer is needed.
- */
-export function msUntilCheckpointDue(
-  state: CheckpointPolicyState,
-  options: CheckpointPolicyOptions,
-): number | undefined {
-  if (state.uncheckpointedCount <= 0) return undefined;
-  if (state.uncheckpointedCount >= options.checkpointEvery) return 0;
-  return Math.max(0, state.lastCheckpointAtMs + options.checkpointIntervalMs - state.nowMs);
-}
-
-/** The policy's decision (progress.ts, `CheckpointPolicy.isDue`) on a state object. */
-export function isCheckpointDue(state: CheckpointPolicyState, options: CheckpointPolicyOptions): boolean {
-  return msUntilCheckpointDue(state, options) === 0;
-}
 
 /** Pause after a failed write before the next try, milliseconds (capped by the interval). */
 const RETRY_AFTER_FAILURE_MS = 1000;

@@ -1,213 +1,16 @@
 /**
  * How far one partition is done, in one owner: the events received and completed (the
- * completed-prefix tracker), the every-N-or-T policy, and the checkpoint loop, which writes the
- * tracker's candidate through the guarded store when the policy says so, one write at a time.
- * The loop's timer and the meaning of a failed write are in checkpoint-timer.ts.
+ * completed-prefix tracker, tracker.ts), when to checkpoint (the policy, policy.ts), and the
+ * checkpoint loop, which writes the tracker's candidate through the guarded store when the policy
+ * says so, one write at a time. The loop's timer and the meaning of a failed write are in
+ * checkpoint-timer.ts.
  */
 import type { Checkpoint, ReceivedEventData } from "@azure/event-hubs";
-import { EhwError } from "../../../common/errors.js";
 import type { CheckpointPosition, PartitionProgressOptions } from "../types.js";
-import {
-  type CheckpointPolicyOptions,
-  CheckpointTimer,
-  msUntilCheckpointDue,
-  writeFailed,
-} from "./checkpoint-timer.js";
+import { CheckpointTimer, writeFailed } from "./checkpoint-timer.js";
+import { CheckpointPolicy } from "./policy.js";
+import { CompletedPrefixTracker } from "./tracker.js";
 
-interface Entry {
-  readonly sequenceNumber: number;
-  readonly offset: string;
-  /** When the service enqueued it (the age of the oldest unprocessed event); undefined if not given. */
-  readonly enqueuedTime: Date | undefined;
-  done: boolean;
-}
-
-/** Drop the consumed head of the queue once it holds this many entries (amortised O(1) shift). */
-const COMPACT_AFTER = 1024;
-/** Most handed-out candidates remembered between two checkpoints. */
-const MAX_ISSUED = 1024;
-
-/**
- * Completed-prefix tracker of one partition. Events are tracked in arrival order (strictly
- * increasing sequence numbers, gaps allowed) and completed in any order; the checkpoint candidate
- * is the highest tracked event below which every tracked event has completed. An event that is
- * running, or failed and not yet resolved, is simply not complete, so the candidate never passes
- * it. Memory is O(in-flight): the completed prefix is dropped as soon as it is known.
- */
-export class CompletedPrefixTracker {
-  /** Tracked events in sequence order; those before `head` are the dropped completed prefix. */
-  private queue: Entry[] = [];
-  private head = 0;
-  private openCount = 0;
-  private tracked: number | undefined;
-  /** The entry of the candidate; its position object is built only when asked for. */
-  private candidateEntry: Entry | undefined;
-  private candidate: CheckpointPosition | undefined;
-  private checkpointed: number | undefined;
-  private sinceCheckpoint = 0;
-  private completedTotal = 0;
-  /** Number of events that ever joined the completed prefix. */
-  private prefixOrdinal = 0;
-  /** Candidates handed out by pendingCheckpoint, with the prefix length at that time. */
-  private readonly issued = new Map<number, number>();
-
-  /** Number of tracked events that have not completed yet. */
-  get incomplete(): number {
-    return this.openCount;
-  }
-
-  /** Completions since the tracker was created (for metrics). */
-  get completedCount(): number {
-    return this.completedTotal;
-  }
-
-  /** Events in the completed prefix past the last checkpoint: what the policy compares with N. */
-  get uncheckpointedCount(): number {
-    return this.sinceCheckpoint;
-  }
-
-  /** Sequence number of the last event tracked, if any. */
-  get lastTracked(): number | undefined {
-    return this.tracked;
-  }
-
-  /** Sequence number of the last checkpoint recorded with {@link markCheckpointed}, if any. */
-  get lastCheckpointedSequenceNumber(): number | undefined {
-    return this.checkpointed;
-  }
-
-  /** Records an event that was scheduled, with its enqueued time. Sequence numbers must increase strictly. */
-  track(sequenceNumber: number, offset: string, enqueuedTime?: Date): void {
-    if (!Number.isSafeInteger(sequenceNumber) || sequenceNumber < 0) {
-      throw invariant(`cannot track sequence number ${sequenceNumber}: not a non-negative integer`);
-    }
-    if (this.tracked !== undefined && sequenceNumber <= this.tracked) {
-      throw invariant(
-        `cannot track sequence number ${sequenceNumber} after ${this.tracked}: events must be tracked in increasing order`,
-        sequenceNumber,
-      );
-    }
-    this.queue.push({ sequenceNumber, offset, enqueuedTime, done: false });
-    this.openCount += 1;
-    this.tracked = sequenceNumber;
-  }
-
-  /** Marks a tracked event as completed (handled, or resolved by dead-lettering). Any order. */
-  complete(sequenceNumber: number): void {
-    const entry = this.find(sequenceNumber);
-    if (entry === undefined || entry.done) {
-      throw invariant(
-        `cannot complete sequence number ${sequenceNumber}: not tracked or already complete`,
-        sequenceNumber,
-      );
-    }
-    entry.done = true;
-    this.openCount -= 1;
-    this.completedTotal += 1;
-    this.advance();
-  }
-
-  /** The highest event below which every tracked event has completed; undefined when none. */
-  checkpointCandidate(): CheckpointPosition | undefined {
-    return this.handOut(false);
-  }
-
-  /** The oldest tracked event that has not completed (what holds the checkpoint back), if any. */
-  oldestIncomplete(): CheckpointPosition | undefined {
-    const entry = this.queue[this.head];
-    return entry === undefined ? undefined : { sequenceNumber: entry.sequenceNumber, offset: entry.offset };
-  }
-
-  /** Enqueued time of the oldest tracked event not completed; undefined when none or not given. */
-  oldestIncompleteEnqueuedTime(): Date | undefined {
-    return this.queue[this.head]?.enqueuedTime;
-  }
-
-  /** The candidate, when it lies past the last recorded checkpoint; else undefined. */
-  pendingCheckpoint(): CheckpointPosition | undefined {
-    return this.handOut(true);
-  }
-
-  /**
-   * Records that a checkpoint at `sequenceNumber` was written; a lower one than the last is ignored
-   * (never backwards). Events that completed after a handed-out candidate was written still count
-   * as uncheckpointed; for any other position (e.g. one read from the store) the count restarts.
-   */
-  markCheckpointed(sequenceNumber: number): void {
-    if (this.checkpointed !== undefined && sequenceNumber <= this.checkpointed) return;
-    this.checkpointed = sequenceNumber;
-    const ordinal = this.issued.get(sequenceNumber);
-    this.sinceCheckpoint = ordinal === undefined ? 0 : this.prefixOrdinal - ordinal;
-    for (const seq of this.issued.keys()) {
-      if (seq <= sequenceNumber) this.issued.delete(seq);
-    }
-  }
-
-  /**
-   * The candidate (only past the last checkpoint when `pastLast`), one position object per
-   * candidate. Its prefix length is remembered, so that markCheckpointed counts what completed since.
-   */
-  private handOut(pastLast: boolean): CheckpointPosition | undefined {
-    const entry = this.candidateEntry;
-    if (entry === undefined) return undefined;
-    const { sequenceNumber } = entry;
-    if (pastLast && this.checkpointed !== undefined && sequenceNumber <= this.checkpointed) return undefined;
-    if (this.candidate?.sequenceNumber !== sequenceNumber) {
-      this.candidate = { sequenceNumber, offset: entry.offset };
-    }
-    if (!this.issued.has(sequenceNumber)) {
-      // Bounded even when checkpoints keep failing: the oldest entries matter least.
-      if (this.issued.size >= MAX_ISSUED) {
-        const oldest = this.issued.keys().next();
-        if (!oldest.done) this.issued.delete(oldest.value);
-      }
-      this.issued.set(sequenceNumber, this.prefixOrdinal);
-    }
-    return this.candidate;
-  }
-
-  /**
-   * The not yet dropped entry of `sequenceNumber`, if tracked. The queue is sorted, so a binary
-   * search; under partition ordering the event completed is the oldest one, found at once.
-   */
-  private find(sequenceNumber: number): Entry | undefined {
-    const queue = this.queue;
-    let low = this.head;
-    if (queue[low]?.sequenceNumber === sequenceNumber) return queue[low];
-    let high = queue.length - 1;
-    while (low <= high) {
-      const mid = (low + high) >>> 1;
-      const entry = queue[mid]!;
-      if (entry.sequenceNumber === sequenceNumber) return entry;
-      if (entry.sequenceNumber < sequenceNumber) low = mid + 1;
-      else high = mid - 1;
-    }
-    return undefined;
-  }
-
-  private advance(): void {
-    let moved = 0;
-    while (this.head < this.queue.length) {
-      const entry = this.queue[this.head];
-      if (entry === undefined || !entry.done) break;
-      this.candidateEntry = entry;
-      this.head += 1;
-      moved += 1;
-    }
-    this.prefixOrdinal += moved;
-    this.sinceCheckpoint += moved;
-    if (this.head >= COMPACT_AFTER || this.head === this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
-
-function invariant(message: string, sequenceNumber?: number): EhwError {
-  return new EhwError("INVARIANT_VIOLATED", message, {
-    context: sequenceNumber === undefined ? {} : { sequenceNumber },
-  });
-}
 /** The progress of one partition; see the module comment. */
 export class PartitionProgress {
   private readonly tracker = new CompletedPrefixTracker();
@@ -264,7 +67,9 @@ export class PartitionProgress {
 
   /**
    * Tracks a batch in arrival order and returns the events that are new; an event at or below the
-   * last tracked one (received again in the same ownership) is skipped with a warning.
+   * last tracked one (received again in the same ownership) is skipped with a warning. Call with
+   * every batch the SDK hands over, empty ones too: the policy learns from their sizes when a
+   * backlog has drained.
    */
   track(events: readonly ReceivedEventData[]): ReceivedEventData[] {
     const fresh: ReceivedEventData[] = [];
@@ -281,6 +86,9 @@ export class PartitionProgress {
       tracker.track(event.sequenceNumber, event.offset, event.enqueuedTimeUtc);
       fresh.push(event);
     }
+    // What completed before this batch may already reach its end (an empty batch): look now.
+    if (this.policy.batchReceived(events.length, tracker.lastTracked, tracker.lastCheckpointedSequenceNumber))
+      this.poke();
     return fresh;
   }
 
@@ -301,17 +109,19 @@ export class PartitionProgress {
   /** Call after completions: writes now when due, else arms the interval timer. */
   poke(): void {
     if (this.disabled) return;
-    const count = this.tracker.uncheckpointedCount;
-    const { timer } = this;
+    const { tracker, timer, policy } = this;
+    const count = tracker.uncheckpointedCount;
+    const through = tracker.completedThrough;
     // Called after every completion. With the timer armed (for when the interval makes a write
-    // due, or for the retry pause), only the count can make one due sooner: no clock read.
-    if (timer.armed && count < this.options.checkpointEvery) return;
+    // due, or for the retry pause), only the count or catching up can make one due sooner: no
+    // clock read.
+    if (timer.armed && count < this.options.checkpointEvery && !policy.caughtUp(through)) return;
     const now = this.clock();
-    if (now >= timer.notBeforeMs && this.policy.isDue(now, count)) {
+    if (now >= timer.notBeforeMs && policy.isDue(now, count, through)) {
       void this.request();
       return;
     }
-    timer.armFor(this.policy.msUntilDue(now, count), now);
+    timer.armFor(policy.msUntilDue(now, count, through), now);
   }
 
   /**
@@ -341,8 +151,12 @@ export class PartitionProgress {
       this.writing = undefined;
       // Progress that is not due yet is written within the interval.
       const now = this.clock();
+      const { tracker } = this;
       if (!this.disabled)
-        this.timer.armFor(this.policy.msUntilDue(now, this.tracker.uncheckpointedCount), now);
+        this.timer.armFor(
+          this.policy.msUntilDue(now, tracker.uncheckpointedCount, tracker.completedThrough),
+          now,
+        );
     });
     return this.writing;
   }
@@ -356,7 +170,12 @@ export class PartitionProgress {
       // the policy says so again: otherwise, with events flowing, each write would be followed at
       // once by another holding only the few events finished during it, many more writes than one
       // per N. What is not due yet is left to the interval timer or to `flush`.
-    } while (this.again && this.policy.isDue(this.clock(), this.tracker.uncheckpointedCount));
+    } while (this.again && this.isDue());
+  }
+
+  private isDue(): boolean {
+    const { tracker } = this;
+    return this.policy.isDue(this.clock(), tracker.uncheckpointedCount, tracker.completedThrough);
   }
 
   private async write(position: CheckpointPosition): Promise<boolean> {
@@ -375,51 +194,16 @@ export class PartitionProgress {
         this.options.onNotOwner?.();
       } else if (failure === "failed" && !this.disabled) {
         this.timer.pause(this.clock(), this.options.checkpointIntervalMs);
+      } else if (failure === "behind") {
+        this.policy.forgetCaughtUp();
       }
       return false;
     }
     observer?.checkpointWritten("ok", (performance.now() - startedAt) / 1000);
     this.tracker.markCheckpointed(position.sequenceNumber);
-    this.policy.markCheckpointed(this.clock());
+    this.policy.markCheckpointed(this.clock(), position.sequenceNumber);
     this.last = position;
     logger.debug(position, "checkpoint written");
     return true;
-  }
-}
-
-// The every-N-or-T policy: pure decisions, every time passed in by the caller.
-
-/** The policy with its one piece of state, the time of the last checkpoint. */
-export class CheckpointPolicy {
-  /** @param lastAtMs when the partition was opened; the interval counts from here at first. */
-  constructor(
-    private readonly options: CheckpointPolicyOptions,
-    private lastAtMs: number,
-  ) {}
-
-  /** Epoch milliseconds of the last recorded checkpoint (or of the start). */
-  get lastCheckpointAtMs(): number {
-    return this.lastAtMs;
-  }
-
-  /**
-   * Whether it is time to checkpoint: `checkpointEvery` events completed since the last checkpoint,
-   * or `checkpointIntervalMs` passed since it and at least one event is new, whichever is first.
-   */
-  isDue(nowMs: number, uncheckpointedCount: number): boolean {
-    if (uncheckpointedCount <= 0) return false;
-    if (uncheckpointedCount >= this.options.checkpointEvery) return true;
-    return nowMs - this.lastAtMs >= this.options.checkpointIntervalMs;
-  }
-
-  /** See {@link msUntilCheckpointDue}. */
-  msUntilDue(nowMs: number, uncheckpointedCount: number): number | undefined {
-    const state = { nowMs, lastCheckpointAtMs: this.lastAtMs, uncheckpointedCount };
-    return msUntilCheckpointDue(state, this.options);
-  }
-
-  /** Records that a checkpoint was written at `nowMs`. */
-  markCheckpointed(nowMs: number): void {
-    this.lastAtMs = nowMs;
   }
 }

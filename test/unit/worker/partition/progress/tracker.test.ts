@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EhwError } from "../../../../../src/common/errors.js";
 import { seededRandom } from "../../../../../src/drill/schedule.js";
-import { CompletedPrefixTracker } from "../../../../../src/worker/partition/progress/progress.js";
+import { CompletedPrefixTracker } from "../../../../../src/worker/partition/progress/tracker.js";
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   const out = [...items];
