@@ -10,13 +10,10 @@
 
 import { listFiles, runReplay } from "../archive/commands.js";
 import type { ArchiveFile } from "../archive/files.js";
-import { ConfigError, EhwError } from "../common/errors.js";
 import type { ArchiveCommandOptions } from "../config/archive-command.js";
 import { readArchiveCommand } from "../config/archive-command.js";
-import { createLogger, redactSecrets } from "../observability/logger.js";
-import { EXIT_USAGE, printColumns, readListOrReplay } from "./list-replay.js";
-
-const EXIT_FAILED = 1;
+import { createLogger } from "../observability/logger.js";
+import { printColumns, readListOrReplay, runAction } from "./list-replay.js";
 
 const USAGE = `usage: ehw archive list   [RANGE] [--archive-container NAME] [--json] [WORKER SETTINGS]
        ehw archive replay [RANGE] [--pipeline NAME | --to-hub NAME] [--dry-run] [--json] [WORKER SETTINGS]
@@ -152,11 +149,5 @@ async function replay(options: ArchiveCommandOptions): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const options = readOptions(argv);
   if (typeof options === "number") return options;
-  try {
-    return options.action === "list" ? await list(options) : await replay(options);
-  } catch (err) {
-    if (!(err instanceof EhwError)) throw err;
-    console.error(`ehw archive: ${redactSecrets(err.message)}`);
-    return err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED;
-  }
+  return runAction("archive", () => (options.action === "list" ? list(options) : replay(options)));
 }

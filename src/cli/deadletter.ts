@@ -8,7 +8,6 @@
  * the hub could not be reached; 2 invalid command line or configuration.
  */
 
-import { ConfigError, EhwError } from "../common/errors.js";
 import { readRawDeadLetterOptions } from "../config/command-source.js";
 import {
   compileDeadLetterCommandOptions,
@@ -19,11 +18,8 @@ import {
 import { createReplayProducer } from "../deadletter/producer.js";
 import { producerSender, type ReplayResult, replayDeadLetters } from "../deadletter/replay.js";
 import { createDeadLetterStore, type DeadLetterEntry, type DeadLetterStore } from "../deadletter/store.js";
-import { redactSecrets } from "../observability/logger.js";
 import { sendFailure } from "../producer/client.js";
-import { EXIT_USAGE, printColumns, readListOrReplay } from "./list-replay.js";
-
-const EXIT_FAILED = 1;
+import { EXIT_FAILED, printColumns, readListOrReplay, runAction } from "./list-replay.js";
 
 const USAGE = `usage: ehw deadletter list   [--partition ID] [--pipeline NAME] [--limit N] [--json]
        ehw deadletter replay [--to-hub NAME] [--partition ID] [--pipeline NAME] [--limit N] [--dry-run] [--json]
@@ -151,11 +147,5 @@ async function replay(options: DeadLetterCommandOptions): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const options = readOptions(argv);
   if (typeof options === "number") return options;
-  try {
-    return options.action === "list" ? await list(options) : await replay(options);
-  } catch (err) {
-    if (!(err instanceof EhwError)) throw err;
-    console.error(`ehw deadletter: ${redactSecrets(err.message)}`);
-    return err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED;
-  }
+  return runAction("deadletter", () => (options.action === "list" ? list(options) : replay(options)));
 }

@@ -1,10 +1,10 @@
 /**
  * What `ehw archive` and `ehw deadletter` share: both take `list | replay` as their first word,
- * print help the same way, turn a ConfigError into exit 2 with the command's name, and print
- * tables in aligned columns.
+ * print help the same way, turn a ConfigError into exit 2 and any other failure of ours into exit 1
+ * with the command's name, and print tables in aligned columns.
  */
 
-import { ConfigError } from "../common/errors.js";
+import { ConfigError, EhwError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
 
 /** The two actions of both commands. */
@@ -12,6 +12,9 @@ export type ListOrReplay = "list" | "replay";
 
 /** Exit code of a usage error, as every `ehw` command. */
 export const EXIT_USAGE = 2;
+
+/** Exit code of a list or replay that failed (storage unreachable, a replay not sent, …). */
+export const EXIT_FAILED = 1;
 
 /** What the command's own reader returns for the words after the action. */
 export type ActionRead<T> = { readonly help: true } | { readonly help: false; readonly options: T };
@@ -44,6 +47,21 @@ export function readListOrReplay<T>(
     if (!(err instanceof ConfigError)) throw err;
     console.error(`ehw ${name}: ${redactSecrets(err.message)}`);
     return EXIT_USAGE;
+  }
+}
+
+/**
+ * Runs the action of the command `name` to its exit code: an error of ours is printed with the
+ * command's name (secrets redacted) and becomes exit 2 for a ConfigError, else 1; anything else is
+ * a bug and is thrown.
+ */
+export async function runAction(name: string, action: () => Promise<number>): Promise<number> {
+  try {
+    return await action();
+  } catch (err) {
+    if (!(err instanceof EhwError)) throw err;
+    console.error(`ehw ${name}: ${redactSecrets(err.message)}`);
+    return err instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED;
   }
 }
 

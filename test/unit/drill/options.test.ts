@@ -47,7 +47,9 @@ describe("compileDrillOptions", () => {
   it("rejects a bad number, naming the flag", () => {
     expect(() => compileDrillOptions({ workers: "0" })).toThrow(/--workers must be a whole number from 1/);
     expect(() => compileDrillOptions({ kill: "two" })).toThrow(/--kill/);
-    expect(() => compileDrillOptions({ workerFlags: { "--ordering": "random" } })).toThrow(/--ordering must be one of partition, key, none/);
+    expect(() => compileDrillOptions({ workerFlags: { "--ordering": "random" } })).toThrow(
+      /--ordering must be one of partition, key, none/,
+    );
   });
 });
 
