@@ -6,13 +6,24 @@
  * (at most once a second) and errors go to stderr. Exit codes: 0 all sent, 1 an error (unreachable
  * or unknown hub, key or token refused, send failure), 2 a usage error (unknown flag, a flag without
  * its value, a bad or missing value), 130 stopped by Ctrl-C / SIGTERM after the batches in flight.
+ *
+ * With `--tracing otlp` every batch has a producer span, exported over OTLP/HTTP as the OTEL_*
+ * variables say, and each event carries its context (`traceparent`, `Diagnostic-Id`), so that the
+ * workers' attempt spans link to it.
  */
 import { ConfigError, EhwError } from "../common/errors.js";
-import { readRawSendOptions, SEND_CONNECTION_STRING_ENV, SEND_HUB_ENV } from "../config/send.js";
+import {
+  compileSendTracing,
+  readRawSendOptions,
+  SEND_CONNECTION_STRING_ENV,
+  SEND_HUB_ENV,
+} from "../config/send.js";
+import type { TracingConfig } from "../config/tracing.js";
 import { redactSecrets } from "../observability/logger.js";
 import { checkTarget, createProducerClient, sendFailure } from "../producer/client.js";
 import { compileSendOptions, SEND_DEFAULTS, type SendOptions } from "../producer/options.js";
 import { type SendProgress, type SendSummary, sendEvents } from "../producer/send-loop.js";
+import { type BatchTracer, createBatchTracer } from "../producer/send-tracing.js";
 
 /** Env var of the connection string (the flag wins). */
 export const CONNECTION_STRING_ENV = SEND_CONNECTION_STRING_ENV;
@@ -42,6 +53,9 @@ options:
   --id-start N             id of the first event (default ${SEND_DEFAULTS.idStart})
   --type TYPE              'type' property of every event (default ${SEND_DEFAULTS.type})
   --concurrency N          batches in flight (default ${SEND_DEFAULTS.concurrency}; with --keys at most one per key)
+  --tracing otlp|off       a producer span per batch, exported over OTLP/HTTP as the OTEL_* variables
+                           say; each event carries its traceparent and Diagnostic-Id (env EHW_TRACING;
+                           default off)
   --json                   print the final summary as one JSON line
   --help                   show this help
 
@@ -100,20 +114,33 @@ function startProgress(progress: SendProgress, count: number): NodeJS.Timeout {
   }, PROGRESS_INTERVAL_MS);
 }
 
-async function run(options: SendOptions, json: boolean): Promise<number> {
+/** The tracing SDK and the batch tracer with `--tracing otlp`; undefined when off. */
+async function startTracing(
+  tracing: TracingConfig,
+  hub: string,
+): Promise<{ tracer: BatchTracer; shutdown(): Promise<void> } | undefined> {
+  if (tracing.mode === "off") return undefined;
+  const { startTracingSdk } = await import("../observability/tracing-sdk.js");
+  const sdk = await startTracingSdk({ ...tracing, azureSdk: true });
+  console.error(`ehw send: tracing on: exporting spans to ${tracing.tracesUrl}`);
+  return { tracer: createBatchTracer(sdk.tracer, hub), shutdown: () => sdk.shutdown() };
+}
+
+async function run(options: SendOptions, json: boolean, tracingConfig: TracingConfig): Promise<number> {
   const client = createProducerClient(options);
   const stop = new AbortController();
   const removeSignals = onStopSignals(stop);
   const progress: SendProgress = { sent: 0, batches: 0, firstId: undefined, lastId: undefined };
   let ticker: NodeJS.Timeout | undefined;
+  let tracing: Awaited<ReturnType<typeof startTracing>>;
   try {
+    tracing = await startTracing(tracingConfig, options.hub);
     await checkTarget(client, options);
     ticker = startProgress(progress, options.count);
-    const summary = await sendEvents(client, options, { signal: stop.signal, progress }).catch(
-      (err: unknown) => {
-        throw sendFailure(err, "send to", options);
-      },
-    );
+    const control = { signal: stop.signal, progress, tracer: tracing?.tracer };
+    const summary = await sendEvents(client, options, control).catch((err: unknown) => {
+      throw sendFailure(err, "send to", options);
+    });
     printSummary(summary, options, json);
     return summary.interrupted ? EXIT_INTERRUPTED : 0;
   } catch (err) {
@@ -124,6 +151,8 @@ async function run(options: SendOptions, json: boolean): Promise<number> {
     clearInterval(ticker);
     removeSignals();
     await client.close().catch(() => undefined);
+    // Exports the spans still buffered; an unreachable collector must not change the exit code.
+    await tracing?.shutdown().catch(() => undefined);
   }
 }
 
@@ -142,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await run(compileSendOptions(read.raw), read.json);
+    return await run(compileSendOptions(read.raw), read.json, compileSendTracing(read.tracing));
   } catch (err) {
     if (!(err instanceof EhwError)) throw err;
     console.error(`ehw send: ${redactSecrets(err.message)}`);

@@ -1,11 +1,19 @@
 /**
  * The command line and environment of `ehw send`, read into raw values (flag over env var; an
  * empty variable counts as unset). `compileSendOptions` in src/producer applies the defaults and
- * validates them.
+ * validates them; the tracing section (`--tracing` / EHW_TRACING and the OTEL_* variables, as for
+ * `ehw run`) is compiled here by {@link compileSendTracing}.
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "../common/errors.js";
 import { redactSecrets } from "../observability/logger.js";
+import { SETTINGS } from "./settings.js";
+import {
+  compileTracingConfig,
+  otelVariables,
+  type RawTracingOptions,
+  type TracingConfig,
+} from "./tracing.js";
 
 /** Env var of the connection string (the flag wins). */
 export const SEND_CONNECTION_STRING_ENV = "EHW_EVENTHUB_CONNECTION_STRING";
@@ -35,6 +43,16 @@ export interface RawSendOptionsResult {
   /** True for `--json`: print the summary as one JSON line. */
   readonly json: boolean;
   readonly raw: RawSendInput;
+  /** `--tracing` (or EHW_TRACING) and the OTEL_* variables, for {@link compileSendTracing}. */
+  readonly tracing: RawTracingOptions;
+}
+
+/** The service name of `ehw send`'s spans when OTEL_SERVICE_NAME is not set. */
+export const SEND_SERVICE_NAME = "ehw-send";
+
+/** Compiles `ehw send`'s tracing section (off unless `--tracing otlp`). Throws ConfigError. */
+export function compileSendTracing(raw: RawTracingOptions): TracingConfig {
+  return compileTracingConfig(raw, SEND_SERVICE_NAME);
 }
 
 const SEND_FLAGS = {
@@ -48,12 +66,13 @@ const SEND_FLAGS = {
   "id-start": { type: "string" },
   type: { type: "string" },
   concurrency: { type: "string" },
+  tracing: { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
 
 /**
- * Reads `ehw send`'s flags and its two `EHW_*` variables. Throws ConfigError for an unknown flag,
+ * Reads `ehw send`'s flags, its `EHW_*` variables and the OTEL_* variables. Throws ConfigError for an unknown flag,
  * a flag without its value and a stray argument (the message never quotes a secret).
  */
 export function readRawSendOptions(
@@ -86,5 +105,21 @@ export function readRawSendOptions(
     concurrency: flags.concurrency,
     labels,
   };
-  return { help: flags.help === true, json: flags.json === true, raw };
+  return {
+    help: flags.help === true,
+    json: flags.json === true,
+    raw,
+    tracing: tracingOf(flags.tracing, env),
+  };
+}
+
+function tracingOf(flag: string | undefined, env: NodeJS.ProcessEnv): RawTracingOptions {
+  const { flag: flagName, env: envName } = SETTINGS.tracing;
+  const envValue = env[envName] || undefined;
+  const otel = otelVariables(env);
+  const raw: { -readonly [K in keyof RawTracingOptions]: RawTracingOptions[K] } = {};
+  if (flag !== undefined) raw.tracing = { value: flag, source: { kind: "flag", name: flagName } };
+  else if (envValue !== undefined) raw.tracing = { value: envValue, source: { kind: "env", name: envName } };
+  if (Object.keys(otel).length > 0) raw.otelVariables = otel;
+  return raw;
 }

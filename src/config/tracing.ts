@@ -102,8 +102,14 @@ function tracesUrlOf(otel: Readonly<Record<string, string>>): string {
   return url;
 }
 
-/** Compiles the tracing section; `raw` has its defaults applied. Throws ConfigError. */
-export function compileTracingConfig(raw: RawWorkerOptions): TracingConfig {
+/** The raw values the tracing section reads: the worker's options have them, `ehw send` builds them. */
+export type RawTracingOptions = Pick<RawWorkerOptions, "tracing" | "tracingParent" | "otelVariables">;
+
+/**
+ * Compiles the tracing section; `raw` has its defaults applied. `serviceName` is the service name
+ * when OTEL_SERVICE_NAME is not set. Throws ConfigError.
+ */
+export function compileTracingConfig(raw: RawTracingOptions, serviceName = "eventhub-worker"): TracingConfig {
   const otel = raw.otelVariables ?? {};
   const mode = raw.tracing === undefined ? "off" : parseChoice("tracing", raw.tracing, TRACING_MODES);
   const parent =
@@ -133,7 +139,7 @@ export function compileTracingConfig(raw: RawWorkerOptions): TracingConfig {
   return {
     mode,
     parent,
-    serviceName: otel.OTEL_SERVICE_NAME ?? "eventhub-worker",
+    serviceName: otel.OTEL_SERVICE_NAME ?? serviceName,
     tracesUrl: tracesUrlOf(otel),
     headers: headersOf(otel.OTEL_EXPORTER_OTLP_HEADERS),
     sampler,

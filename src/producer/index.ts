@@ -26,4 +26,10 @@ export {
   type SendSummary,
   sendEvents,
 } from "./send-loop.js";
+export {
+  type BatchSpan,
+  type BatchTracer,
+  createBatchTracer,
+  DIAGNOSTIC_ID_PROPERTY,
+} from "./send-tracing.js";
 export { type Clock, defaultBurst, TokenBucket, type TokenBucketOptions } from "./token-bucket.js";

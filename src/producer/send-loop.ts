@@ -2,12 +2,14 @@
  * The load generator's sending loop: `concurrency` senders each take a lane from the plan, fill a
  * batch to its size limit (`createBatch` + `tryAdd` until it refuses), wait for the rate limiter,
  * and send. Stopping (the signal) lets batches already being sent finish and starts no new one.
+ * With a tracer, each batch has a producer span whose context its events carry (send-tracing.ts).
  */
 import type { CreateBatchOptions, EventData, EventDataBatch, SendBatchOptions } from "@azure/event-hubs";
 import { ConfigError, toError } from "../common/errors.js";
 import { isAbortError } from "../common/retry.js";
 import type { SendOptions } from "./options.js";
 import { batchEventCap, type Lane, SendPlan } from "./plan.js";
+import type { BatchSpan, BatchTracer } from "./send-tracing.js";
 import { TokenBucket } from "./token-bucket.js";
 
 /** The part of `EventHubProducerClient` the loop uses. */
@@ -46,6 +48,8 @@ export interface SendControl {
   progress?: SendProgress;
   /** Clock in milliseconds; default `performance.now`. */
   now?: () => number;
+  /** Opens a producer span per batch (tracing on); default none, and then nothing is traced. */
+  tracer?: BatchTracer;
 }
 
 /** The parts of {@link SendOptions} the loop needs; benchmarks pass these directly. */
@@ -54,31 +58,44 @@ export type SendLoopOptions = Pick<
   "count" | "ratePerSecond" | "bodySizeBytes" | "routing" | "idStart" | "type" | "concurrency"
 >;
 
-/** Builds the event with application properties `id` and `type`; bodies share one buffer. */
-export function eventFactory(bodySizeBytes: number, type: string): (id: number) => EventData {
+/**
+ * Builds the event with application properties `id` and `type`, and the batch span's trace
+ * properties when given; bodies share one buffer.
+ */
+export function eventFactory(
+  bodySizeBytes: number,
+  type: string,
+): (id: number, trace?: Readonly<Record<string, string>>) => EventData {
   const body = Buffer.alloc(bodySizeBytes, 0x61);
-  return (id) => ({ body, properties: { id, type } });
+  return (id, trace) => ({ body, properties: trace === undefined ? { id, type } : { ...trace, id, type } });
 }
 
 interface LoopState {
   readonly plan: SendPlan;
-  readonly makeEvent: (id: number) => EventData;
+  readonly makeEvent: ReturnType<typeof eventFactory>;
   readonly cap: number;
   readonly bodySizeBytes: number;
   readonly bucket: TokenBucket | undefined;
   readonly stop: AbortSignal;
   readonly progress: SendProgress;
   readonly now: () => number;
+  readonly tracer: BatchTracer | undefined;
   lastAckAt: number;
 }
 
 /** Adds ids of `lane` to `batch` until the batch refuses one or `cap` is reached. */
-function fill(batch: EventDataBatch, lane: Lane, state: LoopState): { ids: number[]; refused: boolean } {
+function fill(
+  batch: EventDataBatch,
+  lane: Lane,
+  state: LoopState,
+  span: BatchSpan | undefined,
+): { ids: number[]; refused: boolean } {
+  const trace = span?.properties;
   const ids: number[] = [];
   while (ids.length < state.cap) {
     const id = lane.peek();
     if (id === undefined) return { ids, refused: false };
-    if (!batch.tryAdd(state.makeEvent(id))) return { ids, refused: true };
+    if (!batch.tryAdd(state.makeEvent(id, trace))) return { ids, refused: true };
     lane.advance();
     ids.push(id);
   }
@@ -98,10 +115,30 @@ function record(progress: SendProgress, ids: number[]): void {
 /** Fills and sends one batch of `lane`. Returns false when nothing was left to send. */
 async function sendOne(client: BatchSender, lane: Lane, state: LoopState): Promise<boolean> {
   const batch = await client.createBatch({ ...lane.batchOptions });
-  if (state.stop.aborted) return false;
-  const { ids, refused } = fill(batch, lane, state);
+  if (state.stop.aborted || lane.peek() === undefined) return false;
+  const span = state.tracer?.start(lane.batchOptions);
+  try {
+    const ids = await fillAndSend(client, batch, lane, state, span);
+    span?.sent(ids);
+    state.lastAckAt = state.now();
+    record(state.progress, ids);
+    return true;
+  } catch (err) {
+    span?.failed(err);
+    throw err;
+  }
+}
+
+/** Fills `batch` (at least one id is left) and sends it; returns the ids it held. */
+async function fillAndSend(
+  client: BatchSender,
+  batch: EventDataBatch,
+  lane: Lane,
+  state: LoopState,
+  span: BatchSpan | undefined,
+): Promise<number[]> {
+  const { ids } = fill(batch, lane, state, span);
   if (ids.length === 0) {
-    if (!refused) return false;
     throw new ConfigError(
       `--body-size ${state.bodySizeBytes}: one event does not fit in a batch of at most ${batch.maxSizeInBytes} bytes; choose a smaller --body-size`,
       { context: { setting: "--body-size" } },
@@ -109,10 +146,8 @@ async function sendOne(client: BatchSender, lane: Lane, state: LoopState): Promi
   }
   if (state.bucket !== undefined) await state.bucket.take(ids.length, state.stop);
   // No abort signal here: a batch that started sending is finished, so the summary is exact.
-  await client.sendBatch(batch);
-  state.lastAckAt = state.now();
-  record(state.progress, ids);
-  return true;
+  await (span === undefined ? client.sendBatch(batch) : span.run(() => client.sendBatch(batch)));
+  return ids;
 }
 
 async function sender(client: BatchSender, state: LoopState): Promise<void> {
@@ -154,6 +189,7 @@ export async function sendEvents(
     stop,
     progress,
     now,
+    tracer: control.tracer,
     lastAckAt: startedAt,
   };
   let firstError: Error | undefined;
