@@ -9,6 +9,8 @@
  */
 import { parseArgs } from "node:util";
 import { EhwError } from "../common/errors.js";
+import { processEnvironment } from "../config/process.js";
+import { otelVariables } from "../config/tracing.js";
 import { compileDevOptions, DEV_DEFAULTS, type DevOptions } from "../dev/options.js";
 import { runDevSession } from "../dev/session.js";
 import { DEV_WORKER_TIMING } from "../dev/worker-args.js";
@@ -37,6 +39,9 @@ options:
   --summary-interval-ms N  milliseconds between plain summaries (default ${DEV_DEFAULTS.summaryIntervalMs})
   --duration-ms N          quit N milliseconds after everything started (default: run until quit)
   --plain                  plain summaries even on a terminal
+  --tracing                workers run with --tracing otlp; their spans go to a receiver of this
+                           stack, summarised in the view (spans/s, slowest pipeline, error spans),
+                           or, when OTEL_EXPORTER_OTLP_ENDPOINT or ..._TRACES_ENDPOINT is set, there
   --help                   show this help
 
 Workers run with --strategy ${DEV_WORKER_TIMING.strategy} --update-interval-ms ${DEV_WORKER_TIMING.updateIntervalMs} --ownership-expiration-ms ${DEV_WORKER_TIMING.ownershipExpirationMs}
@@ -62,6 +67,7 @@ function parse(argv: string[]) {
       "summary-interval-ms": { type: "string" },
       "duration-ms": { type: "string" },
       plain: { type: "boolean", default: false },
+      tracing: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   }).values;
@@ -84,6 +90,8 @@ function compile(flags: Flags): DevOptions {
     summaryIntervalMs: flags["summary-interval-ms"],
     durationMs: flags["duration-ms"],
     plain: flags.plain,
+    tracing: flags.tracing,
+    otelVariables: otelVariables(processEnvironment()),
   });
 }
 

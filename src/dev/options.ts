@@ -3,6 +3,7 @@
  * validated {@link DevOptions}. Every rejection names the flag and what is allowed.
  */
 import { ConfigError } from "../common/errors.js";
+import { configuredTracesUrl } from "../config/tracing.js";
 
 /** Values as given (strings from the command line), before defaults and validation. */
 export interface RawDevOptions {
@@ -32,6 +33,10 @@ export interface RawDevOptions {
   storagePort?: unknown;
   /** Print plain summaries even on a terminal (`--plain`); default false. */
   plain?: boolean;
+  /** Workers trace their handler attempts (`--tracing`); default false. */
+  tracing?: boolean;
+  /** The OTEL_* variables of the environment (src/config/tracing.ts `otelVariables`); default none. */
+  otelVariables?: Readonly<Record<string, string>>;
 }
 
 /** Validated options of one `ehw dev` run. */
@@ -62,6 +67,13 @@ export interface DevOptions {
   readonly storagePort: number;
   /** Plain summaries even on a terminal. */
   readonly plain: boolean;
+  /** Workers run with `--tracing otlp`. */
+  readonly tracing: boolean;
+  /**
+   * With {@link tracing}: the collector the OTEL_* variables name, where the workers export
+   * instead; undefined = to the dev stack's own receiver, summarised in the view.
+   */
+  readonly collectorTracesUrl: string | undefined;
 }
 
 /** Default values. */
@@ -163,5 +175,7 @@ export function compileDevOptions(raw: RawDevOptions): DevOptions {
     eventHubPort: integer(raw.eventHubPort, "--eventhub-port", 0, 0, 65535),
     storagePort: integer(raw.storagePort, "--storage-port", 0, 0, 65535),
     plain: raw.plain === true,
+    tracing: raw.tracing === true,
+    collectorTracesUrl: raw.tracing === true ? configuredTracesUrl(raw.otelVariables ?? {}) : undefined,
   };
 }

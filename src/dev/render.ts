@@ -2,6 +2,7 @@
  * Text layout of the dev view, without I/O: the live terminal view (ANSI colours, clipped to the
  * terminal) and the plain periodic summary for logs and pipes. Unknown values print as "-".
  */
+import { tracesLine, tracesLines } from "./render-traces.js";
 import type { DevTotals, DevView, PartitionRow, WorkerRow } from "./view-model.js";
 
 /** What the header of the live view shows besides the samples. */
@@ -18,6 +19,8 @@ export interface DevInfo {
   containerName: string;
   /** Producer rate, events per second; 0 = none. */
   ratePerSecond: number;
+  /** With `--tracing`: where the workers export, and whether that is the dev stack's receiver. */
+  traces?: { destination: string; local: boolean } | undefined;
 }
 
 /** Terminal size and the transient lines under the view. */
@@ -252,9 +255,12 @@ export function renderLiveView(view: DevView, info: DevInfo, layout: LiveLayout)
   const header = headerLines(view, info, color);
   const workers = workerLines(view.workers, color).map((l) => clipLine(l, columns));
   const totals = paint(`totals     ${totalsLine(view.totals)}`, "cyan", color);
+  const traces = (view.traces === undefined ? [] : tracesLines(view.traces)).map((l, i) =>
+    paint(l, i === 0 ? "cyan" : undefined, color),
+  );
   const notes = view.notes.map((n) => paint(n, "red", color));
   const footer = [paint(KEY_HELP, "dim", color), layout.message ?? ""].map((l) => clipLine(l, columns));
-  const fixed = [...header, "", ...workers, "", "", totals, ...notes, "", ...footer];
+  const fixed = [...header, "", ...workers, "", "", totals, ...traces, ...notes, "", ...footer];
   const used = fixed.reduce((sum, line) => sum + wrappedRows(line, columns), 0);
   // One line stays free so that the terminal never scrolls the view.
   const budget = Math.max(1, layout.rows - used - 2);
@@ -267,6 +273,7 @@ export function renderLiveView(view: DevView, info: DevInfo, layout: LiveLayout)
     ...partitions,
     "",
     clipLine(totals, columns),
+    ...traces.map((l) => clipLine(l, columns)),
     ...notes.map((l) => clipLine(l, columns)),
     "",
     ...footer,
@@ -286,6 +293,7 @@ export function renderSummary(view: DevView): string[] {
     const parts = view.partitions.map((p) => `${p.partitionId}:${ownerLabel(p)} lag ${formatNumber(p.lag)}`);
     lines.push(`  partitions ${parts.join(" | ")}`);
   }
+  if (view.traces !== undefined) lines.push(`  traces ${tracesLine(view.traces)}`);
   for (const note of view.notes) lines.push(`  ${note}`);
   return lines;
 }

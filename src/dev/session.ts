@@ -61,10 +61,18 @@ export function bannerLines(info: DevInfo): string[] {
     [SETTINGS.storageConnectionString.env, info.storageConnectionString],
     [SETTINGS.containerName.env, info.containerName],
   ];
+  const traces = info.traces;
   return [
     `ehw dev: up. Data, ledgers and logs are in ${info.dataDir} (kept after exit).`,
     "Connect your own code or 'ehw run' to the same hub and checkpoint store:",
     ...vars.map(([name, value]) => `  export ${name}=${shellQuote(value)}`),
+    ...(traces === undefined
+      ? []
+      : [
+          traces.local
+            ? `Workers export traces to ${traces.destination} (this stack's receiver; the view summarises them).`
+            : `Workers export traces to ${traces.destination} (the collector the OTEL_* variables name).`,
+        ]),
   ];
 }
 

@@ -10,6 +10,7 @@ import { ProcessError, toError } from "../common/errors.js";
 import type { PartitionStatusRow } from "../inspect/status-rows.js";
 import { stopAll } from "../local/index.js";
 import type { Logger } from "../observability/logger.js";
+import { type DevTraces, startDevTraces } from "./dev-traces.js";
 import { type Infra, openStackLog, startInfra } from "./infra.js";
 import { type DevAction, pickWorker } from "./keys.js";
 import type { DevOptions } from "./options.js";
@@ -68,8 +69,10 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /** What the banner and the view header show. */
-function devInfo(options: DevOptions, dataDir: string, infra: Infra): DevInfo {
+function devInfo(options: DevOptions, dataDir: string, infra: Infra, traces: DevTraces | undefined): DevInfo {
+  const tracesTo = traces?.snapshot(Date.now());
   return {
+    traces: tracesTo === undefined ? undefined : { destination: tracesTo.destination, local: tracesTo.local },
     dataDir,
     eventHubConnectionString: infra.emulator.connectionString,
     hub: options.hub,
@@ -89,6 +92,7 @@ function createWorkerPool(
   seen: SeenEvents,
   causes: RedeliveryCauses,
   onChange: (() => void) | undefined,
+  traces: DevTraces | undefined,
 ): WorkerPool {
   const statusLines = runSupportsStatusLines();
   const pool: WorkerPool = new WorkerPool({
@@ -101,6 +105,7 @@ function createWorkerPool(
       causes.record(worker?.log.claims.get(event.partitionId));
     },
     onChange,
+    env: traces?.workerEnv,
     argsFor: (ownerId) =>
       devWorkerArgs({
         ownerId,
@@ -111,6 +116,7 @@ function createWorkerPool(
         handler: options.handler,
         checkpointEvery: options.checkpointEvery,
         statusLines,
+        tracing: traces !== undefined,
       }),
   });
   return pool;
@@ -134,6 +140,7 @@ export class DevStack {
     private readonly stackLog: { logger: Logger; close: () => Promise<void> },
     private readonly seen: SeenEvents,
     private readonly causes: RedeliveryCauses,
+    private readonly traces: DevTraces | undefined,
   ) {}
 
   /**
@@ -147,13 +154,17 @@ export class DevStack {
     const logger = stackLog.logger;
     hooks.onProgress?.(`starting Azurite and the Event Hubs emulator (data in ${dataDir})`);
     let infra: Infra;
+    let traces: DevTraces | undefined;
     try {
+      // The receiver first: it is no process, and the workers need its URL.
+      if (options.tracing) traces = await startDevTraces(options.collectorTracesUrl, logger);
       infra = await startInfra(options, dataDir, logger);
     } catch (err) {
+      await traces?.close();
       await stackLog.close();
       throw err;
     }
-    const info = devInfo(options, dataDir, infra);
+    const info = devInfo(options, dataDir, infra, traces);
     const sampler = createPartitionSampler({
       eventHubConnectionString: info.eventHubConnectionString,
       eventHubHost: `${infra.emulator.host}:${infra.emulator.amqpPort}`,
@@ -164,8 +175,8 @@ export class DevStack {
     });
     const seen = new SeenEvents();
     const causes = new RedeliveryCauses();
-    const pool = createWorkerPool(options, info, seen, causes, hooks.onChange);
-    const stack = new DevStack(options, info, infra, sampler, pool, stackLog, seen, causes);
+    const pool = createWorkerPool(options, info, seen, causes, hooks.onChange, traces);
+    const stack = new DevStack(options, info, infra, sampler, pool, stackLog, seen, causes, traces);
     try {
       await stack.startClients(hooks);
     } catch (err) {
@@ -281,6 +292,7 @@ export class DevStack {
       redelivered: ledger ? this.seen.repeated : undefined,
       nowMs: Date.now(),
       redeliveredByCause: ledger ? this.causes.snapshot() : undefined,
+      traces: this.traces?.snapshot(Date.now()),
     });
   }
 
@@ -335,6 +347,8 @@ export class DevStack {
     };
     await attempt("the producer", () => within(this.producer?.stop() ?? Promise.resolve(), PRODUCER_STOP_MS));
     await attempt("the workers", () => this.workers.stopAll());
+    // After the workers: their last export, at shutdown, still arrives.
+    await attempt("the trace receiver", () => this.traces?.close() ?? Promise.resolve());
     await attempt("the sampler", () => within(this.sampler.close(), SAMPLER_CLOSE_MS));
     await attempt("azurite and the emulator", () =>
       stopAll([

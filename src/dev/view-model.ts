@@ -5,6 +5,7 @@
  */
 import type { PartitionStatusRow } from "../inspect/status-rows.js";
 import { unprocessedAgeSeconds } from "../observability/lag.js";
+import type { TraceFigures } from "./trace-summary.js";
 import type { WorkerLogState } from "./worker-log.js";
 
 /** How a worker process ended, as the child process reported it. */
@@ -41,6 +42,20 @@ export interface ProducerSnapshot {
   failure: string | undefined;
 }
 
+/** The traces of `ehw dev --tracing`. */
+export interface TracesSnapshot {
+  /** Where the workers export: the dev stack's receiver or the collector the OTEL_* variables name. */
+  destination: string;
+  /** Wall-clock time of the sample, ms since the epoch. */
+  atMs: number;
+  /** Whether it is the dev stack's own receiver, whose summary {@link figures} holds. */
+  local: boolean;
+  /** What arrived at the dev stack's receiver. */
+  figures?: TraceFigures;
+  /** Export requests the receiver refused. */
+  refused?: number;
+}
+
 /** One round of samples. */
 export interface DevSnapshot {
   /** Milliseconds since the stack was up. */
@@ -65,6 +80,8 @@ export interface DevSnapshot {
   nowMs?: number;
   /** The same by cause (crash, steal, handover, release, reconnect, other), when known. */
   redeliveredByCause?: Readonly<Record<string, number>> | undefined;
+  /** With `--tracing`: where the spans go and, received locally, their summary. */
+  traces?: TracesSnapshot | undefined;
 }
 
 /** A worker's state as the view names it. */
@@ -133,6 +150,8 @@ export interface DevView {
   totals: DevTotals;
   /** A problem worth a line of its own (producer failure, unreadable partitions). */
   notes: string[];
+  /** With `--tracing`: where the spans go and, received locally, their summary. */
+  traces?: TracesSnapshot | undefined;
 }
 
 /** Decides a worker's state from its process and log facts. */
@@ -260,6 +279,8 @@ export function buildDevView(snapshot: DevSnapshot): DevView {
   const notes: string[] = [];
   if (snapshot.producer?.failure !== undefined) notes.push(`producer stopped: ${snapshot.producer.failure}`);
   if (snapshot.partitionsError !== undefined) notes.push(`partitions: ${snapshot.partitionsError}`);
+  const refused = snapshot.traces?.refused ?? 0;
+  if (refused > 0) notes.push(`traces: the receiver refused ${refused} export requests (see logs/stack.log)`);
   return {
     uptimeMs: snapshot.uptimeMs,
     hub: snapshot.hub,
@@ -267,5 +288,6 @@ export function buildDevView(snapshot: DevSnapshot): DevView {
     partitions,
     totals: totals(snapshot, workers, partitions),
     notes,
+    traces: snapshot.traces,
   };
 }

@@ -46,6 +46,8 @@ export interface DevWorkerArgsInput {
   checkpointEvery: number | undefined;
   /** Whether to ask for `worker status` lines (see {@link runSupportsStatusLines}). */
   statusLines: boolean;
+  /** Whether the worker traces its attempts (`--tracing otlp`; where to is in its environment). */
+  tracing?: boolean;
 }
 
 /** The ledger file of a dev worker. */
@@ -95,6 +97,7 @@ export function devWorkerArgs(input: DevWorkerArgsInput): string[] {
   );
   if (input.checkpointEvery !== undefined) args.push("--checkpoint-every", String(input.checkpointEvery));
   if (input.statusLines) args.push(STATUS_FLAG, String(STATUS_INTERVAL_MS));
+  if (input.tracing === true) args.push("--tracing", "otlp");
   return args;
 }
 

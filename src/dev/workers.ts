@@ -36,6 +36,8 @@ export interface WorkerPoolOptions {
   command?: (args: string[]) => CommandLine;
   /** Called when a worker's state may have changed (a log line, an exit). */
   onChange?: () => void;
+  /** The workers' complete environment; default: inherited from this process. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** One worker process of the pool. */
@@ -144,6 +146,7 @@ export class WorkerPool {
       name: ownerId,
       command,
       args,
+      env: this.options.env,
       secretFlags: [...DEFAULT_SECRET_FLAGS, ...DEV_WORKER_SECRET_FLAGS],
       onLine: (line) => {
         if (worker === undefined) early.push(line);

@@ -18,6 +18,8 @@ describe("compileDevOptions", () => {
       eventHubPort: 0,
       storagePort: 0,
       plain: false,
+      tracing: false,
+      collectorTracesUrl: undefined,
     });
   });
 
@@ -57,6 +59,27 @@ describe("compileDevOptions", () => {
   it("gives the producer enough keys to reach every partition", () => {
     expect(compileDevOptions({ partitions: "4" }).keys).toBe(32);
     expect(compileDevOptions({ partitions: "16" }).keys).toBe(64);
+  });
+
+  it("sends traces to its own receiver unless the OTEL_* variables name a collector", () => {
+    expect(compileDevOptions({ tracing: true })).toMatchObject({
+      tracing: true,
+      collectorTracesUrl: undefined,
+    });
+    expect(
+      compileDevOptions({ tracing: true, otelVariables: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" } }),
+    ).toMatchObject({ tracing: true, collectorTracesUrl: "http://c:4318/v1/traces" });
+    // Without --tracing the variables change nothing.
+    expect(
+      compileDevOptions({ otelVariables: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" } })
+        .collectorTracesUrl,
+    ).toBeUndefined();
+    expect(() =>
+      compileDevOptions({
+        tracing: true,
+        otelVariables: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "not a url" },
+      }),
+    ).toThrow(/OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http\(s\) URL/);
   });
 
   it("accepts --rate 0 as no producer", () => {
