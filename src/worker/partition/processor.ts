@@ -11,14 +11,15 @@
  * 4. complete — a unit's end is recorded in the progress, unless it stopped;
  * 5. checkpoint — the progress writes one through the guarded store when the policy says so.
  *
- * Grouping, window and scheduler are in ordering/scheduler.ts. Below those: the loops over runs of
- * an event pipeline, then stop, loss, drain and close.
+ * Grouping, window and scheduler are in ordering/scheduler.ts; the loops over runs of an `each`
+ * pipeline (3, for such a unit) in each-run.ts. Below the five steps: stop, loss, drain and close.
  */
 import type { ReceivedEventData } from "@azure/event-hubs";
 import { PartitionLostError } from "../../checkpoint/guarded-store.js";
 import { EhwError, toError } from "../../common/errors.js";
 import type { Logger } from "../../observability/logger.js";
 import { UnitAttempts, type UnitEnd, type UnitOwner, unitOutcome } from "./attempts/attempts.js";
+import { EachRuns } from "./each-run.js";
 import { LATER } from "./now-or-later.js";
 import { type OrderingStrategy, orderingStrategy } from "./ordering/registry.js";
 import {
@@ -59,7 +60,7 @@ export class PartitionProcessor {
   /** Slots taken by queued and running work, and the units waiting to enter. */
   private readonly window: PartitionWindow;
   /** The loops of `each` units now running. */
-  private readonly runs = new Set<EachRun>();
+  private readonly runs: EachRuns;
   /** Runs each unit's attempts to its end. */
   private readonly attempts: UnitAttempts;
   /** Whether `pump` is running, and whether it must look again before it returns. */
@@ -108,6 +109,17 @@ export class PartitionProcessor {
       },
       failureHandler: options.failureHandler,
       isLost: () => this.state === "lost",
+    });
+    this.runs = new EachRuns(this.attempts, {
+      mayStart: () => this.mayStart(),
+      started: (events) => this.window.started(events),
+      dropped: (events) => this.window.dropped(events, events),
+      eventEnded: (one, end) => this.eventsEnded(one, end),
+      runEnded: (unit) => {
+        this.scheduler.done(unit);
+        this.admit();
+        this.changes.notify();
+      },
     });
   }
 
@@ -190,7 +202,7 @@ export class PartitionProcessor {
         if (this.state !== "running" && this.state !== "draining") return;
         for (const unit of this.scheduler.next()) {
           if (unit.each === true) {
-            this.startRun(unit);
+            this.runs.start(unit);
             continue;
           }
           this.window.started(unit.events.length);
@@ -240,48 +252,6 @@ export class PartitionProcessor {
       return false;
     }
     return true;
-  }
-
-  /**
-   * Starts a loop over a run of an event pipeline's events: each event as if it were a unit of its
-   * own (own attempts, failure decision, completion, slot), without a scheduling round trip per
-   * event. It ends early when the partition stops, is lost or past its drain deadline; events it
-   * did not start are dropped like queued units.
-   */
-  private startRun(unit: WorkUnit): void {
-    const run: EachRun = {
-      unit,
-      started: 0,
-      owner: {
-        settled: (end, one) => {
-          this.eventsEnded(one, end);
-          this.continueRun(run);
-        },
-      },
-    };
-    this.runs.add(run);
-    this.continueRun(run);
-  }
-
-  /** Starts the loop's next events; events whose handlers return synchronously follow at once. */
-  private continueRun(run: EachRun): void {
-    const { unit } = run;
-    const { events } = unit;
-    while (run.started < events.length && this.mayStart()) {
-      const event = events[run.started]!;
-      run.started += 1;
-      this.window.started(1);
-      const one: WorkUnit = { pipeline: unit.pipeline, events: [event], lane: unit.lane };
-      const end = this.attempts.run(one, run.owner);
-      // Asynchronous: the loop goes on when `run.owner` hears of this event's end.
-      if (end === LATER) return;
-      this.eventsEnded(one, end);
-    }
-    this.runs.delete(run);
-    this.dropUnstarted(run);
-    this.scheduler.done(unit);
-    this.admit();
-    this.changes.notify();
   }
 
   /** Whether the next event of a running loop may start. */
@@ -382,14 +352,7 @@ export class PartitionProcessor {
   /** Drops the queued units and the events running loops have not started. */
   private dropQueued(): void {
     for (const unit of this.scheduler.clearQueued()) this.window.dropped(unit.events.length, slotsOf(unit));
-    for (const run of this.runs) this.dropUnstarted(run);
-  }
-
-  /** Drops the events of a loop it has not started; the loop then ends after its current event. */
-  private dropUnstarted(run: EachRun): void {
-    const left = run.unit.events.length - run.started;
-    this.window.dropped(left, left);
-    run.started = run.unit.events.length;
+    this.runs.dropUnstarted();
   }
 
   private setState(state: PartitionState): void {
@@ -397,13 +360,4 @@ export class PartitionProcessor {
     this.changes.notify();
     this.options.onStateChange?.(this.status());
   }
-}
-
-/** Progress of one running loop over an `each` unit. */
-interface EachRun {
-  readonly unit: WorkUnit;
-  /** Where the loop's asynchronous events report their end. */
-  readonly owner: UnitOwner;
-  /** Events started so far; set to the length when the rest is dropped. */
-  started: number;
 }
