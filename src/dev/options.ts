@@ -3,7 +3,7 @@
  * validated {@link DevOptions}. Every rejection names the flag and what is allowed.
  */
 import { ConfigError } from "../common/errors.js";
-import { configuredTracesUrl } from "../config/tracing.js";
+import { compileTracingConfig, configuredTracesUrl, type TracingConfig } from "../config/tracing.js";
 
 /** Values as given (strings from the command line), before defaults and validation. */
 export interface RawDevOptions {
@@ -74,6 +74,11 @@ export interface DevOptions {
    * instead; undefined = to the dev stack's own receiver, summarised in the view.
    */
   readonly collectorTracesUrl: string | undefined;
+  /**
+   * With {@link tracing}: the producer's tracing settings from the OTEL_* variables (service name
+   * "ehw-dev-producer" unless OTEL_SERVICE_NAME says), so that its events carry a traceparent.
+   */
+  readonly producerTracing: TracingConfig | undefined;
 }
 
 /** Default values. */
@@ -144,6 +149,16 @@ function text(value: unknown, flag: string, fallback: string): string {
   return value.trim();
 }
 
+function producerTracing(otel: Readonly<Record<string, string>> | undefined): TracingConfig {
+  return compileTracingConfig(
+    {
+      tracing: { value: "otlp", source: { kind: "flag", name: "--tracing" } },
+      ...(otel === undefined ? {} : { otelVariables: otel }),
+    },
+    "ehw-dev-producer",
+  );
+}
+
 /** Applies defaults and validates; throws ConfigError naming the flag and what is allowed. */
 export function compileDevOptions(raw: RawDevOptions): DevOptions {
   const hub = text(raw.hub, "--hub", DEV_DEFAULTS.hub);
@@ -177,5 +192,6 @@ export function compileDevOptions(raw: RawDevOptions): DevOptions {
     plain: raw.plain === true,
     tracing: raw.tracing === true,
     collectorTracesUrl: raw.tracing === true ? configuredTracesUrl(raw.otelVariables ?? {}) : undefined,
+    producerTracing: raw.tracing === true ? producerTracing(raw.otelVariables) : undefined,
   };
 }

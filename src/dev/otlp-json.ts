@@ -8,6 +8,26 @@ import type { SpanRecord } from "./trace-summary.js";
 
 /** Status code ERROR: a number in the JSON mapping, its enum name from some senders. */
 const STATUS_ERROR = new Set<unknown>([2, "2", "STATUS_CODE_ERROR"]);
+/** Span kind PRODUCER (the API's kind + 1 in OTLP), by number or enum name. */
+const KIND_PRODUCER = new Set<unknown>([4, "4", "SPAN_KIND_PRODUCER"]);
+
+function id(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** Span ids of the span's parent and links. */
+function relatedSpanIds(span: Json): string[] {
+  const ids: string[] = [];
+  const parent = id(span.parentSpanId);
+  if (parent !== undefined) ids.push(parent);
+  if (Array.isArray(span.links)) {
+    for (const link of span.links) {
+      const linked = isObject(link) ? id(link.spanId) : undefined;
+      if (linked !== undefined) ids.push(linked);
+    }
+  }
+  return ids;
+}
 
 type Json = Record<string, unknown>;
 
@@ -74,6 +94,11 @@ function spanRecord(span: unknown, where: string): SpanRecord | undefined {
   } = { name: typeof span.name === "string" ? span.name : "(unnamed)", startMs, endMs, error };
   const pipeline = stringAttribute(span.attributes, "ehw.pipeline");
   if (pipeline !== undefined) record.pipeline = pipeline;
+  const spanId = id(span.spanId);
+  if (spanId !== undefined) record.spanId = spanId;
+  if (KIND_PRODUCER.has(span.kind)) record.producer = true;
+  const related = relatedSpanIds(span);
+  if (related.length > 0) record.relatedSpanIds = related;
   if (error) {
     const message = statusMessage ?? exceptionMessage(span.events);
     if (message !== undefined) record.errorMessage = message;

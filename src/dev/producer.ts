@@ -6,6 +6,7 @@ import { redactSecrets } from "../observability/logger.js";
 import { checkTarget, createProducerClient, rootSdkError, sendFailure } from "../producer/client.js";
 import { compileSendOptions } from "../producer/options.js";
 import { type SendProgress, sendEvents } from "../producer/send-loop.js";
+import type { BatchTracer } from "../producer/send-tracing.js";
 
 /** Options of {@link startDevProducer}. */
 export interface DevProducerOptions {
@@ -19,6 +20,8 @@ export interface DevProducerOptions {
   keys: number;
   /** Id of the first event; a later session in the same data directory continues the ids. */
   idStart: number;
+  /** Opens a producer span per batch whose context the events carry (`ehw dev --tracing`); default none. */
+  tracer?: BatchTracer;
 }
 
 /** A running producer. */
@@ -58,7 +61,7 @@ export async function startDevProducer(options: DevProducerOptions): Promise<Dev
   const stop = new AbortController();
   const progress: SendProgress = { sent: 0, batches: 0, firstId: undefined, lastId: undefined };
   let failure: string | undefined;
-  const running = sendEvents(client, send, { signal: stop.signal, progress }).then(
+  const running = sendEvents(client, send, { signal: stop.signal, progress, tracer: options.tracer }).then(
     () => undefined,
     (err: unknown) => {
       const error = sendFailure(err, "send to", send);

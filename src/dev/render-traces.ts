@@ -42,9 +42,11 @@ export function tracesLine(traces: TracesSnapshot): string {
   }
   const slowest = figures.slowestPipeline;
   const last = lastErrorText(figures, traces.atMs);
+  const links = figures.producerLinks;
   return [
     `${rate(figures.spansPerSecond)} spans/s (${figures.received} received)`,
     slowest === undefined ? "slowest pipeline -" : `slowest pipeline ${slowest.name} ${durations(slowest)}`,
+    `linked to producer ${links === undefined ? "-" : `${Math.floor((100 * links.linked) / links.attempts)}%`}`,
     `error spans ${figures.errorSpans}${last === undefined ? "" : ` (last ${last})`}`,
   ].join(" · ");
 }

@@ -157,7 +157,10 @@ export class DevStack {
     let traces: DevTraces | undefined;
     try {
       // The receiver first: it is no process, and the workers need its URL.
-      if (options.tracing) traces = await startDevTraces(options.collectorTracesUrl, logger);
+      if (options.producerTracing !== undefined) {
+        const { collectorTracesUrl, producerTracing, hub } = options;
+        traces = await startDevTraces({ collectorTracesUrl, producerTracing, hub }, logger);
+      }
       infra = await startInfra(options, dataDir, logger);
     } catch (err) {
       await traces?.close();
@@ -209,6 +212,7 @@ export class DevStack {
         ratePerSecond: options.ratePerSecond,
         keys: options.keys,
         idStart,
+        tracer: this.traces?.producerTracer,
       });
     }
     if (options.workers > 0) hooks.onProgress?.(`starting ${options.workers} workers`);

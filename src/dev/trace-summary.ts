@@ -1,7 +1,8 @@
 /**
  * The dev view's trace figures from finished spans, without I/O: spans per second, the slowest
  * span names by p95 and max duration (the slowest pipeline among the workers' attempt spans), and
- * the error spans with the last error's message. Memory stays bounded however long it runs.
+ * the error spans with the last error's message, and how many attempt spans link to (or are
+ * children of) a producer span that arrived too: whole traces. Memory stays bounded.
  */
 
 /** One finished span, as the summary needs it. */
@@ -18,6 +19,12 @@ export interface SpanRecord {
   readonly error: boolean;
   /** The status message, else the message of its recorded exception. */
   readonly errorMessage?: string;
+  /** Its span id (hex). */
+  readonly spanId?: string;
+  /** Whether it is of kind PRODUCER (a sender's span, e.g. the dev producer's batch span). */
+  readonly producer?: boolean;
+  /** Span ids of its parent and its links: where a producer's context would be. */
+  readonly relatedSpanIds?: readonly string[];
 }
 
 /** Options of {@link TraceSummary}. */
@@ -61,6 +68,14 @@ export interface LastErrorSpan {
   readonly endMs: number;
 }
 
+/** Attempt spans of the duration window that ended before the settle time, and how many of them link to a received producer span. */
+export interface ProducerLinks {
+  /** Attempt spans counted. */
+  readonly attempts: number;
+  /** Those whose parent or a link is a producer span received here. */
+  readonly linked: number;
+}
+
 /** What the view shows of the traces. */
 export interface TraceFigures {
   /** Spans received since the start. */
@@ -75,10 +90,14 @@ export interface TraceFigures {
   readonly errorSpans: number;
   /** The error span that ended last, if any. */
   readonly lastError: LastErrorSpan | undefined;
+  /** Attempt spans linked to a producer span; undefined while there are no attempt spans. */
+  readonly producerLinks: ProducerLinks | undefined;
 }
 
 /** Width of one rate bucket, milliseconds. */
 const BUCKET_MS = 100;
+/** Producer span ids and attempt spans kept for {@link ProducerLinks}, each at most. */
+const MAX_LINK_ENTRIES = 50_000;
 /** Where span names past the limit are counted. */
 export const OTHER_NAMES = "(other)";
 
@@ -110,6 +129,10 @@ export class TraceSummary {
   private received = 0;
   private errorSpans = 0;
   private lastError: LastErrorSpan | undefined;
+  /** Producer span ids received, with their end times. */
+  private readonly producerSpans = new Map<string, number>();
+  /** The parent and link ids of attempt spans, with their end times. */
+  private attempts: Array<{ endMs: number; ids: readonly string[] }> = [];
 
   /** `startedAtMs`: when spans could first arrive (ms since the epoch); the rate starts there. */
   constructor(
@@ -134,6 +157,13 @@ export class TraceSummary {
         durationMs: Math.max(0, span.endMs - span.startMs),
       });
       if (span.error) this.recordError(span);
+      this.recordLinks(span);
+    }
+    if (this.attempts.length > MAX_LINK_ENTRIES)
+      this.attempts.splice(0, this.attempts.length - MAX_LINK_ENTRIES);
+    for (const spanId of this.producerSpans.keys()) {
+      if (this.producerSpans.size <= MAX_LINK_ENTRIES) break;
+      this.producerSpans.delete(spanId);
     }
     for (const stats of this.names.values()) {
       if (stats.durations.length > this.maxDurations)
@@ -151,6 +181,20 @@ export class TraceSummary {
       this.names.set(name, stats);
     }
     return stats;
+  }
+
+  private recordLinks(span: SpanRecord): void {
+    if (span.producer === true && span.spanId !== undefined) this.producerSpans.set(span.spanId, span.endMs);
+    if (span.pipeline !== undefined)
+      this.attempts.push({ endMs: span.endMs, ids: span.relatedSpanIds ?? [] });
+  }
+
+  private producerLinks(nowMs: number): ProducerLinks | undefined {
+    // A producer span may arrive after the attempt it caused: count settled attempts only.
+    const settled = this.attempts.filter((a) => a.endMs <= nowMs - this.settleMs);
+    if (settled.length === 0) return undefined;
+    const linked = settled.filter((a) => a.ids.some((id) => this.producerSpans.has(id))).length;
+    return { attempts: settled.length, linked };
   }
 
   private recordError(span: SpanRecord): void {
@@ -178,6 +222,7 @@ export class TraceSummary {
       slowestPipeline: slowest.find((f) => f.pipeline),
       errorSpans: this.errorSpans,
       lastError: this.lastError,
+      producerLinks: this.producerLinks(nowMs),
     };
   }
 
@@ -200,6 +245,11 @@ export class TraceSummary {
     for (const [name, stats] of this.names) {
       stats.durations = stats.durations.filter((d) => d.endMs >= oldest);
       if (stats.durations.length === 0) this.names.delete(name);
+    }
+    this.attempts = this.attempts.filter((a) => a.endMs >= oldest);
+    // A producer span stays as long as an attempt it caused may (an event can wait in the hub).
+    for (const [spanId, endMs] of this.producerSpans) {
+      if (endMs < oldest - this.durationWindowMs) this.producerSpans.delete(spanId);
     }
   }
 }

@@ -1,8 +1,8 @@
 /**
  * `ehw dev --tracing` as a child process without a terminal: its real worker children export their
  * spans over OTLP/HTTP to the stack's loopback receiver, and the plain summaries show non-zero
- * spans per second, the slowest pipeline and the error spans of failed attempts; SIGTERM stops
- * every process it started.
+ * spans per second, the slowest pipeline, the error spans of failed attempts, and attempt spans
+ * linked to the dev producer's batch spans (whole traces); SIGTERM stops every process it started.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -109,9 +109,12 @@ describe("ehw dev --tracing", () => {
     const busy = await waitFor(
       () =>
         tracesFigures(run).find(
-          (f) => f.spansPerSecond > 0 && /error spans [1-9]\d* \(last \d+ s ago: /.test(f.line),
+          (f) =>
+            f.spansPerSecond > 0 &&
+            /linked to producer [1-9]\d*%/.test(f.line) &&
+            /error spans [1-9]\d* \(last \d+ s ago: /.test(f.line),
         ),
-      { timeoutMs: 80_000, intervalMs: 200, what: "spans per second > 0 and an error span" },
+      { timeoutMs: 80_000, intervalMs: 200, what: "spans per second > 0, linked attempts and an error span" },
     ).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${output()}`);
     });

@@ -20,6 +20,7 @@ describe("compileDevOptions", () => {
       plain: false,
       tracing: false,
       collectorTracesUrl: undefined,
+      producerTracing: undefined,
     });
   });
 
@@ -68,7 +69,15 @@ describe("compileDevOptions", () => {
     });
     expect(
       compileDevOptions({ tracing: true, otelVariables: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" } }),
-    ).toMatchObject({ tracing: true, collectorTracesUrl: "http://c:4318/v1/traces" });
+    ).toMatchObject({
+      tracing: true,
+      collectorTracesUrl: "http://c:4318/v1/traces",
+      producerTracing: {
+        mode: "otlp",
+        serviceName: "ehw-dev-producer",
+        tracesUrl: "http://c:4318/v1/traces",
+      },
+    });
     // Without --tracing the variables change nothing.
     expect(
       compileDevOptions({ otelVariables: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" } })

@@ -51,7 +51,7 @@ describe("the traces part of the dev view", () => {
   it("shows spans per second, the slowest pipeline and the last error span", () => {
     // Window [T0, T0+2000): 20 attempt spans and the blob write over 2 s.
     expect(tracesLine(localTraces())).toBe(
-      "10.5 spans/s (32 received) · slowest pipeline default process p95 4.00 ms, max 500 ms · error spans 1 (last 1 s ago: default process: db down)",
+      "10.5 spans/s (32 received) · slowest pipeline default process p95 4.00 ms, max 500 ms · linked to producer 0% · error spans 1 (last 1 s ago: default process: db down)",
     );
   });
 
@@ -96,7 +96,9 @@ describe("the traces part of the dev view", () => {
     };
     const view = buildDevView({ ...snapshot, traces: empty });
     expect(view.notes).toEqual(["traces: the receiver refused 2 export requests (see logs/stack.log)"]);
-    expect(tracesLine(empty)).toBe("- spans/s (0 received) · slowest pipeline - · error spans 0");
+    expect(tracesLine(empty)).toBe(
+      "- spans/s (0 received) · slowest pipeline - · linked to producer - · error spans 0",
+    );
     expect(tracesLines(empty).at(-1)).toBe("  (none received yet)");
   });
 

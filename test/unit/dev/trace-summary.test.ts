@@ -79,6 +79,27 @@ describe("trace summary", () => {
     expect(summary.figures(T0 + 1000).lastError?.message).toBe("(no message)");
   });
 
+  it("counts the settled attempt spans linked to, or children of, a producer span received", () => {
+    const summary = new TraceSummary(T0, { settleMs: 1000 });
+    const attempt = (endMs: number, relatedSpanIds?: string[]) =>
+      span("p process", endMs, 1, { pipeline: "p", ...(relatedSpanIds ? { relatedSpanIds } : {}) });
+    expect(summary.figures(T0 + 5000).producerLinks).toBeUndefined();
+    summary.add([
+      attempt(T0 + 100, ["aa01"]), // linked to a producer span that arrives later
+      attempt(T0 + 200, ["bb02"]), // child of one (the parent id is listed too)
+      attempt(T0 + 300, ["cc03"]), // its producer span never arrives
+      attempt(T0 + 400), // no producer context at all
+      attempt(T0 + 4500, ["aa01"]), // not settled yet at T0+5000
+      span("other", T0 + 50, 1, { spanId: "cc03" }), // not a PRODUCER span
+    ]);
+    summary.add([
+      span("orders send", T0 + 90, 5, { producer: true, spanId: "aa01" }),
+      span("orders send", T0 + 95, 5, { producer: true, spanId: "bb02" }),
+    ]);
+    expect(summary.figures(T0 + 5000).producerLinks).toEqual({ attempts: 4, linked: 2 });
+    expect(summary.figures(T0 + 6000).producerLinks).toEqual({ attempts: 5, linked: 3 });
+  });
+
   it("counts names past the limit under one entry", () => {
     const summary = new TraceSummary(T0, { maxNames: 2 });
     summary.add(["a", "b", "c", "d"].map((n) => span(n, T0 + 10, 1)));
@@ -119,7 +140,18 @@ describe("OTLP/HTTP JSON trace requests", () => {
                 ],
               },
               {
+                name: "orders send",
+                spanId: "00f067aa0ba902b7",
+                kind: 4,
+                startTimeUnixNano: "1800000000000000000",
+                endTimeUnixNano: "1800000000001000000",
+              },
+              {
                 name: "GET",
+                spanId: "11f067aa0ba902b7",
+                parentSpanId: "22f067aa0ba902b7",
+                kind: 3,
+                links: [{ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7" }, {}],
                 startTimeUnixNano: 1.8e18,
                 endTimeUnixNano: 1.8e18 + 3e6,
                 status: { code: "STATUS_CODE_ERROR", message: "503" },
@@ -142,7 +174,23 @@ describe("OTLP/HTTP JSON trace requests", () => {
         error: true,
         errorMessage: "db down",
       },
-      { name: "GET", startMs: 1.8e12, endMs: 1.8e12 + 3, error: true, errorMessage: "503" },
+      {
+        name: "orders send",
+        spanId: "00f067aa0ba902b7",
+        producer: true,
+        startMs: 1.8e12,
+        endMs: 1.8e12 + 1,
+        error: false,
+      },
+      {
+        name: "GET",
+        spanId: "11f067aa0ba902b7",
+        relatedSpanIds: ["22f067aa0ba902b7", "00f067aa0ba902b7"],
+        startMs: 1.8e12,
+        endMs: 1.8e12 + 3,
+        error: true,
+        errorMessage: "503",
+      },
     ]);
     expect(spansOfOtlpJson({})).toEqual([]);
     expect(nanosToMs("1500000")).toBe(1.5);
