@@ -59,6 +59,9 @@ export function renderResetPlan(plan: ResetPlan, forced = true): string {
       isUnchanged(e) ? "unchanged" : "",
       e.note ?? "",
       e.liveOwner === undefined ? "" : `${forced ? "forced: " : ""}owned by ${e.liveOwner.ownerId}`,
+      e.handoverRequest === undefined
+        ? ""
+        : `hand-over request ${e.handoverRequest.from} → ${e.handoverRequest.to} removed`,
     ]
       .filter(Boolean)
       .join("; "),
@@ -81,7 +84,7 @@ export function renderResetOutcome(outcome: ResetOutcome): string {
   const lines: string[] = [];
   if (outcome.failed.length === 0) {
     lines.push(`reset ${outcome.written.length} partition(s): ${outcome.written.join(", ") || "none"}`);
-    return lines.join("\n");
+    return [...lines, ...requestLines(outcome)].join("\n");
   }
   lines.push(
     `PARTIAL RESET: written ${outcome.written.length > 0 ? outcome.written.join(", ") : "none"}; NOT written ${outcome.failed.map((f) => f.partitionId).join(", ")}`,
@@ -90,7 +93,20 @@ export function renderResetOutcome(outcome: ResetOutcome): string {
   lines.push(
     "Partitions not written keep their previous checkpoint; run the reset again for them (--partition).",
   );
-  return lines.join("\n");
+  return [...lines, ...requestLines(outcome)].join("\n");
+}
+
+/** What became of the written partitions' hand-over requests. */
+function requestLines(outcome: ResetOutcome): string[] {
+  const lines: string[] = [];
+  const removed = outcome.handoverRequestsRemoved;
+  if (removed.length > 0) lines.push(`removed the hand-over requests of partition(s): ${removed.join(", ")}`);
+  for (const f of outcome.handoverRequestsLeft) {
+    lines.push(
+      `  hand-over request of partition ${f.partitionId} not removed (it expires by itself): ${f.error.message}`,
+    );
+  }
+  return lines;
 }
 
 /** JSON of `ehw checkpoints reset --json`: the plan, the refusal or the outcome. */
@@ -116,8 +132,14 @@ export function resetJson(
       startSequenceNumber: e.startSequenceNumber,
       note: e.note ?? null,
       forcedOwner: e.liveOwner?.ownerId ?? null,
+      handoverRequest: e.handoverRequest ?? null,
     })),
     written: outcome?.written ?? [],
     failed: (outcome?.failed ?? []).map((f) => ({ partitionId: f.partitionId, error: f.error.message })),
+    handoverRequestsRemoved: outcome?.handoverRequestsRemoved ?? [],
+    handoverRequestsLeft: (outcome?.handoverRequestsLeft ?? []).map((f) => ({
+      partitionId: f.partitionId,
+      error: f.error.message,
+    })),
   };
 }

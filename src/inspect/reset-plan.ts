@@ -211,6 +211,12 @@ export interface ResetPlanEntry {
   readonly note?: string;
   /** The live owner, when `--force` overrides one. */
   readonly liveOwner?: LiveOwner;
+  /**
+   * The partition's pending hand-over request (`handover/` blob), which the reset removes with
+   * the old position: a request outliving the reset would move the partition as soon as its
+   * owner id runs again.
+   */
+  readonly handoverRequest?: { readonly from: string; readonly to: string };
 }
 
 /** Whether writing `after` leaves the checkpoint as it is. */

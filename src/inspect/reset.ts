@@ -1,9 +1,11 @@
 /**
  * `ehw checkpoints reset`: plans the whole reset first (reading events where a checkpoint needs an
  * offset), so that a failed read writes nothing; refuses while live owners hold chosen partitions
- * unless forced; then writes each partition's checkpoint and reports exactly which were written.
+ * unless forced; then writes each partition's checkpoint, removes its pending hand-over request,
+ * and reports exactly which were written.
  */
 import { translateStorageError } from "../checkpoint/blob-store.js";
+import { BlobHandoverRequests, type HandoverRequest } from "../checkpoint/handover-blobs.js";
 import { ConnectionError, type EhwError } from "../common/errors.js";
 import type { InspectClients } from "./clients.js";
 import { type EventPositionInfo, readFirstEvent } from "./event-reader.js";
@@ -54,12 +56,14 @@ export async function planReset(clients: InspectClients, request: ResetRequest):
   const infos = await readPartitionInfos(clients, request.partitionIds);
   const checkpoints = new Map((await readCheckpoints(clients)).map((c) => [c.partitionId, c]));
   const liveById = new Map(live.map((o) => [o.partitionId, o]));
+  const requests = new Map((await readHandoverRequests(clients)).map((r) => [r.partitionId, r]));
   const entries: ResetPlanEntry[] = [];
   // One partition at a time: each read opens a receiver, and two cores serve many partitions.
   for (const info of infos) {
     const { start, after, note } = await resolvePosition(clients, request, info);
     const checkpoint = checkpoints.get(info.partitionId);
     const owner = liveById.get(info.partitionId);
+    const pending = requests.get(info.partitionId);
     entries.push({
       partitionId: info.partitionId,
       before:
@@ -70,9 +74,23 @@ export async function planReset(clients: InspectClients, request: ResetRequest):
       startSequenceNumber: start,
       ...(note === undefined ? {} : { note }),
       ...(owner === undefined ? {} : { liveOwner: owner }),
+      ...(pending === undefined ? {} : { handoverRequest: { from: pending.from, to: pending.to } }),
     });
   }
   return { target: request.target, liveOwners: live, refused: false, entries };
+}
+
+/** The consumer group's pending hand-over requests. */
+async function readHandoverRequests(clients: InspectClients): Promise<HandoverRequest[]> {
+  try {
+    return await new BlobHandoverRequests(clients.containerClient).list(clients.target);
+  } catch (err) {
+    throw translateStorageError(err, {
+      host: clients.storageHost,
+      containerName: clients.containerName,
+      operation: "list the hand-over requests",
+    });
+  }
 }
 
 async function resolvePosition(
@@ -142,11 +160,19 @@ export interface ResetOutcome {
   readonly written: readonly string[];
   /** Partitions whose write failed, with the error; their checkpoints are as before. */
   readonly failed: ReadonlyArray<{ readonly partitionId: string; readonly error: EhwError }>;
+  /** Written partitions whose pending hand-over request was removed. */
+  readonly handoverRequestsRemoved: readonly string[];
+  /**
+   * Written partitions whose hand-over request could not be removed, with the error; the request
+   * expires by itself after twice the hand-over timeout.
+   */
+  readonly handoverRequestsLeft: ReadonlyArray<{ readonly partitionId: string; readonly error: EhwError }>;
 }
 
 /**
  * Writes the planned checkpoints, one partition at a time, trying every partition even after a
- * failure (each write is independent) and recording each result. Never throws for a write.
+ * failure (each write is independent) and recording each result; then removes the pending
+ * hand-over requests of the written partitions. Never throws for a write.
  */
 export async function applyReset(clients: InspectClients, plan: ResetPlan): Promise<ResetOutcome> {
   const written: string[] = [];
@@ -169,5 +195,35 @@ export async function applyReset(clients: InspectClients, plan: ResetPlan): Prom
       failed.push({ partitionId: entry.partitionId, error });
     }
   }
-  return { written, failed };
+  return { written, failed, ...(await removeHandoverRequests(clients, plan, written)) };
+}
+
+/**
+ * Deletes the planned hand-over requests of the written partitions whatever their ETag: the
+ * position they were made for is gone. A request already gone counts as removed.
+ */
+async function removeHandoverRequests(
+  clients: InspectClients,
+  plan: ResetPlan,
+  written: readonly string[],
+): Promise<Pick<ResetOutcome, "handoverRequestsRemoved" | "handoverRequestsLeft">> {
+  const requests = new BlobHandoverRequests(clients.containerClient);
+  const done = new Set(written);
+  const removed: string[] = [];
+  const left: Array<{ partitionId: string; error: EhwError }> = [];
+  for (const { partitionId, handoverRequest } of plan.entries) {
+    if (handoverRequest === undefined || !done.has(partitionId)) continue;
+    try {
+      await requests.delete(clients.target, partitionId, undefined);
+      removed.push(partitionId);
+    } catch (err) {
+      const error = translateStorageError(err, {
+        host: clients.storageHost,
+        containerName: clients.containerName,
+        operation: `remove the hand-over request of partition ${partitionId}`,
+      });
+      left.push({ partitionId, error });
+    }
+  }
+  return { handoverRequestsRemoved: removed, handoverRequestsLeft: left };
 }

@@ -1,6 +1,7 @@
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import type { ContainerClient } from "@azure/storage-blob";
 import { afterEach, describe, expect, it } from "vitest";
+import { BlobHandoverRequests } from "../../../src/checkpoint/handover-blobs.js";
 import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { runEhw, sendTo, startConsumer, type TestConsumer } from "./harness.js";
@@ -181,6 +182,53 @@ describe("ehw checkpoints", () => {
     } finally {
       await lease.releaseLease();
     }
+  });
+
+  it("removes the chosen partitions' hand-over requests; status is not misled by them", async () => {
+    const s = await setup();
+    const workerA = await runWorkerA(s);
+    await workerA.close();
+    consumers.splice(consumers.indexOf(workerA), 1);
+    const statusOf = async () => {
+      const run = await runEhw(["status", "--json"], s.env);
+      expect(run.code, run.stderr).toBe(0);
+      const doc = JSON.parse(run.stdout);
+      const rows = doc.partitions.map((p: Record<string, unknown>) => [
+        p.partitionId,
+        p.ownerId,
+        p.checkpoint,
+      ]);
+      return { rows, totals: doc.totals, stray: doc.strayPartitionIds, prefixes: doc.namespacePrefixes };
+    };
+    const before = await statusOf();
+    const scope = { fullyQualifiedNamespace: FQNS, eventHubName: s.hubName, consumerGroup: "$Default" };
+    const requests = new BlobHandoverRequests(s.containerClient);
+    for (const partitionId of ["0", "1", "3"]) {
+      await requests.create(scope, {
+        partitionId,
+        from: "worker-b",
+        to: "worker-a",
+        requestedAtMs: Date.now(),
+      });
+    }
+    expect(await statusOf()).toEqual(before);
+
+    const reset = await runEhw(
+      ["checkpoints", "reset", "--to", "earliest", "--partition", "0", "--partition", "1", "--json"],
+      s.env,
+    );
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(JSON.parse(reset.stdout)).toMatchObject({
+      written: ["0", "1"],
+      partitions: [
+        { partitionId: "0", handoverRequest: { from: "worker-b", to: "worker-a" } },
+        { partitionId: "1", handoverRequest: { from: "worker-b", to: "worker-a" } },
+      ],
+      handoverRequestsRemoved: ["0", "1"],
+      handoverRequestsLeft: [],
+    });
+    // Partition 3 was not chosen: its request stays.
+    expect((await requests.list(scope)).map((r) => r.partitionId)).toEqual(["3"]);
   });
 
   it("lists checkpoints; a dry run writes nothing; a reset makes a new consumer start where asked", async () => {

@@ -160,7 +160,8 @@ describe("reset output", () => {
 
   it("says exactly which partitions were written and which were not", () => {
     const error = new ConnectionError("blob storage at h refused (HTTP 403)");
-    const outcome = { written: ["0"], failed: [{ partitionId: "1", error }] };
+    const none = { handoverRequestsRemoved: [], handoverRequestsLeft: [] };
+    const outcome = { written: ["0"], failed: [{ partitionId: "1", error }], ...none };
     const text = renderResetOutcome(outcome);
     expect(text).toContain("PARTIAL RESET: written 0; NOT written 1");
     expect(text).toContain("partition 1 not reset: blob storage at h refused (HTTP 403)");
@@ -168,6 +169,25 @@ describe("reset output", () => {
       written: ["0"],
       failed: [{ partitionId: "1", error: "blob storage at h refused (HTTP 403)" }],
     });
-    expect(renderResetOutcome({ written: ["0", "1"], failed: [] })).toBe("reset 2 partition(s): 0, 1");
+    expect(renderResetOutcome({ written: ["0", "1"], failed: [], ...none })).toBe(
+      "reset 2 partition(s): 0, 1",
+    );
+  });
+
+  it("names the hand-over requests removed and those left behind", () => {
+    const error = new ConnectionError("blob storage at h refused (HTTP 403)");
+    const outcome = {
+      written: ["0", "1"],
+      failed: [],
+      handoverRequestsRemoved: ["0"],
+      handoverRequestsLeft: [{ partitionId: "1", error }],
+    };
+    const text = renderResetOutcome(outcome);
+    expect(text).toContain("removed the hand-over requests of partition(s): 0");
+    expect(text).toContain("hand-over request of partition 1 not removed (it expires by itself)");
+    expect(resetJson(SOURCE, plan, false, outcome)).toMatchObject({
+      handoverRequestsRemoved: ["0"],
+      handoverRequestsLeft: [{ partitionId: "1", error: "blob storage at h refused (HTTP 403)" }],
+    });
   });
 });
