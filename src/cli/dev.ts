@@ -39,9 +39,10 @@ options:
   --summary-interval-ms N  milliseconds between plain summaries (default ${DEV_DEFAULTS.summaryIntervalMs})
   --duration-ms N          quit N milliseconds after everything started (default: run until quit)
   --plain                  plain summaries even on a terminal
-  --tracing                workers run with --tracing otlp; their spans go to a receiver of this
-                           stack, summarised in the view (spans/s, slowest pipeline, error spans),
-                           or, when OTEL_EXPORTER_OTLP_ENDPOINT or ..._TRACES_ENDPOINT is set, there
+  --tracing                workers run with --tracing otlp and the producer traces its batches;
+                           the spans go to a receiver of this stack, summarised in the view
+                           (spans/s, slowest pipeline, linked to producer, error spans), or, when
+                           OTEL_EXPORTER_OTLP_ENDPOINT or ..._TRACES_ENDPOINT is set, there
   --help                   show this help
 
 Workers run with --strategy ${DEV_WORKER_TIMING.strategy} --update-interval-ms ${DEV_WORKER_TIMING.updateIntervalMs} --ownership-expiration-ms ${DEV_WORKER_TIMING.ownershipExpirationMs}
