@@ -294,6 +294,24 @@ function printRounds(rounds: readonly Round[]): void {
 const medianOf = (rounds: readonly Round[], pick: (r: Round) => number): number =>
   spread(rounds.map(pick)).median;
 
+/**
+ * Median CPU microseconds per event of each process, so that runs under different neighbours'
+ * load compare. Blob storage is Azurite, or the discard sink in the archive run with `--sink discard`
+ * (the no-op run's checkpoints still go to Azurite then).
+ */
+function cpuPerEvent(rounds: readonly Round[]): Record<string, number> {
+  const us = (pick: (r: Round) => number | undefined) =>
+    Math.round((medianOf(rounds, (r) => pick(r) ?? 0) / events) * 1e6);
+  return {
+    noopWorker: us((r) => r.noop.cpu.seconds.self),
+    archiveWorker: us((r) => r.archive.cpu.seconds.self),
+    noopStorage: us((r) => r.noop.cpu.seconds.azurite),
+    archiveStorage: us((r) => (r.sinkCpuSeconds ?? 0) + (r.archive.cpu.seconds.azurite ?? 0)),
+    noopEmulator: us((r) => r.noop.cpu.seconds.emulator),
+    archiveEmulator: us((r) => r.archive.cpu.seconds.emulator),
+  };
+}
+
 async function main(): Promise<void> {
   const load = () =>
     loadavg()
@@ -311,6 +329,11 @@ async function main(): Promise<void> {
     const ratios = spread(rounds.map((r) => ratio(r.archive.eventsPerSecond, r.noop.eventsPerSecond)));
     note(
       `archive/noop ${ratios.median.toFixed(3)} (range ${ratios.min.toFixed(3)}–${ratios.max.toFixed(3)}, target ≥ 0.7)`,
+    );
+    const perEvent = cpuPerEvent(rounds);
+    note(
+      `CPU per event (µs, medians): worker ${perEvent.archiveWorker} archive vs ${perEvent.noopWorker} no-op; ` +
+        `blob storage (${sinkKind}) ${perEvent.archiveStorage} vs ${perEvent.noopStorage}; emulator ${perEvent.archiveEmulator} vs ${perEvent.noopEmulator}`,
     );
     let memory: { archive: ProcessRun; noop: ProcessRun } | undefined;
     if (measureMemory) {
@@ -353,6 +376,7 @@ async function main(): Promise<void> {
         medianOf(rounds, (r) => r.archive.cpu.seconds.azurite ?? 0),
         1,
       ),
+      cpuMicrosecondsPerEvent: perEvent,
       windowBytes: WINDOW_BYTES,
       maxOldSpaceMb: oldSpaceCap === undefined ? null : Number(oldSpaceCap),
       peakRssMb: memory?.archive.peakRssMb,

@@ -95,7 +95,7 @@ describe("archive options", () => {
       windowMs: 300_000,
       windowBytes: 100 * 1024 * 1024,
       codec: "deflate",
-      deflateLevel: 6,
+      deflateLevel: 3,
       createContainer: true,
       fileNameFormat: DEFAULT_FILE_NAME_FORMAT,
     });
