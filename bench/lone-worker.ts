@@ -6,12 +6,15 @@
  *       last event received;
  *   (2) the Worker (this process, built by the composition root) with every setting at its default
  *       except the connection, the hub, the consumer group, the container and the no-op handler:
- *       from creating it to every partition's checkpoint blob at that partition's last event.
+ *       from creating it to every partition's checkpoint blob at that partition's last event;
+ *   (3) the same with `checkpointOnCatchUp: false`: every-N-or-T alone, where the last events of a
+ *       partition (fewer than N) wait up to T for their checkpoint.
  *
  * (2) does more than (1) — it claims the partitions through the load balancer and checkpoints —
  * so the ratio (1)/(2) in seconds is what a user pays for a checkpointed, load-balanced consumer
- * on a backlog at the defaults. The SDK loop receives with the worker's default batch size and
- * prefetch (100, 300), so that both read alike. Rounds alternate which of the two runs first; the
+ * on a backlog at the defaults; (1)/(3) is the same without the catch-up rule. The "tail" is done
+ * minus the last event handled: how long the last checkpoint trailed the work. The SDK loop receives with the worker's default batch size and
+ * prefetch (100, 300), so that both read alike. Rounds rotate which of the three runs first; the
  * headline is the median of the paired ratios. Target: ≥ 0.9.
  *
  * Run: npm run bench -- lone-worker [-- --events 200000 --partitions 4 --repeat 3 --cap-s 120]
@@ -46,7 +49,8 @@ const capMs = wholeNumber(values["cap-s"], "cap-s") * 1000;
 /** Milliseconds between two reads of the checkpoint blobs while the worker runs. */
 const POLL_MS = 50;
 
-const KINDS = ["sdk", "worker"] as const;
+const KINDS = ["sdk", "worker", "nocatchup"] as const;
+type WorkerKind = Exclude<Kind, "sdk">;
 type Kind = (typeof KINDS)[number];
 
 /** One run: seconds from start to done (undefined when the cap ended it). */
@@ -122,7 +126,12 @@ async function allCheckpointed(
   return [...last].every(([id, seq]) => at.get(id) === seq);
 }
 
-async function runWorker(stack: BenchStack, group: string, last: Map<string, number>): Promise<Run> {
+async function runWorker(
+  stack: BenchStack,
+  group: string,
+  last: Map<string, number>,
+  kind: WorkerKind,
+): Promise<Run> {
   const noop = await handlerFixture("noop-handler.mjs");
   const store = await blobStore(stack, group);
   const raw = flagRawOptions(
@@ -133,6 +142,7 @@ async function runWorker(stack: BenchStack, group: string, last: Map<string, num
       storageConnectionString: stack.storageConnectionString,
       containerName: group,
       logLevel: "warn",
+      ...(kind === "nocatchup" ? { checkpointOnCatchUp: "false" } : {}),
     },
     noop,
   );
@@ -167,7 +177,7 @@ async function runRound(r: number, stack: BenchStack, last: Map<string, number>)
   const out: Partial<Round> = {};
   for (const kind of roundOrder(KINDS, r)) {
     const group = `${kind}-${r}`;
-    out[kind] = kind === "sdk" ? await runSdk(stack, group) : await runWorker(stack, group, last);
+    out[kind] = kind === "sdk" ? await runSdk(stack, group) : await runWorker(stack, group, last, kind);
     note(`round ${r} ${kind}: ${out[kind]?.seconds?.toFixed(2) ?? "capped"} s`);
   }
   return out as Round;
@@ -188,39 +198,65 @@ async function main(): Promise<void> {
   }
 }
 
+const LABELS: Record<Kind, string> = {
+  sdk: "sdk subscribe, no checkpoints",
+  worker: "worker, defaults",
+  nocatchup: "worker, checkpointOnCatchUp false",
+};
+
+/** Done minus the last event handled, seconds: how long the last checkpoint trailed the work. */
+function tailOf(run: Run): number | undefined {
+  if (run.seconds === undefined || run.lastEventSeconds === undefined) return undefined;
+  return run.seconds - run.lastEventSeconds;
+}
+
+/** The paired ratios SDK / `kind` over the rounds where both finished, or undefined when none did. */
+function ratiosOf(rounds: Round[], kind: WorkerKind) {
+  const complete = rounds.filter((r) => r.sdk.seconds !== undefined && r[kind].seconds !== undefined);
+  if (complete.length === 0) return undefined;
+  return {
+    n: complete.length,
+    seconds: spread(complete.map((r) => ratio(r.sdk.seconds ?? 0, r[kind].seconds ?? 0))),
+    cpu: spread(complete.map((r) => ratio(r.sdk.consumerCpuSeconds, r[kind].consumerCpuSeconds))),
+  };
+}
+
 function report(rounds: Round[]): void {
   const s = (n: number | undefined) => (n === undefined ? undefined : round(n, 2));
   printTable(
     rounds.flatMap((r, i) =>
       KINDS.map((kind) => ({
         round: i + 1,
-        consumer: kind === "sdk" ? "sdk subscribe, no checkpoints" : "worker, defaults",
+        consumer: LABELS[kind],
         "done s": s(r[kind].seconds),
         "first event s": s(r[kind].firstEventSeconds),
         "last event s": s(r[kind].lastEventSeconds),
+        "tail s": kind === "sdk" ? undefined : s(tailOf(r[kind])),
         "consumer CPU s": s(r[kind].consumerCpuSeconds),
       })),
     ),
   );
-  const complete = rounds.filter((r) => r.sdk.seconds !== undefined && r.worker.seconds !== undefined);
-  const ratios = complete.map((r) => ratio(r.sdk.seconds ?? 0, r.worker.seconds ?? 0));
-  const pair = ratios.length > 0 ? spread(ratios) : undefined;
+  const pair = ratiosOf(rounds, "worker");
+  const without = ratiosOf(rounds, "nocatchup");
   console.log("");
-  console.log(
-    pair === undefined
-      ? "no round finished within the cap"
-      : `lone worker at the defaults, start to every partition checkpointed at its last event: ` +
-          `median ${pair.median.toFixed(2)} × the plain SDK loop's start to last event ` +
-          `(range ${pair.min.toFixed(2)}–${pair.max.toFixed(2)} over ${ratios.length} rounds; target ≥ 0.9)`,
-  );
-  const cpuRatios = complete.map((r) => ratio(r.sdk.consumerCpuSeconds, r.worker.consumerCpuSeconds));
-  if (cpuRatios.length > 0) {
-    const c = spread(cpuRatios);
+  for (const [kind, p] of [
+    ["worker", pair],
+    ["nocatchup", without],
+  ] as const) {
+    if (p === undefined) {
+      console.log(`${LABELS[kind]}: no round finished within the cap`);
+      continue;
+    }
+    const { seconds: t, cpu: c } = p;
     console.log(
-      `consumer CPU-seconds for the same work: the SDK loop's / the worker's, median ${c.median.toFixed(2)} ` +
-        `(range ${c.min.toFixed(2)}–${c.max.toFixed(2)}); on a loaded machine this moves less than wall time`,
+      `${LABELS[kind]}, start to every partition checkpointed at its last event: ` +
+        `median ${t.median.toFixed(2)} × the plain SDK loop's start to last event ` +
+        `(range ${t.min.toFixed(2)}–${t.max.toFixed(2)} over ${p.n} rounds; target ≥ 0.9); ` +
+        `consumer CPU-seconds, the SDK loop's / this one's: median ${c.median.toFixed(2)} ` +
+        `(range ${c.min.toFixed(2)}–${c.max.toFixed(2)})`,
     );
   }
+  const tails = (kind: WorkerKind) => rounds.map((r) => s(tailOf(r[kind])));
   printFigures("lone-worker", {
     events,
     partitions,
@@ -229,11 +265,16 @@ function report(rounds: Round[]): void {
     sdkSeconds: rounds.map((r) => s(r.sdk.seconds)),
     workerSeconds: rounds.map((r) => s(r.worker.seconds)),
     workerLastEventSeconds: rounds.map((r) => s(r.worker.lastEventSeconds)),
-    workerVsSdkMedian: pair === undefined ? undefined : round(pair.median, 3),
-    workerVsSdkMin: pair === undefined ? undefined : round(pair.min, 3),
-    workerVsSdkMax: pair === undefined ? undefined : round(pair.max, 3),
+    workerTailSeconds: tails("worker"),
+    workerVsSdkMedian: pair === undefined ? undefined : round(pair.seconds.median, 3),
+    workerVsSdkMin: pair === undefined ? undefined : round(pair.seconds.min, 3),
+    workerVsSdkMax: pair === undefined ? undefined : round(pair.seconds.max, 3),
+    noCatchUpSeconds: rounds.map((r) => s(r.nocatchup.seconds)),
+    noCatchUpTailSeconds: tails("nocatchup"),
+    noCatchUpVsSdkMedian: without === undefined ? undefined : round(without.seconds.median, 3),
     sdkConsumerCpuSeconds: rounds.map((r) => s(r.sdk.consumerCpuSeconds)),
     workerConsumerCpuSeconds: rounds.map((r) => s(r.worker.consumerCpuSeconds)),
+    noCatchUpConsumerCpuSeconds: rounds.map((r) => s(r.nocatchup.consumerCpuSeconds)),
     loadAverage1m: round(loadavg()[0] ?? 0, 2),
     cpus: availableParallelism(),
   });

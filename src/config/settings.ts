@@ -75,6 +75,11 @@ export const SETTINGS = {
     defaultText: "5000",
     meaning: "milliseconds after which new progress is checkpointed anyway, ≥ 100",
   }),
+  checkpointOnCatchUp: spec("checkpoint-on-catch-up", {
+    defaultText: "true",
+    meaning:
+      "checkpoint at once when a backlog has drained, i.e. a batch shorter than maxBatchSize follows a full one (true | false)",
+  }),
   concurrency: spec("concurrency", { defaultText: "16", meaning: "events in flight per partition, ≥ 1" }),
   ordering: spec("ordering", {
     defaultText: "partition",

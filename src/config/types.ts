@@ -56,6 +56,12 @@ export interface ProcessingConfig {
   readonly checkpointEvery: number;
   /** Checkpoint new progress at least this often, milliseconds; default 5000, ≥ 100. */
   readonly checkpointIntervalMs: number;
+  /**
+   * Checkpoint as soon as the completed prefix reaches the end of a batch shorter than
+   * `maxBatchSize` that follows a full one (a drained backlog), without waiting for N or T;
+   * default true.
+   */
+  readonly checkpointOnCatchUp: boolean;
   /** Events in flight per partition; default 16, ≥ 1 (1 in effect under `partition` ordering). */
   readonly concurrency: number;
   /** Ordering mode; default `partition`. */
@@ -147,6 +153,7 @@ export const WORKER_DEFAULTS = {
   createContainer: true,
   checkpointEvery: 100,
   checkpointIntervalMs: 5000,
+  checkpointOnCatchUp: true,
   concurrency: 16,
   ordering: "partition",
   maxBatchSize: 100,

@@ -19,7 +19,14 @@ import { must, rejectPair } from "./setting-rules.js";
 import type { RawWorkerOptions, SettingKey } from "./settings.js";
 import { compileStartPosition, compileStartPositions, describeStartPosition } from "./start-position.js";
 import { compileEventHubs, compileStorage } from "./targets.js";
-import { parseChoice, parseInteger, parseString, settingWithValue, sourceLabel } from "./values.js";
+import {
+  parseBoolean,
+  parseChoice,
+  parseInteger,
+  parseString,
+  settingWithValue,
+  sourceLabel,
+} from "./values.js";
 
 export type { OrderingMode } from "./ordering.js";
 export type {
@@ -119,6 +126,7 @@ function compileProcessing(raw: RawWorkerOptions): ProcessingConfig {
   return {
     checkpointEvery: int(raw, "checkpointEvery", 1),
     checkpointIntervalMs: int(raw, "checkpointIntervalMs", 100),
+    checkpointOnCatchUp: parseBoolean("checkpointOnCatchUp", must(raw, "checkpointOnCatchUp")),
     concurrency: int(raw, "concurrency", 1),
     ordering: parseChoice("ordering", must(raw, "ordering"), ORDERING_MODES),
     maxBatchSize,

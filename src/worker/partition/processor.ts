@@ -92,6 +92,7 @@ export class PartitionProcessor {
       checkpointEvery: processing.checkpointEvery,
       checkpointIntervalMs: processing.checkpointIntervalMs,
       maxBatchSize: processing.maxBatchSize,
+      checkpointOnCatchUp: processing.checkpointOnCatchUp,
       logger: this.logger,
       clock: this.clock,
       observer: options.observer,

@@ -39,6 +39,8 @@ export interface PartitionProgressOptions {
   readonly checkpointIntervalMs: number;
   /** Most events per SDK batch: a shorter one after a full one checkpoints at once (progress/policy.ts). */
   readonly maxBatchSize: number;
+  /** Whether that rule applies; default true. */
+  readonly checkpointOnCatchUp?: boolean;
   readonly logger: Logger;
   /** Epoch milliseconds; default Date.now. */
   readonly clock?: () => number;
@@ -96,7 +98,9 @@ export type PartitionProcessingOptions = Pick<
   | "handlerTimeoutMs"
   | "checkpointEvery"
   | "checkpointIntervalMs"
->;
+> &
+  // Optional: a drained backlog is checkpointed at once unless this says false.
+  Partial<Pick<ProcessingConfig, "checkpointOnCatchUp">>;
 
 /** Options of {@link PartitionProcessor}. */
 export interface PartitionProcessorOptions {

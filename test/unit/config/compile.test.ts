@@ -12,6 +12,7 @@ describe("compileWorkerConfig defaults", () => {
     expect(config.processing).toMatchObject({
       checkpointEvery: 100,
       checkpointIntervalMs: 5000,
+      checkpointOnCatchUp: true,
       concurrency: 16,
       ordering: "partition",
       maxBatchSize: 100,
@@ -65,6 +66,7 @@ describe("compileWorkerConfig parses values", () => {
     const c = compile([
       "--checkpoint-every=7",
       "--create-container=false",
+      "--checkpoint-on-catch-up=false",
       "--ordering=key",
       "--strategy=greedy",
       "--start-position=2024-05-01T12:00:00Z",
@@ -73,6 +75,7 @@ describe("compileWorkerConfig parses values", () => {
     ]);
     expect(c.processing.checkpointEvery).toBe(7);
     expect(c.storage.createContainer).toBe(false);
+    expect(c.processing.checkpointOnCatchUp).toBe(false);
     expect(c.processing.ordering).toBe("key");
     expect(c.loadBalancing.strategy).toBe("greedy");
     expect(c.processing.startPosition).toEqual({
@@ -155,6 +158,12 @@ describe("compileWorkerConfig rejections", () => {
       /--checkpoint-interval-ms="50" is not an integer ≥ 100/,
     ],
     ["bad boolean", [], { EHW_CREATE_CONTAINER: "yes" }, /EHW_CREATE_CONTAINER="yes" is not true or false/],
+    [
+      "bad catch-up boolean",
+      ["--checkpoint-on-catch-up", "on"],
+      {},
+      /--checkpoint-on-catch-up="on" is not true or false/,
+    ],
     ["bad ordering", ["--ordering", "strict"], {}, /--ordering="strict" is not one of partition, key, none/],
     ["bad strategy", [], { EHW_STRATEGY: "eager" }, /EHW_STRATEGY="eager" is not one of balanced, greedy/],
     ["bad log level", ["--log-level", "verbose"], {}, /--log-level="verbose" is not one of fatal, error/],

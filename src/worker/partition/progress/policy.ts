@@ -19,6 +19,8 @@ export interface CheckpointPolicyOptions {
   readonly checkpointIntervalMs: number;
   /** Most events per SDK batch; a shorter batch after a full one means the backlog has drained. */
   readonly maxBatchSize: number;
+  /** Whether a drained backlog is checkpointed at once (`checkpointOnCatchUp`); default true. */
+  readonly checkpointOnCatchUp?: boolean;
 }
 
 /** What the policy looks at; all times are epoch milliseconds supplied by the caller. */
@@ -87,7 +89,8 @@ export class CheckpointPolicy {
     const full = size >= this.options.maxBatchSize;
     const wasFull = this.lastBatchFull;
     this.lastBatchFull = full;
-    if (full || !wasFull || lastTracked === undefined) return false;
+    if (full || !wasFull || lastTracked === undefined || this.options.checkpointOnCatchUp === false)
+      return false;
     if (checkpointed !== undefined && lastTracked <= checkpointed) return false;
     this.catchUpAt = lastTracked;
     return true;

@@ -99,6 +99,14 @@ describe("checkpoint policy: a drained backlog", () => {
     expect(policy.caughtUpAt).toBeUndefined();
   });
 
+  it("never sees a partition caught up with checkpointOnCatchUp false", () => {
+    const policy = new CheckpointPolicy({ ...options, checkpointOnCatchUp: false }, 0);
+    policy.batchReceived(10, 9, undefined);
+    expect(policy.batchReceived(3, 12, undefined)).toBe(false);
+    expect(policy.caughtUpAt).toBeUndefined();
+    expect(policy.isDue(10, 1, 12)).toBe(false);
+  });
+
   it("forgets the caught-up batch once a checkpoint reaches it, or when the store is ahead", () => {
     const policy = new CheckpointPolicy(options, 0);
     policy.batchReceived(10, 9, undefined);
