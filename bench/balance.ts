@@ -11,8 +11,14 @@
  *     by ≤ 1, each partition's latest event handled by its owner), then ownership changes over the
  *     next three loops (flapping);
  *   - with the 3: add a worker — time until balanced again with the new worker processing, the
- *     processing pause of each moved partition and the duplicates the moves caused;
+ *     processing pause of each moved partition (from the ledgers: the old owner's last event to the
+ *     new owner's first, so within one trickle interval), the duplicates the moves caused, and
+ *     the cooperative hand-overs the workers logged: how many, how many fell back to a steal,
+ *     and each one's pause as the asker logs it (the owner's stop of new events to the claim);
  *   - then kill -9 the added worker — time until each of its partitions processed again.
+ *
+ * The SDK's-defaults configuration also turns the cooperative hand-over off, as the SDK's own
+ * processor has none: its moves are steals.
  *
  * The SDK's defaults need one loop per partition a lone worker claims (32 loops of 10 s), so both
  * configurations run with their interval and expiry multiplied by the same `--scale` (default 0.2:
@@ -23,7 +29,7 @@
  *
  * Run: npm run bench -- balance [-- --scale 0.2 --workers 1,3,8 --partitions 32 --cap-s 240]
  */
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -36,6 +42,7 @@ import {
   duplicateCount,
   type FleetView,
   FleetWatch,
+  handOversLogged,
   isBalanced,
   latestSince,
   movePauses,
@@ -70,6 +77,8 @@ interface Config {
   strategy: string;
   updateIntervalMs: number;
   ownershipExpirationMs: number;
+  /** Whether live workers hand partitions over cooperatively (`--handover`). */
+  handover: boolean;
 }
 
 const CONFIGS: Config[] = [
@@ -78,12 +87,14 @@ const CONFIGS: Config[] = [
     strategy: WORKER_DEFAULTS.strategy,
     updateIntervalMs: Math.round(WORKER_DEFAULTS.updateIntervalMs * scale),
     ownershipExpirationMs: Math.round(WORKER_DEFAULTS.ownershipExpirationMs * scale),
+    handover: true,
   },
   {
     name: "sdk-defaults",
     strategy: "balanced",
     updateIntervalMs: Math.round(10_000 * scale),
     ownershipExpirationMs: Math.round(60_000 * scale),
+    handover: false,
   },
 ];
 
@@ -104,6 +115,11 @@ interface FleetResults {
   addPauseMedianMs: number | undefined;
   addPauseMaxMs: number | undefined;
   addDuplicates: number;
+  /** Cooperative hand-overs the workers logged while the added worker took its share. */
+  addHandOvers: number;
+  addHandOverFellBack: number;
+  addHandOverPauseMedianMs: number | undefined;
+  addHandOverPauseMaxMs: number | undefined;
   failover: Seconds;
   failoverDuplicates: number;
 }
@@ -155,6 +171,8 @@ async function countFlaps(watch: FleetWatch, ms: number): Promise<number> {
 interface Fleet {
   fleet: WorkerFleet;
   watch: FleetWatch;
+  /** The log files of every worker started so far. */
+  logFiles(): string[];
 }
 
 async function newFleet(stack: BenchStack, config: Config, label: string, dir: string): Promise<Fleet> {
@@ -174,6 +192,7 @@ async function newFleet(stack: BenchStack, config: Config, label: string, dir: s
       "--max-wait-time-ms": "250",
       "--start-position": "latest",
       "--metrics-port": "off",
+      "--handover": String(config.handover),
     },
     logger: silentLogger(),
   });
@@ -181,7 +200,7 @@ async function newFleet(stack: BenchStack, config: Config, label: string, dir: s
   const watch = new FleetWatch(container, stack.hub, config.ownershipExpirationMs, () =>
     fleet.started.map((id) => fleet.ledgerFile(id)),
   );
-  return { fleet, watch };
+  return { fleet, watch, logFiles: () => fleet.started.map((id) => join(fleetDir, `${id}.log`)) };
 }
 
 async function startTogether(f: Fleet, config: Config, size: number): Promise<StartResult> {
@@ -205,9 +224,19 @@ async function startTogether(f: Fleet, config: Config, size: number): Promise<St
   return { running, processing, balanced, flaps };
 }
 
-async function addOne(
-  f: Fleet,
-): Promise<Pick<FleetResults, "addBalanced" | "addPauseMedianMs" | "addPauseMaxMs" | "addDuplicates">> {
+type AddResults = Pick<
+  FleetResults,
+  | "addBalanced"
+  | "addPauseMedianMs"
+  | "addPauseMaxMs"
+  | "addDuplicates"
+  | "addHandOvers"
+  | "addHandOverFellBack"
+  | "addHandOverPauseMedianMs"
+  | "addHandOverPauseMaxMs"
+>;
+
+async function addOne(f: Fleet): Promise<AddResults> {
   const since = Date.now();
   const before = duplicateCount((await f.watch.view()).entries);
   const { id } = f.fleet.launch();
@@ -222,11 +251,17 @@ async function addOne(
   );
   const view = await f.watch.view();
   const pauses = movePauses(view.entries, since);
+  const handOvers = await handOversLogged(f.logFiles(), since);
+  const handOverPauses = handOvers.pausesMs;
   return {
     addBalanced,
     addPauseMedianMs: pauses.length > 0 ? median(pauses) : undefined,
     addPauseMaxMs: pauses.length > 0 ? Math.max(...pauses) : undefined,
     addDuplicates: duplicateCount(view.entries) - before,
+    addHandOvers: handOvers.completed,
+    addHandOverFellBack: handOvers.fellBack,
+    addHandOverPauseMedianMs: handOverPauses.length > 0 ? median(handOverPauses) : undefined,
+    addHandOverPauseMaxMs: handOverPauses.length > 0 ? Math.max(...handOverPauses) : undefined,
   };
 }
 
@@ -263,14 +298,19 @@ async function runConfig(stack: BenchStack, config: Config, dir: string): Promis
       await f.fleet.stopAll(15_000);
     }
   }
-  const none = { addBalanced: undefined, addPauseMedianMs: undefined, addPauseMaxMs: undefined };
-  return { starts, ...(rest ?? { ...none, addDuplicates: 0, failover: undefined, failoverDuplicates: 0 }) };
-}
-
-/** Whether a cooperative hand-over is part of this build (a source file named for it). */
-async function hasHandOver(): Promise<boolean> {
-  const files = await readdir(new URL("../src", import.meta.url), { recursive: true });
-  return files.some((f) => /hand-?over/i.test(String(f)));
+  const none: Omit<FleetResults, "starts"> = {
+    addBalanced: undefined,
+    addPauseMedianMs: undefined,
+    addPauseMaxMs: undefined,
+    addDuplicates: 0,
+    addHandOvers: 0,
+    addHandOverFellBack: 0,
+    addHandOverPauseMedianMs: undefined,
+    addHandOverPauseMaxMs: undefined,
+    failover: undefined,
+    failoverDuplicates: 0,
+  };
+  return { starts, ...(rest ?? none) };
 }
 
 async function main(): Promise<void> {
@@ -283,7 +323,7 @@ async function main(): Promise<void> {
     for (const config of CONFIGS.filter((c) => chosen.includes(c.name))) {
       results.set(config.name, await runConfig(stack, config, dir));
     }
-    report(results, await hasHandOver());
+    report(results);
   } finally {
     await trickle.stop();
     await stack.stop();
@@ -309,12 +349,16 @@ function steps(): Array<[string, (r: FleetResults) => string | number | undefine
     ["3 + 1 added: pause per moved partition, median ms", (r) => r.addPauseMedianMs],
     ["3 + 1 added: pause, max ms", (r) => r.addPauseMaxMs],
     ["3 + 1 added: duplicates", (r) => r.addDuplicates],
+    ["3 + 1 added: cooperative hand-overs", (r) => r.addHandOvers],
+    ["3 + 1 added: hand-overs fallen back to a steal", (r) => r.addHandOverFellBack],
+    ["3 + 1 added: hand-over pause (stop → claim), median ms", (r) => r.addHandOverPauseMedianMs],
+    ["3 + 1 added: hand-over pause (stop → claim), max ms", (r) => r.addHandOverPauseMaxMs],
     ["kill -9 the added: processing again (s)", (r) => s(r.failover)],
     ["kill -9 the added: duplicates", (r) => r.failoverDuplicates],
   ];
 }
 
-function report(results: Map<Config["name"], FleetResults>, handOver: boolean): void {
+function report(results: Map<Config["name"], FleetResults>): void {
   const ran = CONFIGS.filter((c) => results.has(c.name));
   printTable(
     steps().map(([step, read]) => ({
@@ -331,9 +375,13 @@ function report(results: Map<Config["name"], FleetResults>, handOver: boolean): 
       " (loop / expiry)",
   );
   console.log(
-    handOver
-      ? "the pause after adding a worker is that of the cooperative hand-over (defaults) against a steal (sdk defaults)"
-      : "cooperative hand-over: skipped, it is not on main yet; the pause after adding a worker is a steal's in both",
+    "after adding a worker, partitions move by cooperative hand-over where --handover is true " +
+      `(${
+        ran
+          .filter((c) => c.handover)
+          .map((c) => c.name)
+          .join(", ") || "none"
+      }), else by a steal`,
   );
   const figures = (r: FleetResults) => ({
     ...r,
@@ -342,7 +390,7 @@ function report(results: Map<Config["name"], FleetResults>, handOver: boolean): 
   printFigures("balance", {
     scale,
     partitions,
-    handOver,
+    handover: Object.fromEntries(ran.map((c) => [c.name, c.handover])),
     ...Object.fromEntries(ran.map((c) => [c.name, figures(results.get(c.name) as FleetResults)])),
     loadAverage1m: round(loadavg()[0] ?? 0, 2),
     cpus: availableParallelism(),

@@ -148,3 +148,54 @@ export function startTrickle(
     },
   };
 }
+
+/**
+ * The log lines of a cooperative hand-over, as src/worker/handover-wiring.ts writes them: the
+ * asker's "received" line carries `pauseMs`, from the owner's stop of new events to the claim.
+ */
+const RECEIVED_BY_HANDOVER = "partition received by hand-over";
+const HANDOVER_FELL_BACK = "hand-over not answered; stealing the partition";
+
+/** What workers' logs tell of cooperative hand-overs. */
+export interface HandOverLog {
+  /** Partitions claimed after their owner released them on request. */
+  completed: number;
+  /** Pause of each completed hand-over, ms (owner stops taking new events → asker's claim). */
+  pausesMs: number[];
+  /** Requests not answered in time, which fell back to a steal. */
+  fellBack: number;
+}
+
+/** The hand-overs in one worker's JSON log text whose line is timed at or after `since` (epoch ms). */
+export function handOversIn(text: string, since: number): HandOverLog {
+  const out: HandOverLog = { completed: 0, pausesMs: [], fellBack: 0 };
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    let entry: { msg?: unknown; time?: unknown; pauseMs?: unknown };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const at = typeof entry.time === "number" ? entry.time : Date.parse(String(entry.time));
+    if (!(at >= since)) continue;
+    if (entry.msg === RECEIVED_BY_HANDOVER) {
+      out.completed += 1;
+      // Absent when the owner's release time was not known to the asker.
+      if (typeof entry.pauseMs === "number") out.pausesMs.push(entry.pauseMs);
+    } else if (entry.msg === HANDOVER_FELL_BACK) out.fellBack += 1;
+  }
+  return out;
+}
+
+/** {@link handOversIn} over several log files; a missing file counts as empty. */
+export async function handOversLogged(files: readonly string[], since: number): Promise<HandOverLog> {
+  const out: HandOverLog = { completed: 0, pausesMs: [], fellBack: 0 };
+  for (const file of files) {
+    const one = handOversIn(await readFile(file, "utf8").catch(() => ""), since);
+    out.completed += one.completed;
+    out.pausesMs.push(...one.pausesMs);
+    out.fellBack += one.fellBack;
+  }
+  return out;
+}
