@@ -9,23 +9,22 @@
  *
  * Reports, per run, events per second and this process's CPU time per event, then the medians of
  * the on/off ratios of both (target: cost ≤ 5%). The end-to-end figure is bounded by the emulator
- * and storage sharing the machine, so the bench also drives one PartitionProcessor alone (a checkpoint
- * writer that stores nothing, no network, scraping the registry every second when on): there the observer's
+ * and storage sharing the machine, so the bench also drives one PartitionProcessor alone
+ * (bench/lib/processor-bench.ts, scraping the registry every second when on): there the observer's
  * own cost per event is all that differs. On a shared machine wall-clock throughput swings with
  * other load by more than the effect; CPU per event is the steadier figure.
  */
 import { fileURLToPath } from "node:url";
-import { EventHubProducerClient, type ReceivedEventData } from "@azure/event-hubs";
+import { EventHubProducerClient } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { createWorker } from "../src/app/worker-app.js";
-import type { CheckpointWriter } from "../src/checkpoint/guarded-store.js";
 import { compileWorkerConfig, type RawSetting, type RawWorkerOptions } from "../src/config/worker.js";
-import { createPipeline } from "../src/handlers/pipeline.js";
 import { createEmulatorHub, type LocalStack, startLocalStack } from "../src/local/index.js";
 import { silentLogger } from "../src/observability/logger.js";
 import { WorkerMetrics } from "../src/ops/metrics.js";
 import { startWorkerObservability } from "../src/ops/worker-observability.js";
-import { PartitionProcessor } from "../src/worker/partition/processor.js";
+import { describeMeasured, drainProcessor, type Measured } from "./lib/processor-bench.js";
+import { median } from "./lib/stats.js";
 
 const args = process.argv.slice(2);
 const EVENTS = Number(args[0] ?? 20_000);
@@ -116,86 +115,21 @@ async function run(stack: LocalStack, label: string, metricsOn: boolean): Promis
   await observability.close();
   const measured = { rate: total / seconds, cpuUsPerEvent: (cpu.user + cpu.system) / total };
   console.log(
-    `${label.padEnd(12)} ${total} events in ${seconds.toFixed(2)} s: ${describe(measured)}${metricsOn ? ` (${scrapes} scrapes)` : ""}`,
+    `${label.padEnd(12)} ${total} events in ${seconds.toFixed(2)} s: ${describeMeasured(measured)}${metricsOn ? ` (${scrapes} scrapes)` : ""}`,
   );
   return measured;
 }
 
-const BATCH = 100;
-
-/** Checkpoints go nowhere: the processor alone is measured, not storage. */
-const NO_STORE: CheckpointWriter = { updateCheckpoint: async () => {}, markLost: () => {} };
-
-function event(sequenceNumber: number): ReceivedEventData {
-  return {
-    body: { n: sequenceNumber },
-    properties: { id: String(sequenceNumber) },
-    enqueuedTimeUtc: new Date(),
-    partitionKey: null,
-    offset: String(sequenceNumber),
-    sequenceNumber,
-    getRawAmqpMessage: () => {
-      throw new Error("not available");
+/** The processor alone; with `metrics`, observed and its registry scraped every second. */
+function processorOnly(total: number, metrics: WorkerMetrics | undefined): Promise<Measured> {
+  if (metrics === undefined) return drainProcessor(total);
+  return drainProcessor(total, {
+    options: { observer: metrics.partitionClaimed("0") },
+    alongside: () => {
+      const scraper = setInterval(() => void metrics.text(), 1000);
+      return () => clearInterval(scraper);
     },
-  };
-}
-
-/** Events per second through one processor; with `metrics`, observed and scraped every second. */
-async function processorOnly(total: number, metrics: WorkerMetrics | undefined): Promise<Measured> {
-  const identity = { fullyQualifiedNamespace: "ns", eventHubName: "hub", consumerGroup: "$Default" };
-  const pipeline = createPipeline("default", [{ name: "noop", handler: { handle: async () => {} } }]);
-  const processor = new PartitionProcessor({
-    identity: { ...identity, partitionId: "0" },
-    processing: {
-      ordering: "none",
-      concurrency: 64,
-      maxBatchSize: BATCH,
-      maxAttempts: 3,
-      retryBaseDelayMs: 1,
-      retryMaxDelayMs: 2,
-      handlerTimeoutMs: 0,
-      checkpointEvery: 100,
-      checkpointIntervalMs: 5000,
-    },
-    registry: { route: () => pipeline },
-    store: NO_STORE,
-    failureHandler: { onExhausted: async () => "stop" },
-    logger: silentLogger(),
-    drainTimeoutMs: 5000,
-    observer: metrics?.partitionClaimed("0"),
   });
-  const scraper = metrics === undefined ? undefined : setInterval(() => void metrics.text(), 1000);
-  const startedAt = performance.now();
-  const cpuBefore = process.cpuUsage();
-  for (let seq = 0; seq < total; seq += BATCH) {
-    const batch = Array.from({ length: Math.min(BATCH, total - seq) }, (_, i) => event(seq + i));
-    await processor.enqueue(batch, total - 1);
-  }
-  await processor.close("Shutdown");
-  const seconds = (performance.now() - startedAt) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  if (scraper !== undefined) clearInterval(scraper);
-  if (processor.status().processed !== total)
-    throw new Error(`processed ${processor.status().processed} of ${total}`);
-  return { rate: total / seconds, cpuUsPerEvent: (cpu.user + cpu.system) / total };
-}
-
-/** Throughput (wall clock) and this process's CPU time per event (user + system). */
-interface Measured {
-  readonly rate: number;
-  readonly cpuUsPerEvent: number;
-}
-
-function describe(m: Measured): string {
-  return `${m.rate.toFixed(0)} events/s, ${m.cpuUsPerEvent.toFixed(1)} µs CPU/event`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /**
@@ -230,7 +164,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= PROCESSOR_ROUNDS; round++) {
       const off = await processorOnly(PROCESSOR_EVENTS, undefined);
       const on = await processorOnly(PROCESSOR_EVENTS, new WorkerMetrics());
-      console.log(`processor-r${round} off ${describe(off)}; on ${describe(on)}`);
+      console.log(`processor-r${round} off ${describeMeasured(off)}; on ${describeMeasured(on)}`);
       processorPairs.push([off, on]);
     }
     report("processor alone", processorPairs);
