@@ -61,4 +61,15 @@ describe("Avro blocks", () => {
     expect(small.length).toBeLessThan(fast.length);
     expect((await decodeAvro(fast)).map((r) => r.SequenceNumber)).toEqual(batch.map((r) => r.SequenceNumber));
   });
+
+  it.each(["deflate", "null"] as const)("writes a record larger than a block whole (%s)", async (codec) => {
+    const big = randomBytes(300 * 1024);
+    const batch = [record(0, randomBytes(100)), record(1, big), record(2, randomBytes(100))];
+    const records = await decodeAvro(await file(codec, [batch, [record(3, randomBytes(50))]]));
+    expect(records.map((r) => r.SequenceNumber)).toEqual([0, 1, 2, 3]);
+    // Buffer#equals: a deep comparison of 300 KiB byte by byte takes seconds.
+    const body = records[1]?.Body;
+    expect(Buffer.isBuffer(body) && body.equals(big)).toBe(true);
+    expect(records[2]?.Body).toEqual(batch[2]?.Body);
+  });
 });

@@ -1,6 +1,6 @@
 /**
- * Avro object container pieces through avsc's BlockEncoder: the header of a file, and the data
- * blocks appended to it. A file is its header followed by its blocks, each ending in the file's
+ * Avro object container pieces through avsc: the header of a file (its BlockEncoder), and the
+ * data blocks appended to it (its types). A file is its header followed by its blocks, each ending in the file's
  * sync marker, so a block encoded with a file's marker can be staged and committed on its own.
  */
 import { randomBytes } from "node:crypto";
@@ -11,9 +11,6 @@ import { CAPTURE_SCHEMA, type CaptureRecord } from "./schema.js";
 
 /** Largest uncompressed Avro block; a bigger batch becomes several blocks in one staged piece. */
 const AVRO_BLOCK_BYTES = 256 * 1024;
-/** Smallest block buffer, and the bytes a record takes besides its body and properties. */
-const MIN_BLOCK_BYTES = 4 * 1024;
-const RECORD_OVERHEAD_BYTES = 256;
 
 /**
  * The schema compiled once: avsc generates a record's reader and writer as code when it builds a
@@ -21,37 +18,40 @@ const RECORD_OVERHEAD_BYTES = 256;
  */
 const CAPTURE_TYPE = avro.Type.forSchema(CAPTURE_SCHEMA);
 
-type Codec = (data: Buffer, done: (err: Error | null, out?: Buffer) => void) => void;
+/** A data block as the Avro specification frames it: record count, (compressed) bytes, marker. */
+const BLOCK_TYPE = avro.Type.forSchema({
+  type: "record",
+  name: "Block",
+  fields: [
+    { name: "count", type: "long" },
+    { name: "data", type: "bytes" },
+    { name: "sync", type: { type: "fixed", name: "Sync", size: 16 } },
+  ],
+});
 
 /**
- * Block codecs for avsc. Deflate runs synchronously on the block buffer: a block is at most
+ * Where records are encoded before a block is compressed and framed; the framed block is a copy,
+ * so one buffer serves every batch (encoding is synchronous). It grows only for a record larger
+ * than a block.
+ */
+let scratch = Buffer.allocUnsafe(AVRO_BLOCK_BYTES);
+
+/** zlib options per level, made once: deflate runs on this thread (see {@link compress}). */
+const deflateOptions = new Map<number, { level: number }>();
+
+/**
+ * A block's bytes under the codec. Deflate runs synchronously: a block is at most
  * {@link AVRO_BLOCK_BYTES}, and the thread-pool round trip of zlib's async API (a new zlib stream
  * per call, handed to another thread and back) cost more CPU than compressing on this thread.
  */
-function codecsFor(deflateLevel: number): Record<ArchiveCodec, Codec> {
-  return {
-    null: (data, done) => done(null, data),
-    deflate: (data, done) => {
-      let out: Buffer;
-      try {
-        out = deflateRawSync(data, { level: deflateLevel });
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
-      done(null, out);
-    },
-  };
-}
-
-const codecCache = new Map<number, Record<ArchiveCodec, Codec>>();
-function codecs(deflateLevel: number): Record<ArchiveCodec, Codec> {
-  let found = codecCache.get(deflateLevel);
-  if (found === undefined) {
-    found = codecsFor(deflateLevel);
-    codecCache.set(deflateLevel, found);
+function compress(data: Buffer, codec: ArchiveCodec, deflateLevel: number): Buffer {
+  if (codec === "null") return data;
+  let options = deflateOptions.get(deflateLevel);
+  if (options === undefined) {
+    options = { level: deflateLevel };
+    deflateOptions.set(deflateLevel, options);
   }
-  return found;
+  return deflateRawSync(data, options);
 }
 
 /** A fresh 16-byte sync marker. */
@@ -77,16 +77,6 @@ export function encodeHeader(codec: ArchiveCodec, syncMarker: Buffer): Promise<B
   return done;
 }
 
-/**
- * A block buffer about the size of the records, so that a small batch does not allocate (and
- * zero) the largest block; avsc starts another block when a guess is short.
- */
-function blockBytesFor(records: readonly CaptureRecord[]): number {
-  let bytes = 0;
-  for (const record of records) bytes += (record.Body?.length ?? 0) + RECORD_OVERHEAD_BYTES;
-  return Math.min(AVRO_BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, bytes));
-}
-
 /** Options of {@link encodeBlocks}. */
 export interface BlockEncoding {
   readonly codec: ArchiveCodec;
@@ -95,17 +85,38 @@ export interface BlockEncoding {
   readonly deflateLevel: number;
 }
 
-/** Data blocks holding the records, in order, for a file of this codec and sync marker. */
-export function encodeBlocks(records: readonly CaptureRecord[], encoding: BlockEncoding): Promise<Buffer> {
-  const encoder = new avro.streams.BlockEncoder(CAPTURE_TYPE, {
-    codec: encoding.codec,
-    codecs: codecs(encoding.deflateLevel),
-    syncMarker: encoding.syncMarker,
-    writeHeader: "never",
-    blockSize: blockBytesFor(records),
-  });
-  const done = collect(encoder);
-  for (const record of records) encoder.write(record);
-  encoder.end();
-  return done;
+/**
+ * Data blocks holding the records, in order, for a file of this codec and sync marker. The records
+ * are encoded one after another into one buffer (avsc's `Type#encode`) and each block is framed by
+ * one `Type#toBuffer` call, without a stream and its per-record callbacks.
+ */
+export async function encodeBlocks(
+  records: readonly CaptureRecord[],
+  encoding: BlockEncoding,
+): Promise<Buffer> {
+  const blocks: Buffer[] = [];
+  const frame = (end: number, count: number) => {
+    const data = compress(scratch.subarray(0, end), encoding.codec, encoding.deflateLevel);
+    blocks.push(BLOCK_TYPE.toBuffer({ count, data, sync: encoding.syncMarker }));
+  };
+  let pos = 0;
+  let count = 0;
+  for (const record of records) {
+    let end = CAPTURE_TYPE.encode(record, scratch, pos);
+    if (end < 0 && count > 0) {
+      // The block is full: close it and start the next one with this record.
+      frame(pos, count);
+      count = 0;
+      end = CAPTURE_TYPE.encode(record, scratch, 0);
+    }
+    if (end < 0) {
+      // A record larger than a block: a block of its own, in a larger buffer (-end bytes short).
+      scratch = Buffer.allocUnsafe(scratch.length - end);
+      end = CAPTURE_TYPE.encode(record, scratch, 0);
+    }
+    pos = end;
+    count += 1;
+  }
+  if (count > 0) frame(pos, count);
+  return blocks.length === 1 ? (blocks[0] as Buffer) : Buffer.concat(blocks);
 }
