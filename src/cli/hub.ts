@@ -72,6 +72,12 @@ export async function main(argv: string[]): Promise<number> {
     fd: 2,
     base: { component: "ehw-hub" },
   });
+  // Listening before the ready line goes out: a supervisor may signal as soon as it reads it, and
+  // a signal with no listener yet would end the process without closing (the CA file left behind).
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
   const emulator = await startEmulator(raw, logger);
   const ready = {
     event: "ready",
@@ -110,10 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`connection string:\n  ${ready.connectionString}`);
     printTls(emulator);
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
+  const signal = await stopSignal;
   logger.info({ signal }, "shutting down");
   await emulator.close();
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
