@@ -9,7 +9,7 @@
  *
  * Beside the ceiling runs (1b), the ceiling with `skipParsingBodyAsJson`: the SDK's default tries
  * JSON.parse on every body and pays for the exception when a body is not JSON, as the backlog's
- * are; the worker decodes bodies itself without that cost (src/worker/worker.ts, decodeBodies). The
+ * are; the worker decodes bodies itself without that cost (src/worker/subscription.ts, decodeBodies). The
  * headline compares with (1), as a hand-written loop runs by default; the worker's ratio to (1b)
  * is reported next to it, so that this gain is seen apart from the rest.
  *

@@ -110,7 +110,7 @@ const ignoreErrors = async (): Promise<void> => {};
 /**
  * (1) The ceiling: no checkpoint store (so no load balancing), no-op handler. With `bodies:
  * "bytes"` the SDK does not try JSON.parse on each body (`skipParsingBodyAsJson`), which the
- * worker does not pay either for bodies that are not JSON (src/worker/worker.ts, decodeBodies).
+ * worker does not pay either for bodies that are not JSON (src/worker/subscription.ts, decodeBodies).
  */
 export function rawSubscribe(
   stack: BenchStack,

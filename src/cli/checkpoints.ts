@@ -54,6 +54,8 @@ reset   writes, for each chosen partition (all by default; --partition repeats),
                       the partition); a number before the first retained event starts there
         The whole plan is computed (reading events where an offset is needed) before anything is
         written; if a write fails, the output names the partitions written and those not written.
+        A written partition's pending hand-over request is removed too: left behind, it would move
+        the partition again as soon as the asking worker runs.
 
   --to POSITION     where workers should start (reset; required)
   --partition ID    reset only this partition; repeat for more (default: all)
