@@ -4,47 +4,19 @@
  * spans per second, the slowest pipeline, the error spans of failed attempts, and attempt spans
  * linked to the dev producer's batch spans (whole traces); SIGTERM stops every process it started.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ManagedChild, spawnChild } from "../../../src/local/child.js";
-import { ehwCommand } from "../../../src/local/cli-command.js";
 import { processExists } from "../../helpers/processes.js";
 import { waitFor } from "../../helpers/wait-for.js";
+import { type DevRun, output, reportedPids, startDev, stopDevRuns } from "./support.js";
 
 const FAILS_SOME = fileURLToPath(
   new URL("../../fixtures/handlers/fails-first-attempts.mjs", import.meta.url),
 );
 
-interface DevRun {
-  child: ManagedChild;
-  stdout: string[];
-  stderr: string[];
-}
-
-const runs: DevRun[] = [];
-const dataDirs: string[] = [];
-
-function reportedPids(run: DevRun): Map<string, number> {
-  const pids = new Map<string, number>();
-  for (const line of run.stdout.filter((l) => l.startsWith("pids: "))) {
-    for (const pair of line.slice(6).split(" ")) {
-      const [name, pid] = pair.split("=");
-      if (name !== undefined && pid !== undefined) pids.set(name, Number(pid));
-    }
-  }
-  return pids;
-}
-
-afterEach(async () => {
-  for (const run of runs.splice(0)) {
-    await run.child.stop({ timeoutMs: 40_000 });
-    for (const pid of reportedPids(run).values()) if (processExists(pid)) process.kill(pid, "SIGKILL");
-  }
-  for (const dir of dataDirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
+afterEach(stopDevRuns);
 
 /** This environment without OTEL_* variables, so that the stack's own receiver takes the spans. */
 function envWithoutOtel(): NodeJS.ProcessEnv {
@@ -66,34 +38,22 @@ function tracesFigures(run: DevRun): TracesFigures[] {
 
 describe("ehw dev --tracing", () => {
   it("summarises the spans its workers export: spans per second, slowest pipeline, error spans", async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), "ehw-dev-tracing-"));
-    dataDirs.push(dataDir);
-    const { command, args } = ehwCommand([
-      "dev",
-      "--data",
-      dataDir,
-      "--tracing",
-      "--workers",
-      "2",
-      "--partitions",
-      "2",
-      "--rate",
-      "40",
-      "--handler",
-      FAILS_SOME,
-      "--summary-interval-ms",
-      "1000",
-    ]);
-    const run: DevRun = { child: undefined as unknown as ManagedChild, stdout: [], stderr: [] };
-    run.child = await spawnChild({
-      name: "ehw-dev",
-      command,
-      args,
-      env: envWithoutOtel(),
-      onLine: (line) => (line.stream === "stdout" ? run.stdout : run.stderr).push(line.text),
-    });
-    runs.push(run);
-    const output = () => [...run.stdout, ...run.stderr.map((l) => `[stderr] ${l}`)].join("\n");
+    const run = await startDev(
+      [
+        "--tracing",
+        "--workers",
+        "2",
+        "--partitions",
+        "2",
+        "--rate",
+        "40",
+        "--handler",
+        FAILS_SOME,
+        "--summary-interval-ms",
+        "1000",
+      ],
+      envWithoutOtel(),
+    );
 
     const banner = await waitFor(
       () =>
@@ -102,7 +62,7 @@ describe("ehw dev --tracing", () => {
           .find(Boolean),
       { timeoutMs: 30_000, what: "the traces line of the banner" },
     ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${output()}`);
+      throw new Error(`${String(err)}\n${output(run)}`);
     });
     expect(banner).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/traces$/);
 
@@ -116,14 +76,14 @@ describe("ehw dev --tracing", () => {
         ),
       { timeoutMs: 80_000, intervalMs: 200, what: "spans per second > 0, linked attempts and an error span" },
     ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${output()}`);
+      throw new Error(`${String(err)}\n${output(run)}`);
     });
     expect(busy.line).toMatch(/slowest pipeline default process p95 [\d.]+ m?s, max [\d.]+ m?s/);
     expect(busy.line).toContain("every fifth event fails once");
 
     // Each worker was told to export to this receiver, with the dev stack's short delay.
     for (const worker of ["worker-1", "worker-2"]) {
-      const log = await readFile(join(dataDir, "logs", `${worker}.log`), "utf8");
+      const log = await readFile(join(run.dataDir, "logs", `${worker}.log`), "utf8");
       expect(log).toContain(`"tracesUrl":"${banner}"`);
       expect(log).toContain('"exportDelayMs":500');
     }
@@ -131,7 +91,7 @@ describe("ehw dev --tracing", () => {
     const pids = reportedPids(run);
     expect([...pids.keys()]).toEqual(["azurite", "emulator", "worker-1", "worker-2"]);
     run.child.signal("SIGTERM");
-    expect(await run.child.exited, output()).toEqual({ code: 0, signal: null });
+    expect(await run.child.exited, output(run)).toEqual({ code: 0, signal: null });
     for (const [name, pid] of pids) expect(processExists(pid), `${name} (${pid}) still runs`).toBe(false);
   });
 });

@@ -3,69 +3,20 @@
  * which processed events rise and partitions get owned, exits 0 on SIGTERM or after
  * --duration-ms, and leaves none of the processes it started behind.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ManagedChild, spawnChild } from "../../../src/local/child.js";
-import { ehwCommand } from "../../../src/local/cli-command.js";
 import { processExists } from "../../helpers/processes.js";
 import { waitFor } from "../../helpers/wait-for.js";
+import { type DevRun, output, reportedPids, startDev, stopDevRuns } from "./support.js";
 
-interface DevRun {
-  dataDir: string;
-  child: ManagedChild;
-  stdout: string[];
-  stderr: string[];
-}
-
-const runs: DevRun[] = [];
 const servers: Server[] = [];
-const dataDirs: string[] = [];
-
-/** Every PID the run reported on its `pids:` lines. */
-function reportedPids(run: DevRun): Map<string, number> {
-  const pids = new Map<string, number>();
-  for (const line of run.stdout) {
-    if (!line.startsWith("pids: ")) continue;
-    for (const pair of line.slice(6).split(" ")) {
-      const [name, pid] = pair.split("=");
-      if (name !== undefined && pid !== undefined) pids.set(name, Number(pid));
-    }
-  }
-  return pids;
-}
 
 afterEach(async () => {
-  for (const run of runs.splice(0)) {
-    await run.child.stop({ timeoutMs: 40_000 });
-    // If the test failed and the dev process had to be killed, its children are ours to clean up.
-    for (const pid of reportedPids(run).values()) {
-      if (processExists(pid)) process.kill(pid, "SIGKILL");
-    }
-  }
+  await stopDevRuns();
   for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
-  for (const dir of dataDirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
-
-/** Starts `ehw dev ...args` with a data directory of its own that the test removes. */
-async function startDev(args: string[]): Promise<DevRun> {
-  const dataDir = await mkdtemp(join(tmpdir(), "ehw-dev-test-"));
-  dataDirs.push(dataDir);
-  const { command, args: full } = ehwCommand(["dev", "--data", dataDir, ...args]);
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const child = await spawnChild({
-    name: "ehw-dev",
-    command,
-    args: full,
-    onLine: (line) => (line.stream === "stdout" ? stdout : stderr).push(line.text),
-  });
-  const run = { dataDir, child, stdout, stderr };
-  runs.push(run);
-  return run;
-}
 
 interface Summary {
   processed: number;
@@ -80,10 +31,6 @@ function summaries(run: DevRun): Summary[] {
     if (m) result.push({ processed: Number(m[1]), owned: Number(m[2]), partitions: Number(m[3]) });
   }
   return result;
-}
-
-function output(run: DevRun): string {
-  return [...run.stdout, ...run.stderr.map((l) => `[stderr] ${l}`)].join("\n");
 }
 
 describe("ehw dev without a terminal", () => {

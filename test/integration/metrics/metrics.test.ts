@@ -6,7 +6,6 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { createWorker } from "../../../src/app/worker-app.js";
-import { compileWorkerConfig } from "../../../src/config/worker.js";
 import { spawnChild } from "../../../src/local/child.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
 import { silentLogger } from "../../../src/observability/logger.js";
@@ -14,7 +13,13 @@ import { startWorkerObservability, type WorkerObservability } from "../../../src
 import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { sampleSum, sampleValue } from "../../unit/ops/exposition.js";
-import { FAST_TIMING, flagOptions, sendToPartitions, startWorker, workerEnv } from "../worker/support.js";
+import {
+  FAST_TIMING,
+  sendToPartitions,
+  stackWorkerConfig,
+  startWorker,
+  workerEnv,
+} from "../worker/support.js";
 
 const NOOP_HANDLER = fileURLToPath(new URL("../../fixtures/handlers/event-only.mjs", import.meta.url));
 const PARTITIONS = ["0", "1", "2", "3"];
@@ -35,25 +40,13 @@ describe("worker metrics and health (in process)", () => {
   it("moves counters, drains lag to zero, counts checkpoints and ownership, and reports readiness", async () => {
     const { hubName } = await freshHub(PARTITIONS.length);
     const { containerName } = await freshContainer();
-    const { emulator, azurite } = testStack();
-    const config = compileWorkerConfig(
-      flagOptions({
-        eventHubConnectionString: emulator.connectionString,
-        eventHubName: hubName,
-        storageConnectionString: azurite.connectionString,
-        containerName,
-        handler: NOOP_HANDLER,
-        strategy: "greedy",
-        updateIntervalMs: "1000",
-        ownershipExpirationMs: "4000",
-        retryDelayMs: "200",
-        maxWaitTimeMs: "200",
-        checkpointEvery: "10",
-        checkpointIntervalMs: "500",
-        metricsPort: "0",
-      }),
-      { baseDir: process.cwd() },
-    );
+    const config = stackWorkerConfig(hubName, containerName, {
+      handler: NOOP_HANDLER,
+      retryDelayMs: "200",
+      checkpointEvery: "10",
+      checkpointIntervalMs: "500",
+      metricsPort: "0",
+    });
     const observability: WorkerObservability = await startWorkerObservability({
       config: config.observability,
       logger: silentLogger(),

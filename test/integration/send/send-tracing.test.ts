@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { EventHubConsumerClient, earliestEventPosition, type ReceivedEventData } from "@azure/event-hubs";
-import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterEach, describe, expect, it } from "vitest";
 import { createWorker } from "../../../src/app/worker-app.js";
 import { compileWorkerConfig } from "../../../src/config/worker.js";
@@ -15,9 +15,9 @@ import type { SpanRecord } from "../../../src/dev/trace-summary.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { createAttemptTracer } from "../../../src/observability/tracing.js";
-import { startTracingSdk } from "../../../src/observability/tracing-sdk.js";
 import { runToExit } from "../../helpers/run-to-exit.js";
 import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
+import { startTestTracing } from "../../helpers/tracing.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { flagOptions } from "../worker/support.js";
 
@@ -95,17 +95,7 @@ describe("ehw send --tracing otlp", () => {
     expect(properties.every((p) => p["Diagnostic-Id"] === traceparent)).toBe(true);
     const [, traceId, spanId] = traceparent.split("-");
 
-    const exporter = new InMemorySpanExporter();
-    const sdk = await startTracingSdk({
-      serviceName: "ehw-test",
-      tracesUrl: "http://127.0.0.1:1/v1/traces",
-      headers: {},
-      sampler: "parentbased_always_on",
-      samplerRatio: 1,
-      azureSdk: false,
-      exportDelayMs: 100,
-      exporter,
-    });
+    const { sdk, exporter } = await startTestTracing();
     cleanups.push(() => sdk.shutdown());
     const config = compileWorkerConfig(
       flagOptions({

@@ -9,14 +9,14 @@ import { fileURLToPath } from "node:url";
 import { EventHubProducerClient } from "@azure/event-hubs";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { context, propagation, SpanStatusCode, trace } from "@opentelemetry/api";
-import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterEach, describe, expect, it } from "vitest";
 import { createWorker } from "../../../src/app/worker-app.js";
 import { compileWorkerConfig } from "../../../src/config/worker.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { createAttemptTracer } from "../../../src/observability/tracing.js";
-import { startTracingSdk } from "../../../src/observability/tracing-sdk.js";
 import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
+import { startTestTracing } from "../../helpers/tracing.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { flagOptions } from "../worker/support.js";
 
@@ -29,16 +29,7 @@ afterEach(async () => {
 
 describe("tracing", () => {
   it("links attempt spans to the producer, records failures, nests the handler's spans", async () => {
-    const exporter = new InMemorySpanExporter();
-    const sdk = await startTracingSdk({
-      serviceName: "ehw-test",
-      tracesUrl: "http://127.0.0.1:1/v1/traces",
-      headers: {},
-      sampler: "parentbased_always_on",
-      samplerRatio: 1,
-      azureSdk: false,
-      exporter,
-    });
+    const { sdk, exporter } = await startTestTracing();
     cleanups.push(() => sdk.shutdown());
     const { hubName, connectionString } = await freshHub(1);
     const { containerName } = await freshContainer("trace");

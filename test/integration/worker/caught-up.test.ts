@@ -1,11 +1,10 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createWorker } from "../../../src/app/worker-app.js";
-import { compileWorkerConfig } from "../../../src/config/worker.js";
 import { silentLogger } from "../../../src/observability/logger.js";
-import { freshContainer, freshHub, testStack } from "../../helpers/stack.js";
+import { freshContainer, freshHub } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { checkpointsOf, flagOptions, readLedger, sendToPartitions, tempDir } from "./support.js";
+import { checkpointsOf, readLedger, sendToPartitions, stackWorkerConfig, tempDir } from "./support.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -26,26 +25,14 @@ describe("Worker on a backlog", () => {
     const ledger = join(dir, "ledger.jsonl");
     // The backlog is there before the worker starts: batches of 10, 10, 10, then 5.
     await sendToPartitions(hubName, partitionIds, PER_PARTITION);
-    const { emulator, azurite } = testStack();
-    const config = compileWorkerConfig(
-      flagOptions({
-        eventHubConnectionString: emulator.connectionString,
-        eventHubName: hubName,
-        storageConnectionString: azurite.connectionString,
-        containerName,
-        strategy: "greedy",
-        updateIntervalMs: "1000",
-        ownershipExpirationMs: "4000",
-        maxWaitTimeMs: "200",
-        maxBatchSize: "10",
-        prefetchCount: "30",
-        checkpointEvery: "1000",
-        checkpointIntervalMs: String(INTERVAL_MS),
-        handler: "ledger",
-        ledgerFile: ledger,
-      }),
-      { baseDir: process.cwd() },
-    );
+    const config = stackWorkerConfig(hubName, containerName, {
+      maxBatchSize: "10",
+      prefetchCount: "30",
+      checkpointEvery: "1000",
+      checkpointIntervalMs: String(INTERVAL_MS),
+      handler: "ledger",
+      ledgerFile: ledger,
+    });
     const worker = createWorker(config, { logger: silentLogger() });
     cleanups.push(() => worker.stop({ deadlineMs: 2000 }));
     await worker.start();

@@ -3,11 +3,17 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createWorker } from "../../../src/app/worker-app.js";
 import { checkpointBlobPrefixes } from "../../../src/checkpoint/blob-store.js";
 import { ConfigError, ConnectionError } from "../../../src/common/errors.js";
-import { compileWorkerConfig } from "../../../src/config/worker.js";
 import { silentLogger } from "../../../src/observability/logger.js";
 import { freshContainer, freshHub, testStack, uniqueName } from "../../helpers/stack.js";
 import { waitFor } from "../../helpers/wait-for.js";
-import { checkpointsOf, flagOptions, ownersOf, readLedger, sendToPartitions, tempDir } from "./support.js";
+import {
+  checkpointsOf,
+  ownersOf,
+  readLedger,
+  sendToPartitions,
+  stackWorkerConfig,
+  tempDir,
+} from "./support.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -15,24 +21,12 @@ afterEach(async () => {
 });
 
 function config(hubName: string, containerName: string, extra: Record<string, string> = {}) {
-  const { emulator, azurite } = testStack();
-  return compileWorkerConfig(
-    flagOptions({
-      eventHubConnectionString: emulator.connectionString,
-      eventHubName: hubName,
-      storageConnectionString: azurite.connectionString,
-      containerName,
-      updateIntervalMs: "1000",
-      ownershipExpirationMs: "4000",
-      strategy: "greedy",
-      retryDelayMs: "200",
-      maxWaitTimeMs: "200",
-      checkpointEvery: "7",
-      checkpointIntervalMs: "500",
-      ...extra,
-    }),
-    { baseDir: process.cwd() },
-  );
+  return stackWorkerConfig(hubName, containerName, {
+    retryDelayMs: "200",
+    checkpointEvery: "7",
+    checkpointIntervalMs: "500",
+    ...extra,
+  });
 }
 
 describe("Worker (in process)", () => {

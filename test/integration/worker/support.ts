@@ -10,7 +10,12 @@ import { type Checkpoint, EventHubProducerClient } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import type { ContainerClient } from "@azure/storage-blob";
 import { afterEach } from "vitest";
-import type { RawSetting, RawWorkerOptions } from "../../../src/config/worker.js";
+import {
+  compileWorkerConfig,
+  type RawSetting,
+  type RawWorkerOptions,
+  type WorkerConfig,
+} from "../../../src/config/worker.js";
 import { type LedgerEntry, parseLedger } from "../../../src/handlers/builtins/ledger.js";
 import { type ManagedChild, spawnChild } from "../../../src/local/child.js";
 import { ehwCommand } from "../../../src/local/cli-command.js";
@@ -223,6 +228,32 @@ export function flagOptions(values: Record<string, unknown>): RawWorkerOptions {
   for (const [key, value] of Object.entries(values))
     raw[key] = { value, source: { kind: "flag", name: `--${key}` } };
   return raw as RawWorkerOptions;
+}
+
+/**
+ * The compiled config of an in-process worker on the test stack's hub and Azurite, with quick load
+ * balancing (greedy, 1 s loop, 4 s expiry) and short receive waits; `values` add or override flags.
+ */
+export function stackWorkerConfig(
+  hubName: string,
+  containerName: string,
+  values: Record<string, unknown> = {},
+): WorkerConfig {
+  const { emulator, azurite } = testStack();
+  return compileWorkerConfig(
+    flagOptions({
+      eventHubConnectionString: emulator.connectionString,
+      eventHubName: hubName,
+      storageConnectionString: azurite.connectionString,
+      containerName,
+      strategy: "greedy",
+      updateIntervalMs: "1000",
+      ownershipExpirationMs: "4000",
+      maxWaitTimeMs: "200",
+      ...values,
+    }),
+    { baseDir: process.cwd() },
+  );
 }
 
 /** The recording handler fixture: writes one JSON line per handler start and end to `options.file`. */

@@ -1,30 +1,20 @@
 import { context, propagation, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
-import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createAttemptTracer,
   followUpAttributes,
   producerContext,
 } from "../../../src/observability/tracing.js";
-import { startTracingSdk, type TracingSdk } from "../../../src/observability/tracing-sdk.js";
+import { startTestTracing, type TestTracing } from "../../helpers/tracing.js";
 
-const exporter = new InMemorySpanExporter();
-let sdk: TracingSdk;
+let tracing: TestTracing;
 beforeAll(async () => {
-  sdk = await startTracingSdk({
-    serviceName: "unit",
-    tracesUrl: "http://127.0.0.1:1/v1/traces",
-    headers: {},
-    sampler: "always_on",
-    samplerRatio: 1,
-    azureSdk: false,
-    exporter,
-  });
+  tracing = await startTestTracing({ sampler: "always_on" });
 });
-afterAll(() => sdk.shutdown());
+afterAll(() => tracing.sdk.shutdown());
 
 function producerProperties(key: "traceparent" | "Diagnostic-Id") {
-  const span = sdk.tracer.startSpan("send");
+  const span = tracing.sdk.tracer.startSpan("send");
   const carrier: Record<string, string> = {};
   propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
   span.end();
@@ -36,9 +26,9 @@ const attempt = { eventHubName: "orders", consumerGroup: "$Default", partitionId
 describe("attempt spans", () => {
   it("are children of the producer's span with parent: child, read from Diagnostic-Id too", () => {
     const { span, properties } = producerProperties("Diagnostic-Id");
-    const tracer = createAttemptTracer({ tracer: sdk.tracer, parent: "child" });
+    const tracer = createAttemptTracer({ tracer: tracing.sdk.tracer, parent: "child" });
     tracer.start("orders", attempt, [{ sequenceNumber: 7, properties }]).succeeded();
-    const ended = exporter.getFinishedSpans().at(-1);
+    const ended = tracing.exporter.getFinishedSpans().at(-1);
     expect(ended?.parentSpanContext?.spanId).toBe(span.spanContext().spanId);
     expect(ended?.spanContext().traceId).toBe(span.spanContext().traceId);
     expect(ended?.links).toEqual([]);
@@ -47,14 +37,14 @@ describe("attempt spans", () => {
   it("of a batch link every producer and count the events", () => {
     const a = producerProperties("traceparent");
     const b = producerProperties("traceparent");
-    const tracer = createAttemptTracer({ tracer: sdk.tracer });
+    const tracer = createAttemptTracer({ tracer: tracing.sdk.tracer });
     const events = [
       { sequenceNumber: 1, properties: a.properties },
       { sequenceNumber: 2, properties: { unrelated: "x" } },
       { sequenceNumber: 3, properties: b.properties },
     ];
     tracer.start("orders", attempt, events).succeeded();
-    const ended = exporter.getFinishedSpans().at(-1);
+    const ended = tracing.exporter.getFinishedSpans().at(-1);
     expect(ended?.links.map((l) => l.context.spanId)).toEqual([
       a.span.spanContext().spanId,
       b.span.spanContext().spanId,
@@ -63,21 +53,23 @@ describe("attempt spans", () => {
   });
 
   it("make their context active inside run, for the handler's own spans", () => {
-    const span = createAttemptTracer({ tracer: sdk.tracer }).start("p", attempt, [{ sequenceNumber: 0 }]);
+    const span = createAttemptTracer({ tracer: tracing.sdk.tracer }).start("p", attempt, [
+      { sequenceNumber: 0 },
+    ]);
     const active = span.run(() => trace.getSpan(context.active())?.spanContext().spanId);
     expect(active).toBe(trace.getSpan(span.context)?.spanContext().spanId);
     span.succeeded();
   });
 
   it("of a failed attempt stay open until what follows is recorded, once", () => {
-    const tracer = createAttemptTracer({ tracer: sdk.tracer });
+    const tracer = createAttemptTracer({ tracer: tracing.sdk.tracer });
     const span = tracer.start("p", { ...attempt, attempt: 2 }, [{ sequenceNumber: 0 }]);
-    const before = exporter.getFinishedSpans().length;
+    const before = tracing.exporter.getFinishedSpans().length;
     span.failed(new Error("boom"));
-    expect(exporter.getFinishedSpans()).toHaveLength(before);
+    expect(tracing.exporter.getFinishedSpans()).toHaveLength(before);
     span.followedBy({ kind: "dead-lettered", references: ["orders/3/0.json"] });
     span.followedBy({ kind: "skipped" });
-    const ended = exporter.getFinishedSpans().slice(before);
+    const ended = tracing.exporter.getFinishedSpans().slice(before);
     expect(ended).toHaveLength(1);
     expect(ended[0]?.status).toMatchObject({ code: SpanStatusCode.ERROR, message: "boom" });
     expect(ended[0]?.events.map((e) => [e.name, e.attributes])).toEqual([

@@ -5,13 +5,12 @@
  */
 import type { CreateBatchOptions, EventData, EventDataBatch } from "@azure/event-hubs";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../../src/common/errors.js";
 import { compileSendTracing, readRawSendOptions } from "../../../src/config/send.js";
-import { startTracingSdk, type TracingSdk } from "../../../src/observability/tracing-sdk.js";
 import { type BatchSender, sendEvents } from "../../../src/producer/send-loop.js";
 import { createBatchTracer } from "../../../src/producer/send-tracing.js";
+import { startTestTracing, type TestTracing } from "../../helpers/tracing.js";
 
 describe("ehw send --tracing", () => {
   it("is off by default and switched on by the flag or EHW_TRACING, with its own service name", () => {
@@ -73,21 +72,11 @@ class FakeSender implements BatchSender {
   }
 }
 
-const exporter = new InMemorySpanExporter();
-let sdk: TracingSdk;
+let tracing: TestTracing;
 beforeAll(async () => {
-  sdk = await startTracingSdk({
-    serviceName: "unit",
-    tracesUrl: "http://127.0.0.1:1/v1/traces",
-    headers: {},
-    sampler: "always_on",
-    samplerRatio: 1,
-    azureSdk: false,
-    exportDelayMs: 100,
-    exporter,
-  });
+  tracing = await startTestTracing({ sampler: "always_on" });
 });
-afterAll(() => sdk.shutdown());
+afterAll(() => tracing.sdk.shutdown());
 
 const loop = {
   count: 5,
@@ -101,10 +90,10 @@ const loop = {
 
 describe("producer spans", () => {
   it("give every event of a batch the batch span's traceparent and Diagnostic-Id", async () => {
-    exporter.reset();
+    tracing.exporter.reset();
     const sender = new FakeSender(3);
-    await sendEvents(sender, loop, { tracer: createBatchTracer(sdk.tracer, "orders") });
-    const spans = exporter.getFinishedSpans();
+    await sendEvents(sender, loop, { tracer: createBatchTracer(tracing.sdk.tracer, "orders") });
+    const spans = tracing.exporter.getFinishedSpans();
     expect(spans.map((s) => [s.name, s.kind, s.attributes["messaging.batch.message_count"]])).toEqual([
       ["orders send", SpanKind.PRODUCER, 3],
       ["orders send", SpanKind.PRODUCER, 2],
@@ -131,21 +120,21 @@ describe("producer spans", () => {
   });
 
   it("record a batch that was not sent as an error", async () => {
-    exporter.reset();
+    tracing.exporter.reset();
     const sender = new FakeSender(3, 2);
     await expect(
-      sendEvents(sender, loop, { tracer: createBatchTracer(sdk.tracer, "orders") }),
+      sendEvents(sender, loop, { tracer: createBatchTracer(tracing.sdk.tracer, "orders") }),
     ).rejects.toThrow("service busy");
-    const spans = exporter.getFinishedSpans();
+    const spans = tracing.exporter.getFinishedSpans();
     expect(spans.map((s) => s.status.code)).toEqual([SpanStatusCode.UNSET, SpanStatusCode.ERROR]);
     expect(spans[1]?.status.message).toBe("service busy");
   });
 
   it("are not opened without a tracer: events carry only id and type", async () => {
-    exporter.reset();
+    tracing.exporter.reset();
     const sender = new FakeSender(10);
     await sendEvents(sender, loop);
-    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(tracing.exporter.getFinishedSpans()).toEqual([]);
     expect(sender.sent[0]?.map((e) => e.properties)).toEqual(
       [10, 11, 12, 13, 14].map((id) => ({ id, type: "t" })),
     );
