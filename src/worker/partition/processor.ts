@@ -27,7 +27,6 @@ import {
   groupIntoUnits,
   OrderingScheduler,
   PartitionWindow,
-  slotsOf,
   type WorkUnit,
 } from "./ordering/scheduler.js";
 import { PartitionProgress } from "./progress/progress.js";
@@ -114,7 +113,7 @@ export class PartitionProcessor {
     this.runs = new EachRuns(this.attempts, {
       mayStart: () => this.mayStart(),
       started: (events) => this.window.started(events),
-      dropped: (events) => this.window.dropped(events, events),
+      dropped: (events) => this.window.dropped(events),
       eventEnded: (one, end) => this.eventsEnded(one, end),
       runEnded: (unit) => {
         this.scheduler.done(unit);
@@ -174,7 +173,7 @@ export class PartitionProcessor {
 
   /**
    * Lets held units into the window while the partition runs, then starts what may start. Called
-   * when `enqueue` takes a batch and whenever a slot frees.
+   * when `enqueue` takes a batch and whenever room frees.
    */
   private admit(): void {
     if (this.state === "running" && (this.options.admission?.mayTakeEvents() ?? true)) this.window.admit();
@@ -221,7 +220,7 @@ export class PartitionProcessor {
     settled: (end, unit) => this.unitEnded(unit, end),
   };
 
-  /** A unit started by `pump` ended: its slot is free, and what waited for that may go on. */
+  /** A unit started by `pump` ended: its room is free, and what waited for that may go on. */
   private unitEnded(unit: WorkUnit, end: UnitEnd): void {
     this.scheduler.done(unit);
     this.eventsEnded(unit, end);
@@ -352,7 +351,7 @@ export class PartitionProcessor {
 
   /** Drops the queued units and the events running loops have not started. */
   private dropQueued(): void {
-    for (const unit of this.scheduler.clearQueued()) this.window.dropped(unit.events.length, slotsOf(unit));
+    for (const unit of this.scheduler.clearQueued()) this.window.dropped(unit.events.length);
     this.runs.dropUnstarted();
   }
 

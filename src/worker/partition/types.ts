@@ -119,8 +119,9 @@ export interface PartitionProcessorOptions {
   /** Drain time when `close("Shutdown")` comes without a deadline set, milliseconds. */
   readonly drainTimeoutMs: number;
   /**
-   * Units queued plus in flight before `enqueue` awaits; default concurrency + 2 × maxBatchSize, so
-   * that two whole batches fit behind the running work. The SDK adds credit only when its queue
+   * Events queued plus in flight before `enqueue` awaits, a batch pipeline's units counted by
+   * their events; default concurrency + 2 × maxBatchSize, so that two whole batches fit behind the
+   * running work. The SDK adds credit only when its queue
    * holds less than a batch, and then waits for the first new event and 20 ms more before it hands
    * a batch over; the queued batches keep the handlers busy through that pause. With one batch,
    * partitions of a fast handler at concurrency 64 sat with an empty queue a third of the time.

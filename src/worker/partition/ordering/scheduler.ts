@@ -199,17 +199,16 @@ export function groupIntoUnits(
 }
 
 /**
- * The window of one partition: how much work may be queued and running at once, and the units of
- * the batches `enqueue` took that did not fit yet. A unit takes one slot, except a run of an event
- * pipeline (`each`), which takes one per event not yet finished, as its events did when each was a
- * unit of its own. Held units enter the scheduler in arrival order as slots free, so that a full
- * window costs `enqueue` one wait per batch rather than one per event. The window is the
- * partition's one count of work in flight: slots, and the events queued (admitted, not started)
- * and running, which the processor's status reports.
+ * The window of one partition: how many events may be queued and running at once, and the units
+ * of the batches `enqueue` took that did not fit yet. Every unit counts its events, a batch
+ * pipeline's as much as an event pipeline's: the window bounds memory and the events a crash may
+ * deliver again, both of which grow with events, not with units. A unit enters while fewer than
+ * `size` events are in, so one larger than the window still runs. Held units enter the scheduler
+ * in arrival order as room frees, so that a full window costs `enqueue` one wait per batch rather
+ * than one per event. The window is the partition's one count of work in flight: the events queued
+ * (admitted, not started) and running, which the processor's status reports.
  */
 export class PartitionWindow {
-  /** Slots taken by queued and running work. */
-  private taken = 0;
   private queued = 0;
   private running = 0;
   /** Units not in the window yet, from `heldAt` on: about one batch, as the SDK awaits `enqueue`. */
@@ -217,7 +216,7 @@ export class PartitionWindow {
   private heldAt = 0;
 
   constructor(
-    /** The bound on slots; see `windowSize` in the processor's options. */
+    /** The bound on events queued and running; see `windowSize` in the processor's options. */
     readonly size: number,
     private readonly scheduler: OrderingScheduler<WorkUnit>,
   ) {}
@@ -234,7 +233,7 @@ export class PartitionWindow {
 
   /** Whether another unit may enter. */
   hasRoom(): boolean {
-    return this.taken < this.size;
+    return this.queued + this.running < this.size;
   }
 
   /** Whether every held unit has entered and another one could: `enqueue` may return. */
@@ -256,10 +255,9 @@ export class PartitionWindow {
       const unit = held[this.heldAt]!;
       this.heldAt += 1;
       this.scheduler.enqueue(unit);
-      this.taken += slotsOf(unit);
+      this.queued += unit.events.length;
       events += unit.events.length;
     }
-    this.queued += events;
     return events;
   }
 
@@ -275,22 +273,15 @@ export class PartitionWindow {
     this.running += events;
   }
 
-  /** Running events ended, giving back their slot: one per unit, or per event of a run. */
+  /** Running events ended: a unit's, or one event of a run. */
   ended(events: number): void {
     this.running -= events;
-    this.taken -= 1;
   }
 
-  /** Queued events dropped (they never run), giving back their slots. */
-  dropped(events: number, slots: number): void {
+  /** Queued events dropped: they never run. */
+  dropped(events: number): void {
     this.queued -= events;
-    this.taken -= slots;
   }
-}
-
-/** Window slots a unit takes: one per event for a run of an event pipeline, else one. */
-export function slotsOf(unit: WorkUnit): number {
-  return unit.each === true ? unit.events.length : 1;
 }
 
 /** Wakes whoever waits for a partition processor's state to change (room, idle, state). */

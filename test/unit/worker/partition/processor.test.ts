@@ -318,6 +318,27 @@ describe("PartitionProcessor batch pipelines", () => {
     ]);
   });
 
+  it("holds SDK batches back by their events, not by their count, while a batch handler is slow", async () => {
+    const first = deferred();
+    const pipeline = createPipeline("bulk", [
+      { name: "bulk", handler: { handleBatch: () => first.promise } },
+    ]);
+    // Window 4 + 2 × 10 = 24 events: the first batch runs, the second waits, the third fills the
+    // window, so the SDK must wait before it receives a fourth.
+    const { processor } = await harness({
+      pipeline,
+      processing: { ordering: "partition", concurrency: 4, maxBatchSize: 10 },
+    });
+    for (let batch = 0; batch < 2; batch += 1) {
+      expect(await settled(processor.enqueue(events(batch * 10, 10)))).toBe(true);
+    }
+    const third = processor.enqueue(events(20, 10));
+    expect(await settled(third)).toBe(false);
+    expect(processor.status()).toMatchObject({ inFlight: 10, queued: 20 });
+    first.resolve();
+    await waitFor(() => settled(third));
+  });
+
   it("runs thousands of queued units whose handlers return synchronously one after another, in key order", async () => {
     const calls: number[] = [];
     const first = deferred();

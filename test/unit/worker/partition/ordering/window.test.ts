@@ -15,6 +15,11 @@ function unit(seq: number, each = 1): WorkUnit {
   return each > 1 ? { pipeline, events, lane: undefined, each: true } : { pipeline, events, lane: undefined };
 }
 
+/** A unit of a batch pipeline: `count` events handled in one call. */
+function batchUnit(seq: number, count: number): WorkUnit {
+  return { pipeline, events: Array.from({ length: count }, (_, i) => fakeEvent(seq + i)), lane: undefined };
+}
+
 function setup(size: number, concurrency = 100) {
   const scheduler = new OrderingScheduler<WorkUnit>({
     strategy: orderingStrategy("none"),
@@ -57,6 +62,20 @@ describe("PartitionWindow", () => {
     window.hold([unit(0, 3), unit(3)]);
     expect(window.admit()).toBe(4);
     expect(window.hasRoom()).toBe(false);
+  });
+
+  it("counts a batch pipeline's unit as its events, so batches of any size stay bounded", () => {
+    const { scheduler, window } = setup(4);
+    window.hold([batchUnit(0, 3), batchUnit(3, 3), batchUnit(6, 3)]);
+    // The second enters while 3 < 4 events are in; then the window is full, the third waits.
+    expect(window.admit()).toBe(6);
+    expect(window.hasRoom()).toBe(false);
+    expect(window.settled()).toBe(false);
+    const [first] = scheduler.next();
+    window.started(3);
+    end(scheduler, window, first!);
+    expect(window.admit()).toBe(3);
+    expect([window.queuedEvents, window.runningEvents]).toEqual([6, 0]);
   });
 
   it("keeps a later batch behind the units still held, and drops them all on request", () => {
