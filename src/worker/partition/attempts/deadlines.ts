@@ -7,7 +7,9 @@
  * Deadlines of one length are registered in the order they expire (the clock is monotonic), so
  * each length has a FIFO lane: registering appends, removing only marks the entry (a `Set` delete
  * per attempt was the costliest step of this module), and dead entries are dropped from the front
- * as the lane is used, or by compaction once they dominate it.
+ * as the lane is used, or by compaction once they dominate it. A dead entry is an attempt that
+ * still holds its unit, and a batch pipeline's unit holds up to a batch of events, so dead entries
+ * are let go of early: the front ones as the head passes them, the others once a few dozen gather.
  */
 
 /**
@@ -21,6 +23,9 @@ export interface Deadline {
   /** Called once the deadline has passed, unless it was unwatched first. */
   expire(): void;
 }
+
+/** What a slot the head has passed holds instead of the caller's object, which it lets go of. */
+const PASSED: Deadline = { deadlineMs: Number.NaN, expire() {} };
 
 /** The registrations of one deadline length, in expiry order. */
 class Lane {
@@ -38,7 +43,10 @@ class Lane {
    */
   dropDeadHead(): void {
     const { entries, at } = this;
-    while (this.head < entries.length && entries[this.head]!.deadlineMs !== at[this.head]) this.head += 1;
+    while (this.head < entries.length && entries[this.head]!.deadlineMs !== at[this.head]) {
+      entries[this.head] = PASSED;
+      this.head += 1;
+    }
     if (this.head === entries.length) {
       entries.length = 0;
       at.length = 0;
@@ -83,8 +91,11 @@ class Lane {
   }
 }
 
-/** A lane is compacted only past this many entries. */
-const MIN_COMPACT = 1024;
+/**
+ * A lane is compacted only past this many entries: dead ones behind a live head (attempts of other
+ * partitions that finished first) are kept at most this long, or twice the live ones.
+ */
+const MIN_COMPACT = 64;
 
 /** Calls `expire` of each registered deadline once it has passed, unless it was removed first. */
 export class DeadlineWatch {
@@ -140,10 +151,12 @@ export class DeadlineWatch {
     return n;
   }
 
-  /** Entries the watch still references, live or dead: bounded by a multiple of {@link size}. */
+  /** Callers' entries the watch still references, live or dead: bounded by a multiple of {@link size}. */
   get retained(): number {
     let n = 0;
-    for (const lane of this.lanes.values()) n += lane.entries.length;
+    for (const lane of this.lanes.values()) {
+      for (const entry of lane.entries) if (entry !== PASSED) n += 1;
+    }
     return n;
   }
 

@@ -27,7 +27,11 @@ export interface OrderingSchedulerOptions<T> {
 /** See the module comment. */
 export class OrderingScheduler<T> {
   /** Queued items in arrival order; those before `head` have started. */
-  private queue: T[] = [];
+  /**
+   * Queued items from `head` on. A started item's slot is emptied at once: a unit holds its
+   * events (a batch pipeline's up to a batch), and the array is spliced only now and then.
+   */
+  private queue: (T | undefined)[] = [];
   private head = 0;
   /** Started items not done yet, with their lanes. */
   private readonly running = new Map<T, Lane | undefined>();
@@ -49,6 +53,13 @@ export class OrderingScheduler<T> {
   /** Items queued and not started. */
   get size(): number {
     return this.queue.length - this.head;
+  }
+
+  /** Items the queue still references: the queued ones, none it has handed out. */
+  get retained(): number {
+    let n = 0;
+    for (const item of this.queue) if (item !== undefined) n += 1;
+    return n;
   }
 
   /** Items started and not done. */
@@ -78,6 +89,7 @@ export class OrderingScheduler<T> {
       const item = queue[this.head]!;
       if (!this.tryStart(item)) break;
       started.push(item);
+      queue[this.head] = undefined;
       this.head += 1;
     }
     if (started.length < room && this.head < queue.length) this.startPastBusyLanes(started, room);
@@ -97,7 +109,7 @@ export class OrderingScheduler<T> {
 
   /** Drops every queued (not started) item and returns them, e.g. when the partition is lost. */
   clearQueued(): T[] {
-    const dropped = this.head === 0 ? this.queue : this.queue.slice(this.head);
+    const dropped = (this.head === 0 ? this.queue : this.queue.slice(this.head)) as T[];
     this.queue = [];
     this.head = 0;
     return dropped;
@@ -128,7 +140,7 @@ export class OrderingScheduler<T> {
     this.head = 0;
   }
 
-  /** Gives up the slots of started items once they are the bulk of the array. */
+  /** Gives up the emptied slots of started items once they are the bulk of the array. */
   private compact(): void {
     if (this.head === this.queue.length) {
       this.queue.length = 0;
