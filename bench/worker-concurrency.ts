@@ -12,7 +12,9 @@
  * with the default checkpointEvery (100). At concurrency 64 two more runs put that in context: the
  * worker with checkpointEvery 1000 (what checkpoint writes cost at this rate), and a hand-written
  * loop on the plain SDK (same window, no checkpoints; see `boundedLoop`), which is what the SDK's
- * receive path and this machine allow. Two more runs at twice the delay tell the
+ * receive path and this machine allow, and the loop a user writes to lose nothing on a restart (a
+ * batch at a time, at most 64 of its events at once, a checkpoint after each; see
+ * `checkpointingLoop`), whose checkpoints are as frequent as the worker's default. Two more runs at twice the delay tell the
  * CPU's limit from the scheduler's: concurrency 64 (half the ideal rate) and concurrency 128 (the
  * same ideal rate as 64 at the asked delay). A shortfall that the second shares and the first
  * does not follows the event rate, not the number of events in flight.
@@ -20,13 +22,19 @@
  * Run: npx tsx bench/worker-concurrency.ts [--events 150000] [--delay-ms 10] [--cap-s 15]
  *        [--concurrency 1,16,64,256]
  * Targets: concurrency 64 ≥ 0.8 × ideal (25.6k/s at 10 ms) until the CPU limit; the worker's CPU
- * per event at concurrency 64 no more than the hand-written loop's (same run, same process).
+ * per event at concurrency 64 no more than the hand-written loop's (same run, same process): the
+ * checkpointing loop's at checkpointEvery 100, the loop without checkpoints' at 1000.
  */
 import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { wholeNumber } from "./lib/args.js";
 import { note, printFigures, printTable, round } from "./lib/report.js";
-import { boundedLoop, type ReceiveSettings, type ScenarioResult } from "./lib/sdk-scenarios.js";
+import {
+  boundedLoop,
+  checkpointingLoop,
+  type ReceiveSettings,
+  type ScenarioResult,
+} from "./lib/sdk-scenarios.js";
 import { type BenchStack, fillBacklog, startBenchStack } from "./lib/stack.js";
 import { type HandlerFixture, handlerFixture, runWorkerScenario } from "./lib/worker-scenario.js";
 
@@ -47,7 +55,7 @@ const PARTITIONS = 4;
 const settings: ReceiveSettings = { maxBatchSize: 100, prefetchCount: 300, updateIntervalMs: 1000 };
 
 interface Row {
-  consumer: "worker" | "hand-written loop";
+  consumer: "worker" | "hand-written loop" | "checkpointing loop";
   /** The worker's checkpointEvery; undefined for the hand-written loop, which writes none. */
   checkpointEvery: number | undefined;
   handler: string;
@@ -69,7 +77,7 @@ function idealOf(concurrency: number, delay = delayMs): number {
 interface Step {
   slow: boolean;
   concurrency: number;
-  loop?: true;
+  loop?: "plain" | "checkpointing";
   checkpointEvery?: number;
   /** The handler's delay; default `--delay-ms`. */
   delayMs?: number;
@@ -126,18 +134,18 @@ const DEFAULT_CHECKPOINT_EVERY = 100;
 /** Concurrency 64 also runs with this, as the throughput benchmark does: what checkpoints cost. */
 const SPARSE_CHECKPOINT_EVERY = 1000;
 
-async function runLoop(stack: BenchStack, index: number): Promise<Row> {
-  const result = await boundedLoop(
-    stack,
-    `level-${index}`,
-    settings,
-    { target: events, capMs },
-    LOOP_CONCURRENCY,
-    await sleepHandle(),
-  );
+async function runLoop(stack: BenchStack, index: number, kind: "plain" | "checkpointing"): Promise<Row> {
+  const group = `level-${index}`;
+  const options = { target: events, capMs };
+  const handle = await sleepHandle();
+  const result =
+    kind === "plain"
+      ? await boundedLoop(stack, group, settings, options, LOOP_CONCURRENCY, handle)
+      : await checkpointingLoop(stack, group, group, settings, options, LOOP_CONCURRENCY, handle);
   return {
-    consumer: "hand-written loop",
-    checkpointEvery: undefined,
+    consumer: kind === "plain" ? "hand-written loop" : "checkpointing loop",
+    // The checkpointing loop writes once per batch.
+    checkpointEvery: kind === "plain" ? undefined : settings.maxBatchSize,
     handler: `${delayMs} ms`,
     ordering: "none",
     concurrency: LOOP_CONCURRENCY,
@@ -153,7 +161,8 @@ async function main(): Promise<void> {
     ...(levels.includes(LOOP_CONCURRENCY)
       ? [
           { slow: true, concurrency: LOOP_CONCURRENCY, checkpointEvery: SPARSE_CHECKPOINT_EVERY },
-          { slow: true, concurrency: LOOP_CONCURRENCY, loop: true as const },
+          { slow: true, concurrency: LOOP_CONCURRENCY, loop: "plain" as const },
+          { slow: true, concurrency: LOOP_CONCURRENCY, loop: "checkpointing" as const },
           // The rate control: the same concurrency at half the rate, and twice the concurrency at
           // the same rate.
           { slow: true, concurrency: LOOP_CONCURRENCY, delayMs: 2 * delayMs },
@@ -174,7 +183,9 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const [i, step] of plan.entries()) {
       const row =
-        step.loop === true ? await runLoop(stack, i) : await run(stack, step.slow ? sleep : noop, step, i);
+        step.loop !== undefined
+          ? await runLoop(stack, i, step.loop)
+          : await run(stack, step.slow ? sleep : noop, step, i);
       note(`${row.result.scenario}: ${Math.round(row.result.eventsPerSecond)} events/s`);
       rows.push(row);
     }
@@ -214,6 +225,7 @@ function report(rows: Row[]): void {
   const halfRate = slower(LOOP_CONCURRENCY);
   const sameRate = slower(2 * LOOP_CONCURRENCY);
   const loop = rows.find((r) => r.consumer === "hand-written loop");
+  const checkpointing = rows.find((r) => r.consumer === "checkpointing loop");
   // The CPU limit bites at the first level that misses 0.8 × ideal while running near the ceiling.
   const limited = slow.find((r) => r.result.eventsPerSecond < 0.8 * (r.ideal ?? 0));
   console.log("");
@@ -254,9 +266,16 @@ function report(rows: Row[]): void {
     );
   }
   const cpu = at64 && loop ? cpuPerEvent(at64, loop) : undefined;
+  const cpuSparse = sparse && loop ? cpuPerEvent(sparse, loop) : undefined;
+  const cpuCheckpointing = at64 && checkpointing ? cpuPerEvent(at64, checkpointing) : undefined;
   if (cpu !== undefined) {
     console.log(
-      `CPU per event at concurrency 64 (this process): worker ${cpu.worker} µs, hand-written loop ${cpu.loop} µs, worker/loop ${cpu.ratio} (target ≤ 1)`,
+      `CPU per event at concurrency 64 (this process): worker ${cpu.worker} µs, hand-written loop without checkpoints ${cpu.loop} µs (worker/loop ${cpu.ratio}); worker at checkpointEvery ${SPARSE_CHECKPOINT_EVERY} ${cpuSparse?.worker} µs (worker/loop ${cpuSparse?.ratio})`,
+    );
+  }
+  if (cpuCheckpointing !== undefined && checkpointing !== undefined) {
+    console.log(
+      `against the checkpointing loop (a checkpoint per ${settings.maxBatchSize}-event batch, ${Math.round(checkpointing.result.eventsPerSecond)} events/s): ${cpuCheckpointing.loop} µs per event, worker/loop ${cpuCheckpointing.ratio} (target ≤ 1)`,
     );
   }
   if (sparse !== undefined && loop !== undefined) {
@@ -284,6 +303,11 @@ function report(rows: Row[]): void {
     concurrency64WorkerCpuMicrosPerEvent: cpu?.worker,
     concurrency64LoopCpuMicrosPerEvent: cpu?.loop,
     concurrency64CpuPerEventOfLoop: cpu?.ratio,
+    concurrency64Every1000CpuPerEventOfLoop: cpuSparse?.ratio,
+    concurrency64CheckpointingLoopEventsPerSecond:
+      checkpointing && Math.round(checkpointing.result.eventsPerSecond),
+    concurrency64CheckpointingLoopCpuMicrosPerEvent: cpuCheckpointing?.loop,
+    concurrency64CpuPerEventOfCheckpointingLoop: cpuCheckpointing?.ratio,
     concurrency64OfCpuCeiling:
       at64 && ceiling > 0 ? round(at64.result.eventsPerSecond / ceiling, 3) : undefined,
     levels: slow.map((r) => ({
