@@ -9,7 +9,6 @@ import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { createWorker } from "../../../src/app/worker-app.js";
 import type { CompiledPipelineSpec } from "../../../src/config/handlers.js";
-import { compileWorkerConfig } from "../../../src/config/worker.js";
 import type { DeadLetterDocument } from "../../../src/deadletter/document.js";
 import { type PolicyFailureHandler, policyFailureHandler } from "../../../src/deadletter/failure-handler.js";
 import { withPoisonChecks } from "../../../src/deadletter/poison.js";
@@ -20,7 +19,7 @@ import { type HandlerRegistry, routeEvent } from "../../../src/handlers/registry
 import { silentLogger } from "../../../src/observability/logger.js";
 import type { Worker } from "../../../src/worker/worker.js";
 import { testStack, uniqueName } from "../../helpers/stack.js";
-import { flagOptions } from "../worker/support.js";
+import { stackWorkerConfig } from "../worker/support.js";
 
 /** Quick load balancing, retries and checkpoints (every event) for the dead-letter tests. */
 export const QUICK_TIMING = {
@@ -38,20 +37,12 @@ export const QUICK_TIMING = {
 
 /** A compiled worker config for a test hub and container, with quick timing and checkpoints every event. */
 export function workerConfig(hubName: string, containerName: string, extra: Record<string, string> = {}) {
-  const { emulator, azurite } = testStack();
-  return compileWorkerConfig(
-    flagOptions({
-      eventHubConnectionString: emulator.connectionString,
-      eventHubName: hubName,
-      storageConnectionString: azurite.connectionString,
-      containerName,
-      ...QUICK_TIMING,
-      ordering: "none",
-      concurrency: "4",
-      ...extra,
-    }),
-    { baseDir: process.cwd() },
-  );
+  return stackWorkerConfig(hubName, containerName, {
+    ...QUICK_TIMING,
+    ordering: "none",
+    concurrency: "4",
+    ...extra,
+  });
 }
 
 /** A container client on the shared Azurite (the container is not created). */
