@@ -18,12 +18,17 @@ import { translateEventHubsError } from "./connect.js";
  */
 const GROUP_EXISTS_CODES: ReadonlySet<string> = new Set(["ReceiverDisconnectedError", "QuotaExceededError"]);
 
-/** Seconds the probe's receiver waits for events before the SDK hands it an empty batch. */
-const PROBE_WAIT_SECONDS = 1;
+/**
+ * Seconds the probe's receiver waits for events before the SDK hands it an empty batch. The SDK
+ * starts this wait only once the link is attached, and a service that does not know the group
+ * sends its detach right behind the attach, so a short wait still tells the two apart; the wait is
+ * start-up time of every worker.
+ */
+const PROBE_WAIT_SECONDS = 0.25;
 
 /**
  * Attaches a receiver without an epoch to `partitionId` with the configured consumer group, from
- * the latest event, and closes it as soon as it receives (an empty batch after about a second
+ * the latest event, and closes it as soon as it receives (an empty batch after a quarter of a second
  * counts). Rejects with ConfigError naming the group, hub and how to create the group when the
  * service does not know the group, with ConnectionError when there is no answer within
  * `timeoutMs`, and with the abort as it is when `signal` aborts. `client` must have no checkpoint
