@@ -121,11 +121,11 @@ export interface PartitionProcessorOptions {
   /**
    * Events queued plus in flight before `enqueue` awaits, a batch pipeline's units counted by
    * their events; default concurrency + 2 × maxBatchSize, so that two whole batches fit behind the
-   * running work. The SDK adds credit only when its queue
-   * holds less than a batch, and then waits for the first new event and 20 ms more before it hands
-   * a batch over; the queued batches keep the handlers busy through that pause. With one batch,
-   * partitions of a fast handler at concurrency 64 sat with an empty queue a third of the time.
-   * A longer queue also takes longer to drain at shutdown (bounded by the drain deadline).
+   * running work. The SDK adds credit only when its queue holds less than a batch, and then waits
+   * for the first new event and 20 ms more before it hands a batch over; the queued batches keep
+   * the handlers busy through that pause. With one batch, partitions of a fast handler at
+   * concurrency 64 sat with an empty queue a third of the time. A longer queue also takes longer
+   * to drain at shutdown (bounded by the drain deadline).
    */
   readonly windowSize?: number;
   /** Epoch milliseconds; default Date.now. */

@@ -1,7 +1,8 @@
 /**
  * Avro object container pieces through avsc: the header of a file (its BlockEncoder), and the
- * data blocks appended to it (its types). A file is its header followed by its blocks, each ending in the file's
- * sync marker, so a block encoded with a file's marker can be staged and committed on its own.
+ * data blocks appended to it (its types). A file is its header followed by its blocks, each
+ * ending in the file's sync marker, so a block encoded with a file's marker can be staged and
+ * committed on its own.
  */
 import { randomBytes } from "node:crypto";
 import { deflateRawSync } from "node:zlib";

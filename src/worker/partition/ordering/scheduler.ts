@@ -26,10 +26,10 @@ export interface OrderingSchedulerOptions<T> {
 
 /** See the module comment. */
 export class OrderingScheduler<T> {
-  /** Queued items in arrival order; those before `head` have started. */
   /**
-   * Queued items from `head` on. A started item's slot is emptied at once: a unit holds its
-   * events (a batch pipeline's up to a batch), and the array is spliced only now and then.
+   * Queued items in arrival order, from `head` on. A started item's slot is emptied at once: a
+   * unit holds its events (a batch pipeline's up to a batch), and the array is spliced only now
+   * and then.
    */
   private queue: (T | undefined)[] = [];
   private head = 0;
